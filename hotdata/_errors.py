@@ -1,0 +1,111 @@
+"""The exceptions and warnings hotdata raises.
+
+Every error is a ``HotDataError``; catch that to catch them all::
+
+    HotDataError
+    ├── InvalidFixtureName          a name that is absolute, escapes the root, ...
+    ├── FixtureMissingError         no data file where one was expected
+    ├── FixtureInvalidError         a data file that does not match its schema
+    ├── ProvenanceError             a provenance record that cannot be read
+    ├── SchemaError                 a type hotdata cannot use as a schema
+    ├── UnknownFixtureError         a name nobody registered (also a KeyError)
+    └── DuplicateFixtureError       two different handles under one name
+
+``HotDataWarning`` is emitted (not raised) when hotdata falls back to a default
+because a fixture could not be used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DuplicateFixtureError",
+    "FixtureInvalidError",
+    "FixtureMissingError",
+    "HotDataError",
+    "HotDataWarning",
+    "InvalidFixtureName",
+    "ProvenanceError",
+    "SchemaError",
+    "UnknownFixtureError",
+]
+
+
+class HotDataError(Exception):
+    """Root of every error hotdata raises."""
+
+
+class InvalidFixtureName(HotDataError, ValueError):
+    """A fixture name is not a safe relative path inside the fixtures root."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        self.why = why
+        super().__init__(
+            f"invalid fixture name {name!r}: {why}. Fixture names are "
+            "slash-separated relative paths such as 'agent_snapshots/cockpit_demo'."
+        )
+
+
+class FixtureMissingError(HotDataError, FileNotFoundError):
+    """The data file of a fixture does not exist."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"fixture file {path} does not exist. Build it with `doit fixtures` "
+            "or use load_or_default() to fall back to a default."
+        )
+
+
+class FixtureInvalidError(HotDataError, ValueError):
+    """A data file exists but cannot be read or does not validate."""
+
+    def __init__(self, path: Path, errors: list[str]) -> None:
+        self.path = path
+        self.errors = errors
+        lines = "\n".join(f"  - {e}" for e in errors)
+        super().__init__(
+            f"fixture file {path} is invalid ({len(errors)} error(s)):\n{lines}\n"
+            "Fix the file by hand or regenerate it with `doit fixtures --force`."
+        )
+
+
+class ProvenanceError(HotDataError, ValueError):
+    """A provenance record exists but is unreadable or malformed."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = path
+        self.why = why
+        super().__init__(
+            f"provenance record {path} is unreadable: {why}. Delete it and "
+            "rebuild the fixture with `doit fixtures`."
+        )
+
+
+class SchemaError(HotDataError, TypeError):
+    """A type that hotdata cannot validate or serialize."""
+
+
+class UnknownFixtureError(HotDataError, KeyError):
+    """No fixture is registered under the requested name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        hint = ", ".join(known[:10]) + (" ..." if len(known) > 10 else "")
+        super().__init__(
+            f"no fixture registered as {name!r}. Registered: {hint or 'none'}. "
+            "Register it with registry.register(name, HotData(...))."
+        )
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class DuplicateFixtureError(HotDataError, ValueError):
+    """A different handle is already registered under the name."""
+
+
+class HotDataWarning(UserWarning):
+    """hotdata used a fallback because a fixture could not be loaded."""

@@ -1,0 +1,109 @@
+"""The provenance record committed beside every fixture (``<name>.meta.json``).
+
+It is what lets any checkout decide freshness without a local database: when and
+from what inputs the data file was generated, and the sha256 of that file as
+written, so a hand edit is recognisable. It never holds secrets or environment
+values: only names, hashes, model ids and options, counts and times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._errors import ProvenanceError
+from ._schema import canonical_json
+
+__all__ = ["PROVENANCE_FORMAT", "Provenance", "Usage", "read_provenance", "sha256_hex"]
+
+# Bump when the meaning of a record changes: every older record becomes stale on purpose.
+PROVENANCE_FORMAT = 1
+
+
+class Usage(BaseModel):
+    """Model calls and tokens spent producing one fixture."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calls: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class Provenance(BaseModel):
+    """One fixture's provenance record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: int = PROVENANCE_FORMAT
+    name: str
+    schema_name: str
+    schema_hash: str
+    data_sha256: str
+    generated_at: datetime
+    ttl_seconds: float | None = None
+    fingerprint: dict[str, Any] | None = None
+    generator: str | None = None
+    model: str | None = None
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    attempts: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    hotdata_version: str = ""
+
+    @field_validator("generated_at")
+    @classmethod
+    def _aware_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("generated_at must carry a timezone (UTC, ISO 8601 with 'Z' or '+00:00')")
+        return value.astimezone(UTC)
+
+    def to_bytes(self) -> bytes:
+        data = self.model_dump(mode="json")
+        data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return canonical_json(data)
+
+    def expires_at(self) -> datetime | None:
+        if self.ttl_seconds is None:
+            return None
+        from datetime import timedelta
+
+        return self.generated_at + timedelta(seconds=self.ttl_seconds)
+
+
+def sha256_hex(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def parse_provenance(path: Path, raw: bytes) -> Provenance:
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise ProvenanceError(path, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ProvenanceError(path, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if isinstance(data, dict) and data.get("format") not in (None, PROVENANCE_FORMAT):
+        raise ProvenanceError(
+            path, f"format {data.get('format')!r} is not the supported format {PROVENANCE_FORMAT}"
+        )
+    try:
+        return Provenance.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc = "/".join(str(p) for p in first["loc"]) or "(root)"
+        raise ProvenanceError(path, f"field {loc}: {first['msg']}") from None
+
+
+def read_provenance(path: Path) -> Provenance | None:
+    """The record at ``path``; None when there is none; ``ProvenanceError`` when corrupt."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ProvenanceError(path, str(exc)) from None
+    return parse_provenance(path, raw)

@@ -1,0 +1,327 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Agent, Connection
+from pydantic import BaseModel, field_validator
+from typing_extensions import TypedDict
+
+import hotdata
+from hotdata import (
+    FixtureInvalidError,
+    FixtureMissingError,
+    FixtureState,
+    HotData,
+    HotDataError,
+    HotDataWarning,
+)
+
+AGENT = Agent(id="a1", name="Ada", tags=["x"], connections=[Connection(target="b", strength=0.5)])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_public_names_are_exactly_all() -> None:
+    public = sorted(n for n in dir(hotdata) if not n.startswith("_") or n == "__version__")
+    public = [n for n in public if not isinstance(getattr(hotdata, n), type(hotdata))]
+    assert sorted(hotdata.__all__) == public
+
+
+def test_import_is_light() -> None:
+    heavy = ["doit", "jinja2", "tenacity", "watchfiles", "llm", "openai", "rich", "textual", "llama_cpp"]
+    code = f"import sys, hotdata; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_save_writes_canonical_json_and_provenance(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "agents" / "ada.json", Agent, name="agents/ada")
+    record = fx.save(AGENT)
+    raw = (tmp_path / "agents" / "ada.json").read_bytes()
+    assert raw.endswith(b"}\n")
+    assert raw == (json.dumps(json.loads(raw), sort_keys=True, indent=2) + "\n").encode()
+    meta = json.loads((tmp_path / "agents" / "ada.meta.json").read_text())
+    assert meta["name"] == "agents/ada"
+    assert meta["format"] == hotdata.PROVENANCE_FORMAT
+    assert meta["schema_name"] == "conftest:Agent"
+    assert meta["generated_at"].endswith("Z")
+    assert meta["data_sha256"] == record.data_sha256
+    # the data file is pure data: json.load + model_validate works without hotdata
+    assert Agent.model_validate(json.loads(raw)) == AGENT
+    assert fx.load() == AGENT
+    assert fx.status().state is FixtureState.FRESH
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "nope.json", Agent)
+    assert not fx.exists()
+    with pytest.raises(FixtureMissingError, match=r"nope\.json does not exist"):
+        fx.load()
+    assert fx.status().state is FixtureState.MISSING
+    default = Agent(id="d", name="Default")
+    assert fx.load_or_default(default) is default
+
+
+def test_invalid_names_every_error_with_location(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"id": 3, "connections": [{"target": "b", "strength": 7}]}')
+    fx = HotData(path, Agent)
+    with pytest.raises(FixtureInvalidError) as info:
+        fx.load()
+    message = str(info.value)
+    assert str(path) in message
+    assert "at id:" in message
+    assert "at name:" in message
+    assert "at connections/0/strength:" in message
+    assert isinstance(info.value, HotDataError)
+    assert fx.status().state is FixtureState.INVALID
+
+
+def test_invalid_json_and_non_utf8(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"id": "a", ')
+    with pytest.raises(FixtureInvalidError, match=r"(?i)invalid JSON: EOF while parsing"):
+        HotData(broken, Agent).load()
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"id": "a", "name": "caf\xe9"}')
+    with pytest.raises(FixtureInvalidError, match=r"latin\.json"):
+        HotData(latin, Agent).load()
+
+
+def test_load_or_default_warns_on_invalid(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("[]")
+    default = Agent(id="d", name="Default")
+    with pytest.warns(HotDataWarning, match=r"bad\.json"):
+        assert HotData(path, Agent).load_or_default(default) is default
+
+
+def test_ttl_counts_from_provenance_not_mtime(tmp_path: Path) -> None:
+    clock = Clock()
+    fx = HotData(tmp_path / "a.json", Agent, ttl="7d", clock=clock)
+    fx.save(AGENT)
+    clock.now += timedelta(days=9)
+    # a checkout resets mtimes: touching the file must not make it fresh
+    os.utime(fx.path)
+    os.utime(fx.meta_path)
+    status = fx.status()
+    assert status.state is FixtureState.STALE
+    assert status.reason == "ttl 7d expired 2d ago"
+    assert status.age == timedelta(days=9)
+    assert not fx.is_fresh()
+    clock.now -= timedelta(days=3)
+    assert fx.is_fresh()
+
+
+def test_ttl_none_is_forever(tmp_path: Path) -> None:
+    clock = Clock()
+    fx = HotData(tmp_path / "a.json", Agent, clock=clock)
+    fx.save(AGENT)
+    clock.now += timedelta(days=10_000)
+    assert fx.is_fresh()
+
+
+def test_hand_edit_is_detected(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "a.json", Agent)
+    fx.save(AGENT)
+    data = json.loads(fx.path.read_text())
+    data["name"] = "Hand-curated Ada"
+    fx.path.write_text(json.dumps(data))
+    status = fx.status()
+    assert status.state is FixtureState.EDITED
+    assert "edited by hand" in status.reason
+    assert fx.load().name == "Hand-curated Ada"
+
+
+def test_missing_or_corrupt_provenance_is_stale(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "a.json", Agent)
+    fx.save(AGENT)
+    fx.meta_path.write_text("{not json")
+    status = fx.status()
+    assert status.state is FixtureState.STALE
+    assert "a.meta.json" in status.reason
+    fx.meta_path.unlink()
+    assert "no provenance record" in fx.status().reason
+
+
+def test_schema_change_is_stale(tmp_path: Path) -> None:
+    HotData(tmp_path / "a.json", Agent).save(AGENT)
+
+    class Agent2(Agent):
+        mood: str = "calm"
+
+    status = HotData(tmp_path / "a.json", Agent2).status()
+    assert status.state is FixtureState.STALE
+    assert "schema" in status.reason
+
+
+def test_save_failure_midway_keeps_old_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fx = HotData(tmp_path / "a.json", Agent)
+    fx.save(AGENT)
+    old_data, old_meta = fx.path.read_bytes(), fx.meta_path.read_bytes()
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(src: Any, dst: Any) -> None:
+        calls.append(dst)
+        if str(dst) == str(fx.path):  # the data rename: fail after the temp files exist
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        fx.save(Agent(id="a2", name="New"))
+    monkeypatch.undo()
+    assert fx.path.read_bytes() == old_data
+    assert fx.meta_path.read_bytes() == old_meta
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.meta.json"]
+    assert fx.is_fresh()
+
+
+def test_save_rejects_invalid_value(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "a.json", Agent)
+    fx.save(AGENT)
+    before = fx.path.read_bytes()
+    bad = Agent.model_construct(
+        id="x", name="y", connections=[Connection.model_construct(target="t", strength=9)]
+    )
+    with pytest.raises(FixtureInvalidError, match="strength"):
+        fx.save(bad)
+    assert fx.path.read_bytes() == before
+
+
+def test_interrupted_write_between_renames_is_recovered(tmp_path: Path) -> None:
+    from hotdata._store import recover_pending
+
+    fx = HotData(tmp_path / "a.json", Agent)
+    fx.save(AGENT)
+    # simulate a crash after the data rename, before the record rename
+    old_meta = fx.meta_path.read_bytes()
+    fx.save(Agent(id="a2", name="New"))
+    new_meta = fx.meta_path.read_bytes()
+    fx.meta_path.write_bytes(old_meta)
+    fx.meta_path.with_name("a.meta.json.pending").write_bytes(new_meta)
+    assert fx.status().state is FixtureState.FRESH
+    assert recover_pending(fx.path, fx.meta_path)
+    assert fx.meta_path.read_bytes() == new_meta
+
+
+class CountingAgent(BaseModel):
+    calls: Any = None
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _count(cls, value: str) -> str:
+        VALIDATIONS.append(value)
+        return value
+
+
+VALIDATIONS: list[str] = []
+
+
+def test_cache_hit_does_not_revalidate_and_change_is_reread(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"name": "one"}')
+    fx = HotData(path, CountingAgent)
+    VALIDATIONS.clear()
+    assert fx.load().name == "one"
+    assert fx.load().name == "one"
+    assert VALIDATIONS == ["one"]
+    path.write_text('{"name": "two!"}')
+    assert fx.load().name == "two!"
+    assert VALIDATIONS == ["one", "two!"]
+
+
+def test_callers_cannot_poison_each_other(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "a.json", Agent)
+    fx.save(AGENT)
+    first = fx.load()
+    first.tags.append("poison")
+    first.connections[0].target = "poison"
+    first.name = "poison"
+    second = fx.load()
+    assert second == AGENT
+    shared = HotData(fx.path, Agent, copy=False)
+    assert shared.load() is shared.load()
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: list[int]
+
+
+class Row(TypedDict):
+    key: str
+    value: int
+
+
+class Legacy:
+    """The seed's Serializable protocol."""
+
+    def __init__(self, title: str, items: list[str]) -> None:
+        self.title = title
+        self.items = items
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "items": self.items}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Legacy:
+        return cls(data["title"], list(data["items"]))
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        (Point, Point(1, [2, 3])),
+        (list[Agent], [AGENT, Agent(id="b", name="Bo")]),
+        (Row, {"key": "k", "value": 3}),
+    ],
+)
+def test_typeadapter_schemas_round_trip(tmp_path: Path, schema: Any, value: Any) -> None:
+    fx: HotData[Any] = HotData(tmp_path / "v.json", schema)
+    fx.save(value)
+    assert fx.load() == value
+    assert fx.is_fresh()
+
+
+def test_serializable_protocol_round_trips(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "legacy.json", Legacy)
+    fx.save(Legacy("Plan", ["a", "b"]))
+    loaded = fx.load()
+    assert isinstance(loaded, Legacy)
+    assert (loaded.title, loaded.items) == ("Plan", ["a", "b"])
+    assert fx.is_fresh()
+    fx.path.write_text('{"title": "x"}')
+    with pytest.raises(FixtureInvalidError, match="KeyError"):
+        fx.load()
+
+
+def test_path_must_be_a_data_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="provenance record"):
+        HotData(tmp_path / "a.meta.json", Agent)
+
+
+def test_no_warnings_on_clean_load(tmp_path: Path) -> None:
+    fx = HotData(tmp_path / "a.json", Agent)
+    fx.save(AGENT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fx.load_or_default(Agent(id="d", name="D")) == AGENT
