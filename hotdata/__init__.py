@@ -1,29 +1,61 @@
 """hotdata: rich fixtures generated once by an LLM, validated, committed, hot-loaded.
 
 The runtime library only loads built JSON. It never imports doit, jinja2, an LLM
-library or a UI toolkit; build-time code lives in ``hotdata.build``.
+library or a UI toolkit; build-time code lives in ``hotdata.build``. Names are
+imported on first use, so ``import hotdata`` costs about as much as ``import pydantic``.
 
     >>> from hotdata import HotData
 """
 
-from ._duration import parse_ttl
-from ._errors import (
-    DuplicateFixtureError,
-    FixtureInvalidError,
-    FixtureMissingError,
-    HotDataError,
-    HotDataWarning,
-    InvalidFixtureName,
-    ProvenanceError,
-    SchemaError,
-    UnknownFixtureError,
-)
-from ._hotdata import FixtureState, FixtureStatus, HotData
-from ._names import fixture_paths, validate_fixture_name
-from ._provenance import PROVENANCE_FORMAT, Provenance, Usage
-from ._registry import HotDataRegistry, hotdata_registry, registry
-from ._schema import Serializable, canonical_json
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._duration import parse_ttl
+    from ._errors import (
+        DuplicateFixtureError,
+        FixtureInvalidError,
+        FixtureMissingError,
+        HotDataError,
+        HotDataWarning,
+        InvalidFixtureName,
+        ProvenanceError,
+        SchemaError,
+        UnknownFixtureError,
+    )
+    from ._hotdata import FixtureState, FixtureStatus, HotData
+    from ._names import fixture_paths, validate_fixture_name
+    from ._provenance import PROVENANCE_FORMAT, Provenance, Usage
+    from ._registry import HotDataRegistry, hotdata_registry, registry
+    from ._schema import Serializable, canonical_json
+
+_LAZY = {
+    "parse_ttl": "_duration",
+    "DuplicateFixtureError": "_errors",
+    "FixtureInvalidError": "_errors",
+    "FixtureMissingError": "_errors",
+    "HotDataError": "_errors",
+    "HotDataWarning": "_errors",
+    "InvalidFixtureName": "_errors",
+    "ProvenanceError": "_errors",
+    "SchemaError": "_errors",
+    "UnknownFixtureError": "_errors",
+    "FixtureState": "_hotdata",
+    "FixtureStatus": "_hotdata",
+    "HotData": "_hotdata",
+    "fixture_paths": "_names",
+    "validate_fixture_name": "_names",
+    "PROVENANCE_FORMAT": "_provenance",
+    "Provenance": "_provenance",
+    "Usage": "_provenance",
+    "HotDataRegistry": "_registry",
+    "hotdata_registry": "_registry",
+    "registry": "_registry",
+    "Serializable": "_schema",
+    "canonical_json": "_schema",
+}
 
 __all__ = [
     "PROVENANCE_FORMAT",
@@ -51,3 +83,16 @@ __all__ = [
     "registry",
     "validate_fixture_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hotdata' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ._copy import private_copy
+from ._copy import is_deeply_immutable, private_copy
 from ._duration import TTL, format_duration, parse_ttl
 from ._errors import FixtureInvalidError, FixtureMissingError, HotDataWarning, ProvenanceError
 from ._names import DATA_SUFFIX, META_SUFFIX, fixture_paths
@@ -68,8 +68,10 @@ class HotData(Generic[T]):
     ``ttl`` (timedelta, seconds, or ``"7d"``) counts from ``generated_at`` in the
     provenance record beside the file, never from the file's mtime; ``None`` means
     the data never expires. Every ``load()`` returns a private copy, so mutating it
-    never changes what the next ``load()`` returns; pass ``copy=False`` to share one
-    cached object between callers that promise not to mutate it.
+    never changes what the next ``load()`` returns. Values of deeply immutable
+    schemas (frozen models of str/number/tuple/... fields) are shared without a
+    copy, as they cannot be mutated; ``copy=False`` shares one cached object for
+    any schema, for callers that promise not to mutate it.
     """
 
     def __init__(
@@ -92,7 +94,7 @@ class HotData(Generic[T]):
         self.schema = schema
         self.ttl = parse_ttl(ttl)
         self.name = name if name is not None else self.path.stem
-        self._copy = copy
+        self._copy: bool | None = copy if not copy else None  # None: decided on first load
         self._clock: Clock = clock or _utcnow
         self._adapter: SchemaAdapter[T] | None = None
         self._cache_key: tuple[int, int, int] | None = None
@@ -138,6 +140,8 @@ class HotData(Generic[T]):
         if key != self._cache_key:
             value = self._read_and_validate()
             self._cache_key, self._cache_value = key, value
+        if self._copy is None:
+            self._copy = not is_deeply_immutable(self.schema)
         value = self._cache_value
         return private_copy(value) if self._copy else value
 

@@ -37,9 +37,15 @@ class Clock:
 
 
 def test_public_names_are_exactly_all() -> None:
-    public = sorted(n for n in dir(hotdata) if not n.startswith("_") or n == "__version__")
-    public = [n for n in public if not isinstance(getattr(hotdata, n), type(hotdata))]
-    assert sorted(hotdata.__all__) == public
+    assert sorted(hotdata.__all__) == sorted(set(hotdata.__all__))
+    assert sorted(hotdata.__all__) == dir(hotdata)
+    for name in hotdata.__all__:
+        assert getattr(hotdata, name) is not None
+    star: dict[str, object] = {}
+    exec("from hotdata import *", star)
+    assert sorted(k for k in star if k != "__builtins__") == sorted(hotdata.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = hotdata.nope
 
 
 def test_import_is_light() -> None:
@@ -259,6 +265,29 @@ def test_callers_cannot_poison_each_other(tmp_path: Path) -> None:
     assert second == AGENT
     shared = HotData(fx.path, Agent, copy=False)
     assert shared.load() is shared.load()
+
+
+class FrozenConn(BaseModel, frozen=True):
+    target: str
+    kinds: tuple[str, ...]
+
+
+class FrozenAgent(BaseModel, frozen=True):
+    name: str
+    conns: tuple[FrozenConn, ...]
+    best: FrozenConn | None = None
+
+
+def test_deeply_immutable_values_are_shared_mutable_ones_copied(tmp_path: Path) -> None:
+    from hotdata._copy import is_deeply_immutable
+
+    assert is_deeply_immutable(FrozenAgent)
+    assert not is_deeply_immutable(Agent)
+    assert not is_deeply_immutable(list[FrozenAgent])
+    assert is_deeply_immutable(tuple[FrozenAgent, ...])
+    fx = HotData(tmp_path / "f.json", FrozenAgent)
+    fx.save(FrozenAgent(name="n", conns=(FrozenConn(target="t", kinds=("a",)),)))
+    assert fx.load() is fx.load()
 
 
 @dataclasses.dataclass
