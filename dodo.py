@@ -1,3 +1,5 @@
-"""doit tasks of this repository: build, validate and report its fixtures."""
+"""doit tasks of this repository: `doit fixtures`, `doit validate`, `doit status`, `doit generate`."""
 
-DOIT_CONFIG = {"backend": "json", "dep_file": ".doit.db", "verbosity": 1}
+from hotdata.build import doit_project
+
+globals().update(doit_project())

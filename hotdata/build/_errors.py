@@ -1,0 +1,35 @@
+"""Errors of the build side (all ``HotDataError``s)::
+
+HotDataError
+├── ConfigError            bad [tool.hotdata] key or value, bad HOTDATA_* variable
+├── CatalogError           a generator module that fails to import, a bad declaration
+├── TemplateError          a template that is missing, has a syntax error or an undefined variable
+└── GenerationError        a generator that raised or a model answer that never validated
+    └── ModelError         the model could not be called (offline, key, network, budget)
+"""
+
+from __future__ import annotations
+
+from .._errors import HotDataError
+
+__all__ = ["CatalogError", "ConfigError", "GenerationError", "ModelError", "TemplateError"]
+
+
+class ConfigError(HotDataError, ValueError):
+    """The [tool.hotdata] table or a HOTDATA_* variable is wrong."""
+
+
+class CatalogError(HotDataError):
+    """A generator module or fixture declaration is wrong."""
+
+
+class TemplateError(HotDataError):
+    """A prompt template cannot be found, parsed or rendered."""
+
+
+class GenerationError(HotDataError):
+    """Generating one fixture failed; its previous files are untouched."""
+
+
+class ModelError(GenerationError):
+    """A model call failed (offline mode, missing key, network, budget)."""

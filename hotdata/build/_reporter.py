@@ -1,0 +1,140 @@
+"""The doit reporter for hotdata builds: progress while it runs, a summary at the end.
+
+Uses rich: a live progress bar on a terminal, plain lines (with done/total and
+elapsed time) when output is not a terminal, as in CI.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from doit.reporter import ConsoleReporter
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ._session import BuildSession
+
+__all__ = ["make_reporter"]
+
+_PREFIX = "fixtures:"
+_QUIET = frozenset({"status", "validate", "generate", "fixtures"})
+
+
+def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
+    """A doit reporter class bound to ``session`` (doit instantiates it itself)."""
+
+    class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
+        desc = "hotdata progress and summary"
+
+        def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
+            super().__init__(outstream, options)
+            self.console = Console(file=outstream, highlight=False, soft_wrap=True)
+            self.total = 0
+            self.done = 0
+            self.started = time.monotonic()
+            self.progress: Progress | None = None
+            self.bar: Any = None
+
+        def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
+            names: set[str] = set()
+            for sel in selected_tasks:
+                if sel == "fixtures":
+                    names.update(t for t in tasks if t.startswith(_PREFIX))
+                elif sel.startswith(_PREFIX):
+                    names.add(sel)
+            self.total = len(names)
+            if self.total and self.console.is_terminal:
+                self.progress = Progress(
+                    TextColumn("[bold]fixtures"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    TextColumn("{task.description}"),
+                    console=self.console,
+                    transient=True,
+                )
+                self.bar = self.progress.add_task("", total=self.total)
+                self.progress.start()
+
+        def _line(self, text: str) -> None:
+            if self.progress is not None:
+                self.progress.console.print(text)
+            else:
+                elapsed = time.monotonic() - self.started
+                self.console.print(f"[{self.done}/{self.total} {elapsed:6.1f}s] {text}")
+
+        def _advance(self, name: str) -> None:
+            self.done += 1
+            if self.progress is not None:
+                self.progress.update(self.bar, advance=1, description=name)
+
+        def execute_task(self, task: Any) -> None:
+            if task.name.startswith(_PREFIX) and self.progress is not None:
+                self.progress.update(self.bar, description=task.name[len(_PREFIX) :])
+            elif task.name not in _QUIET and not task.name.startswith(_PREFIX):
+                super().execute_task(task)
+
+        def skip_uptodate(self, task: Any) -> None:
+            if not task.name.startswith(_PREFIX):
+                return
+            name = task.name[len(_PREFIX) :]
+            self._advance(name)
+            report = session.reports.get(name)
+            if report is not None and report.state.value == "edited":
+                self._line(f"!! {name}: edited by hand, kept (doit fixtures force=1 overwrites it)")
+
+        def add_success(self, task: Any) -> None:
+            if not task.name.startswith(_PREFIX):
+                return
+            name = task.name[len(_PREFIX) :]
+            self._advance(name)
+            outcome = session.outcomes.get(name)
+            if outcome is None:
+                return
+            if outcome.status == "generated":
+                u = outcome.usage
+                tokens = (u.input_tokens or 0) + (u.output_tokens or 0)
+                self._line(
+                    f".  {name} generated ({outcome.seconds:.1f}s, {u.calls} call(s), {tokens} tokens)"
+                )
+            elif outcome.status == "skipped":
+                self._line(f"-- {name} {outcome.message} (built by another run)")
+
+        def add_failure(self, task: Any, fail: Any) -> None:
+            if not task.name.startswith(_PREFIX):
+                self.failures.append({"task": task, "exception": fail})
+                self.console.print(f"FAILED {task.name}: {fail.get_msg().strip()}")
+                return
+            name = task.name[len(_PREFIX) :]
+            self._advance(name)
+            outcome = session.outcomes.get(name)
+            message = outcome.message if outcome else fail.get_msg().strip()
+            label = "STOPPED" if outcome is not None and outcome.status == "budget" else "FAILED"
+            self._line(f"{label} {name}: {message}")
+
+        def complete_run(self) -> None:
+            if self.progress is not None:
+                self.progress.stop()
+            for err in self.runtime_errors:
+                self.console.print(f"ERROR: {err}")
+            if self.total == 0:
+                return
+            s = session.summary()
+            self.console.print(
+                f"hotdata: {s['generated']} generated, {s['up_to_date']} up to date, "
+                f"{len(s['failed'])} failed, {len(s['edited_skipped'])} edited and kept, "
+                f"{len(s['budget'])} stopped by budget; {s['model_calls']} model call(s), "
+                f"{s['tokens']} tokens, {s['seconds']:.1f}s"
+            )
+            if s["budget"]:
+                self.console.print(
+                    f"Budget reached: {len(s['budget'])} fixture(s) stay stale: {', '.join(s['budget'])}"
+                )
+            if s["failed"]:
+                self.console.print(f"{len(s['failed'])} fixture(s) failed:")
+                for name in s["failed"]:
+                    self.console.print(f"  - {name}: {session.outcomes[name].message}")
+            session.close()
+
+    return HotDataReporter

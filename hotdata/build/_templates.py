@@ -1,0 +1,105 @@
+"""Prompt templates: jinja2 rendering and the include/import/extends closure.
+
+Imported only when a fixture is generated: the freshness check hashes template
+files as bytes and never needs jinja2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from ._errors import TemplateError
+
+__all__ = ["TemplateSet"]
+
+
+def _sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class TemplateSet:
+    """The jinja2 environment over one templates directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(directory), encoding="utf-8"),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,  # prompts are plain text, not HTML
+        )
+
+    def _source(self, name: str) -> str:
+        try:
+            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+        except jinja2.TemplateNotFound:
+            raise TemplateError(
+                f"template {name!r} not found in {self.directory}; create it or fix the name"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise TemplateError(
+                f"template {self.directory / name} is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            ) from None
+        return source
+
+    def _parse(self, name: str) -> Any:
+        source = self._source(name)
+        try:
+            return self.env.parse(source, name=name, filename=str(self.directory / name))
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"template syntax error in {self.directory / name}, line {exc.lineno}: {exc.message}"
+            ) from None
+
+    def closure(self, names: Iterable[str]) -> dict[str, str]:
+        """Content hashes of ``names`` and every template they include, import or extend.
+
+        A dynamic include (a variable as template name) cannot be resolved, so then
+        every template in the directory counts as an input.
+        """
+        hashes: dict[str, str] = {}
+        todo = list(names)
+        dynamic = False
+        while todo:
+            name = todo.pop()
+            if name in hashes:
+                continue
+            tree = self._parse(name)
+            hashes[name] = _sha((self.directory / name).read_bytes())
+            for ref in meta.find_referenced_templates(tree):
+                if ref is None:
+                    dynamic = True
+                else:
+                    todo.append(ref)
+        if dynamic:
+            for path in sorted(self.directory.rglob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    rel = path.relative_to(self.directory).as_posix()
+                    hashes.setdefault(rel, _sha(path.read_bytes()))
+        return hashes
+
+    def render(self, name: str, variables: Mapping[str, Any]) -> str:
+        self._parse(name)  # syntax errors with file and line
+        try:
+            return self.env.get_template(name).render(**variables)
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(
+                f"template {self.directory / name}: {exc.message}; pass it as a variant "
+                "parameter or to ctx.render(...)"
+            ) from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {self.directory / name}: {exc}") from None
+
+    def render_string(self, source: str, variables: Mapping[str, Any]) -> str:
+        try:
+            return self.env.from_string(source).render(**variables)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"prompt text: syntax error at line {exc.lineno}: {exc.message}") from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"prompt text: {exc.message}") from None

@@ -1,0 +1,16 @@
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Agent(BaseModel):
+    """An agent in the demo."""
+
+    name: str = Field(max_length=40)
+    phase: Literal["deliberating", "crisis", "resting"]
+    summary: str = Field(max_length=200)
+
+
+class Note(BaseModel):
+    title: str
+    body: str
