@@ -127,5 +127,5 @@ def load_config(root: Path | None = None, environ: Mapping[str, str] | None = No
 
 # Variables read elsewhere (the pytest plugin, the demo, test doubles, doit force).
 _OTHER_ENV = frozenset(
-    {"HOTDATA_FORCE", "HOTDATA_STRICT", "HOTDATA_DEV", "HOTDATA_FAKE_LOG", "HOTDATA_FAKE_MODE"}
+    {"HOTDATA_FORCE", "HOTDATA_STRICT", "HOTDATA_DEV", "HOTDATA_FAKE_LOG", "HOTDATA_FAKE_LATENCY"}
 )

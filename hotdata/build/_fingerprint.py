@@ -7,6 +7,7 @@ jinja2, no LLM library, no local database (doit's included).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import json
@@ -39,6 +40,23 @@ def _sha(data: bytes) -> str:
 def _canonical(value: Any) -> Any:
     """JSON-round-tripped value, so tuples and lists compare equal to what was recorded."""
     return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def function_source(fn: Any) -> str:
+    """The function's own source, LF line endings, without its decorators.
+
+    Decorator arguments (variants, templates, schema) are fingerprinted on their
+    own, so changing one variant does not count as a code change for the others.
+    """
+    source = textwrap.dedent(inspect.getsource(fn)).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    node = tree.body[0] if tree.body else None
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
+        return "\n".join(source.splitlines()[node.lineno - 1 :]) + "\n"
+    return source
 
 
 @dataclass(frozen=True)
@@ -105,8 +123,7 @@ class FreshnessChecker:
         fn = spec.generator
         cached = self._generator_hashes.get(id(fn))
         if cached is None:
-            source = textwrap.dedent(inspect.getsource(fn)).replace("\r\n", "\n").replace("\r", "\n")
-            cached = self._generator_hashes[id(fn)] = _sha(source.encode("utf-8"))
+            cached = self._generator_hashes[id(fn)] = _sha(function_source(fn).encode("utf-8"))
         return cached
 
     def template_hash(self, relpath: str) -> str | None:

@@ -249,7 +249,7 @@ def _generate_creator(session: BuildSession) -> Callable[[], TaskDict]:
         return True
 
     def task_generate() -> TaskDict:
-        """Generate one ad hoc fixture: --schema mod:Name, --template f.j2 or --prompt text, --name, --param k=v."""
+        """Generate one ad hoc fixture: --schema mod:Name, --template f.j2 or --prompt text, --name, --param k:v."""
         return {
             "actions": [generate],
             "params": [
@@ -262,7 +262,13 @@ def _generate_creator(session: BuildSession) -> Callable[[], TaskDict]:
                 },
                 {"name": "prompt", "long": "prompt", "default": "", "help": "prompt text (jinja2)"},
                 {"name": "name", "long": "name", "default": "", "help": "output fixture name"},
-                {"name": "param", "long": "param", "type": list, "default": [], "help": "k=v (repeatable)"},
+                {
+                    "name": "param",
+                    "long": "param",
+                    "type": list,
+                    "default": [],
+                    "help": "key:value (repeatable)",
+                },
             ],
             "uptodate": [False],
             "verbosity": 2,
@@ -273,9 +279,10 @@ def _generate_creator(session: BuildSession) -> Callable[[], TaskDict]:
 
 
 def _split_param(text: str) -> tuple[str, Any]:
-    key, sep, value = text.partition("=")
+    # key:value, because doit itself takes every key=value argument as a doit variable
+    key, sep, value = text.partition(":")
     if not sep or not key:
-        raise HotDataError(f"--param {text!r} is not key=value")
+        raise HotDataError(f"--param {text!r} is not key:value (for example --param topic:rain)")
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:

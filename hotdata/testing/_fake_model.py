@@ -7,11 +7,13 @@ Model ids select its behaviour, so a ``doit`` subprocess can be pointed at it:
 * ``hotdata-fake:invalid-first`` — the first answer of each fixture fails validation.
 
 When ``HOTDATA_FAKE_LOG`` names a file, every call appends one JSON line
-(fixture, model, attempt) to it, so tests can count calls across processes.
+(fixture, model, attempt) to it, so tests can count calls across processes;
+``HOTDATA_FAKE_LATENCY`` (seconds) delays every answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -32,6 +34,7 @@ class FakeModelClient:
     mode: str = "ok"
     log: Path | None = None
     seed: str = "0"
+    latency: float = 0.0
 
     @classmethod
     def from_model_id(cls, model_id: str) -> FakeModelClient:
@@ -41,9 +44,12 @@ class FakeModelClient:
                 f"unknown fake model mode {mode!r} in {model_id!r}; use ok, fail or invalid-first"
             )
         log = os.environ.get("HOTDATA_FAKE_LOG")
-        return cls(mode=mode, log=Path(log) if log else None)
+        latency = float(os.environ.get("HOTDATA_FAKE_LATENCY") or 0)
+        return cls(mode=mode, log=Path(log) if log else None, latency=latency)
 
     async def complete(self, request: ModelRequest) -> ModelReply:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self.log is not None:
             with self.log.open("a", encoding="utf-8") as fh:
                 fh.write(

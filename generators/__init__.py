@@ -1,0 +1,1 @@
+"""This repository's fixture catalog: schemas, generator functions and prompt templates."""

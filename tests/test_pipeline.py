@@ -1,0 +1,258 @@
+"""`doit fixtures` / `validate` / `status` / `generate` through real doit subprocesses."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from doit_project import Project, git
+
+pytestmark = pytest.mark.slow
+
+ALL = ["agents/crisis", "agents/deliberating", "notes/welcome"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    proj = Project.create(tmp_path)
+    proj.doit("fixtures", check=True)
+    assert proj.calls() == ALL
+    return proj
+
+
+def test_fresh_clone_makes_zero_model_calls(project: Project, tmp_path: Path) -> None:
+    git(project.root, "add", "-A")
+    git(project.root, "commit", "-qm", "fixtures")
+    clone_dir = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(project.root), str(clone_dir))
+    clone = Project(clone_dir, project.log)
+    assert not (clone_dir / ".doit.db").exists()
+    proc = clone.doit("fixtures", env={"HOTDATA_MODEL": "hotdata-fake", "HOTDATA_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 generated, 3 up to date" in proc.stdout
+    assert clone.calls() == []
+    assert {row["state"] for row in clone.status().values()} == {"fresh"}
+    assert clone.doit("validate").returncode == 0
+
+
+def test_second_run_is_a_no_op_and_doit_db_is_json(project: Project) -> None:
+    proc = project.doit("fixtures", check=True)
+    assert project.calls() == []
+    assert "3 up to date" in proc.stdout
+    json.loads((project.root / ".doit.db").read_text())  # the explicit json backend
+
+
+def test_editing_an_included_template_rebuilds_exactly_its_users(project: Project) -> None:
+    project.edit("templates/partials/voice.j2", "vividly", "vividly and concretely")
+    status = project.status()
+    assert status["agents/crisis"]["reason"] == "template partials/voice.j2 changed"
+    assert status["notes/welcome"]["state"] == "fresh"
+    project.doit("fixtures", check=True)
+    assert project.calls() == ["agents/crisis", "agents/deliberating"]
+    project.edit("templates/note.j2", "welcome", "warm welcome")
+    project.doit("fixtures", check=True)
+    assert project.calls() == ["notes/welcome"]
+
+
+def test_editing_one_generator_leaves_its_sibling_alone(project: Project) -> None:
+    project.edit(
+        "gens/agents.py",
+        "    return await ctx.generate(ctx.render())\n",
+        "    return await ctx.generate(ctx.render())  # v2\n",
+    )
+    # the first occurrence is the agent generator
+    status = project.status()
+    assert status["agents/crisis"]["reason"] == "generator agent changed"
+    assert status["notes/welcome"]["state"] == "fresh"
+    project.doit("fixtures", check=True)
+    assert project.calls() == ["agents/crisis", "agents/deliberating"]
+
+
+def test_schema_field_rebuilds_but_module_docstring_does_not(project: Project) -> None:
+    project.edit(
+        "gens/schemas.py",
+        "from typing import Literal",
+        '"""Schemas (a docstring edit)."""\n\nfrom typing import Literal',
+    )
+    project.doit("fixtures", check=True)
+    assert project.calls() == []
+    project.edit(
+        "gens/schemas.py",
+        "    summary: str = Field(max_length=200)\n",
+        "    summary: str = Field(max_length=200)\n    mood: str = 'calm'\n",
+    )
+    assert project.status()["agents/crisis"]["reason"] == "schema Agent changed"
+    project.doit("fixtures", check=True)
+    assert project.calls() == ["agents/crisis", "agents/deliberating"]
+
+
+def test_variant_parameters_and_model_options_are_inputs(project: Project) -> None:
+    project.edit("gens/agents.py", '"entropy": 0.9', '"entropy": 0.95')
+    assert project.status()["agents/crisis"]["reason"] == "variant parameters changed"
+    project.doit("fixtures", check=True)
+    assert project.calls() == ["agents/crisis"]
+    project.edit("pyproject.toml", "concurrency = 4", "concurrency = 4\nmodel_options = {temperature = 0.2}")
+    assert project.status()["notes/welcome"]["reason"] == "model options changed"
+
+
+def test_ttl_expiry_counts_from_the_record(project: Project) -> None:
+    project.edit("pyproject.toml", "concurrency = 4", 'concurrency = 4\nttl = "7d"')
+    assert project.status()["notes/welcome"]["state"] == "fresh"
+    meta = project.path("fixtures/notes/welcome.meta.json")
+    record = json.loads(meta.read_text())
+    ten_days_ago = datetime.now(UTC) - timedelta(days=10)
+    record["generated_at"] = ten_days_ago.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    meta.write_text(json.dumps(record))
+    row = project.status()["notes/welcome"]
+    assert row["state"] == "stale"
+    assert row["reason"] == "ttl 7d expired 3d ago"
+    project.doit("fixtures", check=True)
+    assert project.calls() == ["notes/welcome"]
+
+
+def test_hand_edit_is_kept_and_reported_until_forced(project: Project) -> None:
+    data = project.path("fixtures/notes/welcome.json")
+    curated = json.loads(data.read_text())
+    curated["title"] = "Hand-curated title"
+    data.write_text(json.dumps(curated, indent=2) + "\n")
+    project.edit("templates/note.j2", "welcome", "warm welcome")  # would make it stale
+    row = project.status()["notes/welcome"]
+    assert row["state"] == "edited"
+    proc = project.doit("fixtures", check=True)
+    assert "notes/welcome: edited by hand, kept" in proc.stdout
+    assert "1 edited and kept" in proc.stdout
+    assert project.calls() == []
+    assert json.loads(data.read_text())["title"] == "Hand-curated title"
+    project.doit("fixtures:notes/welcome", "force=1", check=True)
+    assert project.calls() == ["notes/welcome"]
+    assert project.status()["notes/welcome"]["state"] == "fresh"
+
+
+def test_one_failing_fixture_does_not_stop_the_others(project: Project) -> None:
+    project.path("gens/broken.py").write_text(
+        "from hotdata.build import fixture\n"
+        "from .schemas import Note\n\n\n"
+        '@fixture("notes/broken", schema=Note)\n'
+        "async def broken(ctx):\n"
+        '    raise RuntimeError("the archive is unreachable")\n'
+    )
+    project.edit("templates/note.j2", "welcome", "warm welcome")
+    proc = project.doit("fixtures")
+    assert proc.returncode != 0
+    assert project.calls() == ["notes/welcome"]
+    tail = proc.stdout[proc.stdout.index("fixture(s) failed:") :]
+    assert (
+        "notes/broken: fixture notes/broken: generator broken raised RuntimeError: the archive is unreachable"
+        in tail
+    )
+    assert "broken.py, line 7" in tail
+    assert not project.path("fixtures/notes/broken.json").exists()
+
+
+def test_template_syntax_error_and_undefined_variable(project: Project) -> None:
+    project.path("templates/note.j2").write_text("Hello\n{% if %}\n")
+    proc = project.doit("fixtures")
+    assert proc.returncode != 0
+    assert "note.j2, line 2" in proc.stdout
+    project.path("templates/note.j2").write_text("Hello {{ nobody }}\n")
+    proc = project.doit("fixtures")
+    assert proc.returncode != 0
+    assert "'nobody' is undefined" in proc.stdout
+    assert project.calls() == []
+    assert project.status()["notes/welcome"]["reason"] == "template note.j2 changed"
+
+
+def test_broken_generator_module_and_unknown_config_key(project: Project) -> None:
+    project.path("gens/bad.py").write_text("import nothing_here_at_all\n")
+    proc = project.doit("fixtures")
+    assert proc.returncode != 0
+    assert "generator module 'gens.bad' failed to import" in proc.stdout + proc.stderr
+    project.path("gens/bad.py").unlink()
+    project.edit("pyproject.toml", "concurrency = 4", "concurrency = 4\nconcurrancy = 2")
+    proc = project.doit("fixtures")
+    assert proc.returncode != 0
+    assert "unknown key 'concurrancy' in [tool.hotdata]" in proc.stdout + proc.stderr
+
+
+def test_validate_lists_every_invalid_or_missing_fixture(project: Project) -> None:
+    project.path("fixtures/agents/crisis.json").write_text('{"name": "x", "phase": "dancing"}')
+    project.path("fixtures/notes/welcome.json").unlink()
+    proc = project.doit("validate")
+    assert proc.returncode != 0
+    out = proc.stdout
+    assert "crisis.json: at phase:" in out
+    assert "crisis.json: at summary: Field required" in out
+    assert "welcome.json: missing" in out
+    assert project.calls() == []
+
+
+def test_status_json_and_offline(project: Project) -> None:
+    project.path("fixtures/notes/welcome.json").unlink()
+    rows = project.status()
+    assert rows["notes/welcome"]["state"] == "missing"
+    assert {"name", "state", "reason"} <= set(rows["agents/crisis"])
+    proc = project.doit("fixtures", env={"HOTDATA_OFFLINE": "1"})
+    assert proc.returncode != 0
+    assert "model calls are disabled (HOTDATA_OFFLINE=1" in proc.stdout
+    assert project.calls() == []
+
+
+def test_budget_stops_further_calls(project: Project) -> None:
+    project.edit("templates/partials/voice.j2", "vividly", "boldly")
+    project.edit("templates/note.j2", "welcome", "warm welcome")
+    proc = project.doit("fixtures", env={"HOTDATA_MAX_CALLS": "1", "HOTDATA_CONCURRENCY": "1"})
+    assert len(project.calls()) == 1
+    assert "2 stopped by budget" in proc.stdout
+    assert sum(row["state"] == "stale" for row in project.status().values()) == 2
+
+
+def test_validation_errors_are_fed_back(project: Project) -> None:
+    proc = project.doit(
+        "fixtures", "force=1", env={"HOTDATA_MODEL": "hotdata-fake:invalid-first"}, check=True
+    )
+    assert project.calls() == sorted(ALL * 2)
+    record = json.loads(project.path("fixtures/notes/welcome.meta.json").read_text())
+    assert record["attempts"] == 2
+    assert record["usage"]["calls"] == 2
+    assert "3 generated" in proc.stdout
+
+
+def test_generate_ad_hoc(project: Project) -> None:
+    proc = project.doit(
+        "generate",
+        "--schema",
+        "gens.schemas:Note",
+        "--prompt",
+        "A note about {{ topic }}",
+        "--name",
+        "adhoc/rain",
+        "--param",
+        "topic:rain",
+        check=True,
+    )
+    assert "generated adhoc/rain" in proc.stdout
+    assert project.calls() == ["adhoc/rain"]
+    record = json.loads(project.path("fixtures/adhoc/rain.meta.json").read_text())
+    assert record["fingerprint"]["params"] == {"topic": "rain"}
+    proc = project.doit("generate", "--schema", "gens.schemas:Nope", "--prompt", "x", "--name", "adhoc/x")
+    assert proc.returncode != 0
+    assert "has no 'Nope'" in proc.stdout + proc.stderr
+
+
+def test_two_concurrent_runs_are_safe(project: Project) -> None:
+    project.edit("templates/partials/voice.j2", "vividly", "boldly")
+    project.edit("templates/note.j2", "welcome", "warm welcome")
+    env = {"HOTDATA_FAKE_LATENCY": "0.5"}
+    first = project.popen("fixtures", env=env)
+    time.sleep(0.3)
+    second = project.popen("fixtures", env=env)
+    out1, err1 = first.communicate(timeout=60)
+    out2, err2 = second.communicate(timeout=60)
+    assert first.returncode == 0, out1 + err1
+    assert second.returncode == 0, out2 + err2
+    assert project.calls() == ALL  # each fixture generated once, by one of the runs
+    assert project.doit("validate").returncode == 0
+    assert {row["state"] for row in project.status().values()} == {"fresh"}
