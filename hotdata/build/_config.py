@@ -23,8 +23,9 @@ class RetrySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_attempts: int = Field(
-        3, ge=1, le=20, description="model calls per fixture, validation retries included"
+    max_attempts: int = Field(4, ge=1, le=20, description="tries of one request on transient faults")
+    validation_attempts: int = Field(
+        3, ge=1, le=20, description="asks per fixture when answers fail the schema"
     )
     request_timeout: float = Field(120.0, gt=0, description="seconds before one model request is abandoned")
     backoff_initial: float = Field(1.0, ge=0)

@@ -130,7 +130,7 @@ class GenerationContext:
         raise GenerationError(
             f"fixture {self.name}: the model's answer did not validate against {adapter.name} after "
             f"{self._max_attempts} attempt(s); last errors: {'; '.join(errors[:5])}. Tighten the template "
-            "or the schema, or raise retries.max_attempts in [tool.hotdata]"
+            "or the schema, or raise retries.validation_attempts in [tool.hotdata]"
         )
 
     def _count(self, reply: ModelReply) -> None:

@@ -1,28 +1,119 @@
-"""``LlmClient``: models reached through Simon Willison's ``llm`` library, by model id."""
+"""``LlmClient``: models reached through Simon Willison's ``llm`` library, by model id.
+
+Every provider with an ``llm`` plugin works, and any OpenAI-compatible endpoint
+through ``extra-openai-models.yaml`` in the ``llm`` user directory (``LLM_USER_PATH``).
+Keys come from ``llm``'s key store or the provider's environment variable.
+
+Transient faults (429, 5xx, connection errors, timeouts, garbled bodies) are
+retried with exponential backoff and jitter, honouring ``Retry-After``; 401/403
+and missing keys fail at once. Error messages pass through ``redact`` so no key
+value from the environment or ``llm``'s key store can reach a log or a record.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+from collections.abc import Callable
 from typing import Any
 
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from ._config import RetrySettings
 from ._errors import ModelError
 from ._model import ModelReply, ModelRequest
 
-__all__ = ["LlmClient"]
+__all__ = ["LlmClient", "classify", "redact"]
+
+_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
+
+
+def _secret_values() -> list[str]:
+    values = [v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 8]
+    try:
+        import llm
+
+        keys_path = llm.user_dir() / "keys.json"  # type: ignore[no-untyped-call]
+        if keys_path.exists():
+            stored = json.loads(keys_path.read_text())
+            values += [v for v in stored.values() if isinstance(v, str) and len(v) >= 8]
+    except Exception:  # a missing or odd key store must not break error reporting
+        pass
+    return sorted(set(values), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret value and bearer token replaced by ``***``."""
+    for value in _secret_values():
+        text = text.replace(value, "***")
+    return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
+
+
+class _Transient(Exception):
+    """A failed attempt worth retrying."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _status_of(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    if status is None:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    value = headers.get("retry-after") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify(exc: BaseException, model_id: str) -> BaseException:
+    """``_Transient`` for faults worth retrying, else a ``ModelError`` saying what to do."""
+    import llm
+
+    if isinstance(exc, ModelError):
+        return exc
+    if isinstance(exc, llm.errors.NeedsKeyException):
+        return ModelError(f"model {model_id}: {redact(str(exc))}")
+    status = _status_of(exc)
+    name = type(exc).__name__
+    message = redact(str(exc))[:300]
+    if status in (401, 403):
+        return ModelError(
+            f"model {model_id}: the provider refused the credentials (HTTP {status}). Set the key with "
+            "`llm keys set <provider>` or the provider's environment variable (e.g. OPENAI_API_KEY)"
+        )
+    if status is not None and (status in (408, 409, 429) or status >= 500):
+        return _Transient(f"HTTP {status}: {message}", _retry_after(exc))
+    if isinstance(exc, TimeoutError | ConnectionError | json.JSONDecodeError) or any(
+        word in name
+        for word in ("Timeout", "Connection", "RemoteProtocol", "ReadError", "ResponseValidation")
+    ):
+        return _Transient(f"{name}: {message}")
+    if status is not None:
+        return ModelError(f"model {model_id}: HTTP {status}: {message}")
+    return ModelError(f"model {model_id}: {name}: {message}")
 
 
 class LlmClient:
     """Async models where the plugin provides them; sync models run in a worker thread."""
 
-    def __init__(self, model_id: str) -> None:
+    def __init__(self, model_id: str, retries: RetrySettings | None = None) -> None:
         try:
             import llm
         except ImportError:
-            raise ModelError(
-                f"model {model_id!r} needs the 'llm' package: pip install -e '.[dev]' installs it"
-            ) from None
+            raise ModelError(f"model {model_id!r} needs the 'llm' package: pip install -e '.[dev]'") from None
         self.model_id = model_id
-        self._llm = llm
+        self.retries = retries or RetrySettings()
         self._async: Any = None
         self._sync: Any = None
         try:
@@ -33,10 +124,29 @@ class LlmClient:
             except llm.UnknownModelError:
                 raise ModelError(
                     f"unknown model {model_id!r}; `llm models` lists the installed ones, "
-                    "and `llm install <plugin>` adds providers"
+                    "`llm install <plugin>` adds providers, and extra-openai-models.yaml in the "
+                    "llm user directory adds OpenAI-compatible endpoints"
                 ) from None
+        self._bound_sdk_retries(self._async or self._sync)
 
-    async def complete(self, request: ModelRequest) -> ModelReply:
+    def _bound_sdk_retries(self, model: Any) -> None:
+        # The OpenAI SDK retries twice on its own; our tenacity loop is the one
+        # budget, so its clients are made with max_retries=0. The model object is
+        # our own instance (llm builds a new one per lookup), so this touches no
+        # one else's state.
+        get_client: Callable[..., Any] | None = getattr(model, "get_client", None)
+        if get_client is None:
+            return
+        timeout = self.retries.request_timeout
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            client = get_client(*args, **kwargs)
+            with_options = getattr(client, "with_options", None)
+            return with_options(max_retries=0, timeout=timeout) if with_options else client
+
+        model.get_client = bounded
+
+    async def _once(self, request: ModelRequest) -> ModelReply:
         model = self._async or self._sync
         kwargs: dict[str, Any] = dict(request.options)
         if request.json_schema is not None and getattr(model, "supports_schema", False):
@@ -53,3 +163,41 @@ class LlmClient:
 
             text, usage = await asyncio.to_thread(run)
         return ModelReply(text=text, input_tokens=usage.input, output_tokens=usage.output)
+
+    async def complete(self, request: ModelRequest) -> ModelReply:
+        settings = self.retries
+        backoff = wait_exponential_jitter(initial=settings.backoff_initial, max=settings.backoff_max)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            hinted = getattr(exc, "retry_after", None)
+            computed: float = backoff(state)
+            return max(computed, min(hinted, settings.backoff_max)) if hinted is not None else computed
+
+        async def attempt() -> ModelReply:
+            try:
+                return await asyncio.wait_for(self._once(request), timeout=settings.request_timeout)
+            except TimeoutError:
+                raise _Transient(
+                    f"no answer within request_timeout = {settings.request_timeout:g}s"
+                ) from None
+            except ModelError:
+                raise
+            except Exception as exc:
+                raise classify(exc, self.model_id) from None
+
+        try:
+            async for try_ in AsyncRetrying(
+                stop=stop_after_attempt(settings.max_attempts),
+                wait=wait,
+                retry=retry_if_exception(lambda e: isinstance(e, _Transient)),
+                reraise=True,
+            ):
+                with try_:
+                    return await attempt()
+        except _Transient as exc:
+            raise ModelError(
+                f"model {self.model_id}: gave up after {settings.max_attempts} attempt(s); last error: {exc}. "
+                "Check the provider's status, or raise retries.max_attempts / retries.request_timeout"
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")

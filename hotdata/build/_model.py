@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ._config import RetrySettings
+
 __all__ = ["ModelClient", "ModelReply", "ModelRequest", "resolve_client"]
 
 
@@ -40,7 +42,7 @@ class ModelClient(Protocol):
     async def complete(self, request: ModelRequest) -> ModelReply: ...
 
 
-def resolve_client(model_id: str) -> ModelClient:
+def resolve_client(model_id: str, retries: RetrySettings | None = None) -> ModelClient:
     """The client for ``model_id``."""
     if model_id.startswith("hotdata-fake"):
         from ..testing import FakeModelClient
@@ -48,4 +50,4 @@ def resolve_client(model_id: str) -> ModelClient:
         return FakeModelClient.from_model_id(model_id)
     from ._llm import LlmClient
 
-    return LlmClient(model_id)
+    return LlmClient(model_id, retries)

@@ -166,7 +166,7 @@ class BuildSession:
     def _client(self, model: str) -> ModelClient:
         client = self._clients.get(model)
         if client is None:
-            client = self._clients[model] = resolve_client(model)
+            client = self._clients[model] = resolve_client(model, self.config.retries)
         return client
 
     async def _gate(self) -> None:
@@ -201,7 +201,7 @@ class BuildSession:
             model_options=options,
             templates=self._templates,
             adapter=self.checker.adapter,
-            max_attempts=self.config.retries.max_attempts,
+            max_attempts=self.config.retries.validation_attempts,
             before_call=self._gate,
             after_call=self._spent,
         )
