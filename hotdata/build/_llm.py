@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_exponential, wait_random
 
 from ._config import RetrySettings
 from ._errors import ModelError
@@ -162,11 +162,15 @@ class LlmClient:
                 return response.text(), response.usage()
 
             text, usage = await asyncio.to_thread(run)
+        if not text.strip():
+            raise _Transient("the model returned an empty answer")
         return ModelReply(text=text, input_tokens=usage.input, output_tokens=usage.output)
 
     async def complete(self, request: ModelRequest) -> ModelReply:
         settings = self.retries
-        backoff = wait_exponential_jitter(initial=settings.backoff_initial, max=settings.backoff_max)
+        backoff = wait_exponential(
+            multiplier=settings.backoff_initial, max=settings.backoff_max
+        ) + wait_random(0, settings.backoff_initial)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -181,7 +185,7 @@ class LlmClient:
                 raise _Transient(
                     f"no answer within request_timeout = {settings.request_timeout:g}s"
                 ) from None
-            except ModelError:
+            except (ModelError, _Transient):
                 raise
             except Exception as exc:
                 raise classify(exc, self.model_id) from None
