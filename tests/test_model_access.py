@@ -117,3 +117,43 @@ def test_pipeline_through_real_http_keeps_old_files_and_never_leaks_the_key(
     for path in written:
         assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET not in out + proc.stdout + proc.stderr
+
+
+def test_models_without_schema_support_read_the_schema_in_the_prompt(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotdata.build import FixtureSpec, HotDataConfig
+    from hotdata.build._context import GenerationContext
+    from hotdata.build._fingerprint import FreshnessChecker
+    from hotdata.build._templates import TemplateSet
+
+    user_dir = tmp_path / "llm-noschema"
+    server.write_llm_config(user_dir, "plain-gpt", supports_schema=False)
+    monkeypatch.setenv("LLM_USER_PATH", str(user_dir))
+    client = LlmClient("plain-gpt", FAST)
+    assert not client.supports_schema
+
+    async def gen(ctx: GenerationContext) -> Card:
+        result: Card = await ctx.generate("Describe a card.")
+        return result
+
+    spec = FixtureSpec(name="cards/plain", generator=gen, schema=Card)
+    checker = FreshnessChecker(HotDataConfig(root=tmp_path))
+
+    async def no_gate() -> None:
+        return None
+
+    ctx = GenerationContext(
+        spec,
+        client=client,
+        model="plain-gpt",
+        model_options={},
+        templates=TemplateSet(tmp_path),
+        adapter=checker.adapter,
+        max_attempts=2,
+        before_call=no_gate,
+        after_call=lambda reply: None,
+    )
+    card = asyncio.run(gen(ctx))
+    assert isinstance(card, Card)
+    assert ctx.usage.calls == 1 and ctx.usage.output_tokens

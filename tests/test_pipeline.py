@@ -89,6 +89,17 @@ def test_schema_field_rebuilds_but_module_docstring_does_not(project: Project) -
     assert project.calls() == ["agents/crisis", "agents/deliberating"]
 
 
+def test_a_helper_schema_asked_of_the_model_is_an_input(project: Project) -> None:
+    project.edit(
+        "gens/schemas.py",
+        "    text: str = Field(max_length=300)\n",
+        "    text: str = Field(max_length=280)\n",
+    )
+    assert project.status()["notes/welcome"]["reason"] == "schema Draft changed"
+    project.doit("fixtures", check=True)
+    assert project.calls() == ["notes/welcome"]
+
+
 def test_variant_parameters_and_model_options_are_inputs(project: Project) -> None:
     project.edit("gens/agents.py", '"entropy": 0.9', '"entropy": 0.95')
     assert project.status()["agents/crisis"]["reason"] == "variant parameters changed"
@@ -116,7 +127,7 @@ def test_ttl_expiry_counts_from_the_record(project: Project) -> None:
 def test_hand_edit_is_kept_and_reported_until_forced(project: Project) -> None:
     data = project.path("fixtures/notes/welcome.json")
     curated = json.loads(data.read_text())
-    curated["title"] = "Hand-curated title"
+    curated["body"] = "Hand-curated body"
     data.write_text(json.dumps(curated, indent=2) + "\n")
     project.edit("templates/note.j2", "welcome", "warm welcome")  # would make it stale
     row = project.status()["notes/welcome"]
@@ -125,7 +136,7 @@ def test_hand_edit_is_kept_and_reported_until_forced(project: Project) -> None:
     assert "notes/welcome: edited by hand, kept" in proc.stdout
     assert "1 edited and kept" in proc.stdout
     assert project.calls() == []
-    assert json.loads(data.read_text())["title"] == "Hand-curated title"
+    assert json.loads(data.read_text())["body"] == "Hand-curated body"
     project.doit("fixtures:notes/welcome", "force=1", check=True)
     assert project.calls() == ["notes/welcome"]
     assert project.status()["notes/welcome"]["state"] == "fresh"

@@ -66,6 +66,8 @@ class GenerationContext:
         self.model_options = dict(model_options)
         self.usage = Usage()
         self.attempts = 0
+        # Schemas asked of the model besides the fixture's own: inputs too.
+        self.schemas_used: dict[str, str] = {}
         self._client = client
         self._templates = templates
         self._adapter = adapter
@@ -93,8 +95,13 @@ class GenerationContext:
         asked again, up to the configured attempts.
         """
         adapter = self._adapter(schema if schema is not None else self.spec.schema)
+        if schema is not None and schema is not self.spec.schema:
+            self.schemas_used[adapter.name] = adapter.schema_hash()
         json_schema = adapter.json_schema()
-        schema_text = json.dumps(json_schema, indent=1) if json_schema else None
+        # Models that take the schema (structured output, constrained decoding) get it
+        # with the request; the others read it in the prompt.
+        in_prompt = json_schema is not None and not getattr(self._client, "supports_schema", False)
+        schema_text = json.dumps(json_schema, indent=1) if in_prompt else None
         current = prompt
         if schema_text:
             current = f"{prompt}\n\nAnswer with one JSON value matching this JSON Schema:\n{schema_text}"

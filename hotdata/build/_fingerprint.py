@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import inspect
 import json
+import sys
 import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +32,7 @@ from ._spec import FixtureSpec
 __all__ = ["FINGERPRINT_FORMAT", "FixtureReport", "FreshnessChecker"]
 
 # Bump when the fingerprint rules change: older records then read as stale, on purpose.
-FINGERPRINT_FORMAT = 1
+FINGERPRINT_FORMAT = 2
 
 
 def _sha(data: bytes) -> str:
@@ -139,6 +141,21 @@ class FreshnessChecker:
         """Drop cached template hashes (after files changed on disk)."""
         self._file_hashes.clear()
 
+    def _named_schema_hash(self, name: str) -> str | None:
+        module_name, _, qualname = name.partition(":")
+        module = sys.modules.get(module_name)
+        if module is None:
+            try:
+                module = importlib.import_module(module_name)
+            except Exception:
+                return None
+        obj: Any = module
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return self.adapter(obj).schema_hash()
+
     def model_for(self, spec: FixtureSpec) -> tuple[str, dict[str, Any]]:
         options = {**self.config.model_options, **spec.model_options}
         return spec.model or self.config.model, _canonical(options)
@@ -146,10 +163,13 @@ class FreshnessChecker:
     def ttl_for(self, spec: FixtureSpec) -> timedelta | None:
         return parse_ttl(spec.ttl if spec.ttl is not None else self.config.ttl)
 
-    def fingerprint(self, spec: FixtureSpec, templates: dict[str, str]) -> dict[str, Any]:
+    def fingerprint(
+        self, spec: FixtureSpec, templates: dict[str, str], schemas_used: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """The fingerprint to record, given the resolved template closure and hashes."""
         model, options = self.model_for(spec)
         return {
+            "schemas_used": dict(sorted((schemas_used or {}).items())),
             "format": FINGERPRINT_FORMAT,
             "generator": self.generator_hash(spec),
             "templates": dict(sorted(templates.items())),
@@ -212,6 +232,12 @@ class FreshnessChecker:
                 return f"template {relpath} changed"
         if fp.get("schema") != self.adapter(spec.schema).schema_hash():
             return f"schema {spec.schema_label} changed"
+        for name, digest in sorted((fp.get("schemas_used") or {}).items()):
+            current = self._named_schema_hash(name)
+            if current is None:
+                return f"schema {name.rsplit(':', 1)[-1]} is gone"
+            if current != digest:
+                return f"schema {name.rsplit(':', 1)[-1]} changed"
         if fp.get("params") != _canonical(dict(spec.params)):
             return "variant parameters changed"
         model, options = self.model_for(spec)

@@ -127,6 +127,7 @@ class LlmClient:
                     "`llm install <plugin>` adds providers, and extra-openai-models.yaml in the "
                     "llm user directory adds OpenAI-compatible endpoints"
                 ) from None
+        self.supports_schema = bool(getattr(self._async or self._sync, "supports_schema", False))
         self._bound_sdk_retries(self._async or self._sync)
 
     def _bound_sdk_retries(self, model: Any) -> None:
@@ -147,9 +148,8 @@ class LlmClient:
         model.get_client = bounded
 
     async def _once(self, request: ModelRequest) -> ModelReply:
-        model = self._async or self._sync
         kwargs: dict[str, Any] = dict(request.options)
-        if request.json_schema is not None and getattr(model, "supports_schema", False):
+        if request.json_schema is not None and self.supports_schema:
             kwargs["schema"] = dict(request.json_schema)
         if self._async is not None:
             response = self._async.prompt(request.prompt, system=request.system, **kwargs)

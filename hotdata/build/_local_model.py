@@ -15,6 +15,7 @@ import functools
 import importlib.resources
 import io
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -28,14 +29,27 @@ LOCAL_MODEL_ID = "hotdata-local"
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 @functools.cache
-def _load(path: str, n_ctx: int) -> tuple[Any, threading.Lock]:
-    """The llama.cpp model for ``path``: loaded once per process (it takes a second or two)."""
+def _load_unlocked(path: str, n_ctx: int) -> tuple[Any, threading.Lock]:
     from llama_cpp import Llama
 
+    # verbose=False would make llama-cpp-python dup2 the process's stdout/stderr to
+    # /dev/null around every load and grammar build, swallowing whatever other
+    # threads print meanwhile (the build's progress lines). Stay "verbose" and
+    # mute its C-level log callback and Python-level prints instead.
     with contextlib.redirect_stderr(io.StringIO()):
-        model = Llama(model_path=path, n_ctx=n_ctx, verbose=False)
+        model = Llama(model_path=path, n_ctx=n_ctx, verbose=True)
+    logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)  # after: Llama() resets it
     return model, threading.Lock()
+
+
+def _load(path: str, n_ctx: int) -> tuple[Any, threading.Lock]:
+    """The llama.cpp model for ``path``: loaded once per process (it takes a second or two)."""
+    with _LOAD_LOCK:
+        return _load_unlocked(path, n_ctx)
 
 
 def gguf_path() -> str:
@@ -75,7 +89,7 @@ class LocalModel(llm.Model):
         if prompt.schema is not None:
             schema = prompt.schema if isinstance(prompt.schema, dict) else json.loads(str(prompt.schema))
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        with lock:
+        with lock, contextlib.redirect_stderr(io.StringIO()):
             completion = model.create_chat_completion(messages=messages, **kwargs)
         usage = completion.get("usage") or {}
         response.set_usage(input=usage.get("prompt_tokens"), output=usage.get("completion_tokens"))

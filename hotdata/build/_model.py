@@ -37,7 +37,14 @@ class ModelReply:
 
 
 class ModelClient(Protocol):
-    """Anything that answers a ``ModelRequest``; raise ``ModelError`` on failure."""
+    """Anything that answers a ``ModelRequest``; raise ``ModelError`` on failure.
+
+    ``supports_schema`` says whether the model takes the JSON Schema itself
+    (structured output / constrained decoding); when it does not, the schema is
+    written into the prompt instead.
+    """
+
+    supports_schema: bool
 
     async def complete(self, request: ModelRequest) -> ModelReply: ...
 

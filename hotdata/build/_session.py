@@ -217,7 +217,7 @@ class BuildSession:
             handle.save(
                 value,
                 generator=spec.generator_name,
-                fingerprint=self.checker.fingerprint(spec, templates),
+                fingerprint=self.checker.fingerprint(spec, templates, ctx.schemas_used),
                 model=model,
                 model_options=options,
                 attempts=ctx.attempts,

@@ -35,6 +35,7 @@ class FakeModelClient:
     log: Path | None = None
     seed: str = "0"
     latency: float = 0.0
+    supports_schema: bool = True
 
     @classmethod
     def from_model_id(cls, model_id: str) -> FakeModelClient:

@@ -1,6 +1,6 @@
 from hotdata.build import GenerationContext, fixture
 
-from .schemas import Agent, Note
+from .schemas import Agent, Draft, Note
 
 
 @fixture(
@@ -15,4 +15,5 @@ async def agent(ctx: GenerationContext, archetype: str, entropy: float) -> Agent
 
 @fixture("notes/welcome", schema=Note, template="note.j2")
 async def welcome_note(ctx: GenerationContext) -> Note:
-    return await ctx.generate(ctx.render())
+    draft = await ctx.generate(ctx.render(), Draft)
+    return Note(title="Welcome aboard", body=draft.text)

@@ -14,3 +14,9 @@ class Agent(BaseModel):
 class Note(BaseModel):
     title: str
     body: str
+
+
+class Draft(BaseModel):
+    """What the model writes for a note; the generator adds the title."""
+
+    text: str = Field(max_length=300)
