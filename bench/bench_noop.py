@@ -33,7 +33,7 @@ class Item(BaseModel):
     title: str
     score: int
 
-@fixture("items/{i}", schema=Item, template="item.j2", variants=[{{"i": i}} for i in range({n})])
+@fixture("items/{{i}}", schema=Item, template="item.j2", variants=[{{"i": i}} for i in range({n})])
 async def item(ctx, i):
     return await ctx.generate(ctx.render())
 """

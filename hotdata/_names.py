@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._errors import InvalidFixtureName
 
-__all__ = ["DATA_SUFFIX", "META_SUFFIX", "fixture_paths", "validate_fixture_name"]
+__all__ = ["DATA_SUFFIX", "META_SUFFIX", "PathCache", "fixture_paths", "validate_fixture_name"]
 
 DATA_SUFFIX = ".json"
 META_SUFFIX = ".meta.json"
@@ -47,21 +47,72 @@ def validate_fixture_name(name: str) -> str:
     return name
 
 
-def fixture_paths(root: str | os.PathLike[str], name: str) -> tuple[Path, Path]:
+class PathCache:
+    """Resolved directories and their symlinked entries, shared by many ``fixture_paths`` calls.
+
+    One ``scandir`` per directory replaces two ``lstat`` calls per fixture, which
+    matters when thousands of fixtures are checked in one run.
+    """
+
+    def __init__(self) -> None:
+        self.realpaths: dict[str, str] = {}
+        self.symlinks: dict[str, frozenset[str]] = {}
+        self.names: dict[str, frozenset[str]] = {}
+
+    def realpath(self, path: str) -> str:
+        real = self.realpaths.get(path)
+        if real is None:
+            real = self.realpaths[path] = os.path.realpath(path)
+        return real
+
+    def _scan(self, directory: str) -> None:
+        try:
+            with os.scandir(directory) as entries:
+                listed = [(e.name, e.is_symlink()) for e in entries]
+        except OSError:
+            listed = []
+        self.names[directory] = frozenset(n for n, _ in listed)
+        self.symlinks[directory] = frozenset(n for n, link in listed if link)
+
+    def listing(self, directory: str) -> frozenset[str]:
+        if directory not in self.names:
+            self._scan(directory)
+        return self.names[directory]
+
+    def linked(self, directory: str) -> frozenset[str]:
+        if directory not in self.symlinks:
+            self._scan(directory)
+        return self.symlinks[directory]
+
+    def clear(self) -> None:
+        self.realpaths.clear()
+        self.symlinks.clear()
+        self.names.clear()
+
+
+def fixture_paths(
+    root: str | os.PathLike[str], name: str, cache: PathCache | None = None
+) -> tuple[Path, Path]:
     """Return ``(data_path, provenance_path)`` for ``name`` under ``root``.
 
     Raises ``InvalidFixtureName`` when the name is unsafe or resolves outside
-    ``root`` (a symlinked directory pointing elsewhere included).
+    ``root`` (a symlinked directory or file pointing elsewhere included).
     """
     validate_fixture_name(name)
-    root_path = Path(root)
-    data = root_path.joinpath(*name.split("/")).with_name(name.rsplit("/", 1)[-1] + DATA_SUFFIX)
-    meta = data.with_name(data.name[: -len(DATA_SUFFIX)] + META_SUFFIX)
-    real_root = os.path.realpath(root_path)
-    for candidate in (data, meta):
-        real = os.path.realpath(candidate)
-        if os.path.commonpath([real_root, real]) != real_root:
+    cache = cache or PathCache()
+    root_str = os.fspath(root)
+    *dirs, leaf = name.split("/")
+    parent = os.path.join(root_str, *dirs)
+    data_name, meta_name = leaf + DATA_SUFFIX, leaf + META_SUFFIX
+    real_root = cache.realpath(root_str)
+    candidates = [cache.realpath(parent)]
+    linked = cache.linked(parent)
+    for entry in (data_name, meta_name):
+        if entry in linked:
+            candidates.append(os.path.realpath(os.path.join(parent, entry)))
+    for real in candidates:
+        if real != real_root and not real.startswith(real_root + os.sep):
             raise InvalidFixtureName(
                 name, f"it resolves to {real}, outside the fixtures root {real_root} (through a symlink)"
             )
-    return data, meta
+    return Path(parent, data_name), Path(parent, meta_name)

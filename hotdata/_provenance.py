@@ -80,6 +80,13 @@ def sha256_hex(raw: bytes) -> str:
 
 
 def parse_provenance(path: Path, raw: bytes) -> Provenance:
+    try:  # the fast path: one Rust-side parse and validation
+        record = Provenance.model_validate_json(raw)
+    except ValidationError:
+        pass  # the slow path below says what exactly is wrong
+    else:
+        if record.format == PROVENANCE_FORMAT:
+            return record
     try:
         data = json.loads(raw)
     except UnicodeDecodeError as exc:

@@ -90,21 +90,24 @@ def write_fixture_files(data_path: Path, meta_path: Path, data: bytes, record: P
     _fsync_dir(data_path.parent)
 
 
-def read_record(data_path: Path, meta_path: Path, data_sha: str | None) -> Provenance | None:
+def read_record(
+    data_path: Path, meta_path: Path, data_sha: str | None, *, pending: bool | None = None
+) -> Provenance | None:
     """The record that describes the current data file.
 
     Prefers a pending record that matches the data (a write interrupted between
-    its two renames), else the committed record.
+    its two renames), else the committed record. ``pending=False`` says the caller
+    already knows there is no pending record (it listed the directory).
     """
-    pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
-    if data_sha is not None:
+    if data_sha is not None and pending is not False:
+        pending_path = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
         try:
-            raw = pending.read_bytes()
+            raw = pending_path.read_bytes()
         except OSError:
             pass
         else:
             with contextlib.suppress(Exception):
-                candidate = parse_provenance(pending, raw)
+                candidate = parse_provenance(pending_path, raw)
                 if candidate.data_sha256 == data_sha:
                     return candidate
     return read_provenance(meta_path)

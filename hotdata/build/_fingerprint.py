@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -22,10 +23,10 @@ from typing import Any
 from .._duration import format_duration, parse_ttl
 from .._errors import ProvenanceError
 from .._hotdata import FixtureState
-from .._names import fixture_paths
+from .._names import PathCache, fixture_paths
 from .._provenance import Provenance, sha256_hex
 from .._schema import SchemaAdapter
-from .._store import read_record
+from .._store import PENDING_SUFFIX, read_record
 from ._config import HotDataConfig
 from ._spec import FixtureSpec
 
@@ -106,7 +107,10 @@ class FreshnessChecker:
         self._now = now
         self._adapters: dict[int, SchemaAdapter[Any]] = {}
         self._generator_hashes: dict[int, str] = {}
-        self._file_hashes: dict[Path, str | None] = {}
+        self._file_hashes: dict[str, str | None] = {}
+        self._paths = PathCache()
+        self._models: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._params: dict[str, Any] = {}
 
     # -- inputs ----------------------------------------------------------------
 
@@ -129,17 +133,17 @@ class FreshnessChecker:
         return cached
 
     def template_hash(self, relpath: str) -> str | None:
-        path = self.config.templates_path / relpath
-        if path not in self._file_hashes:
+        if relpath not in self._file_hashes:
             try:
-                self._file_hashes[path] = _sha(path.read_bytes())
+                self._file_hashes[relpath] = _sha((self.config.templates_path / relpath).read_bytes())
             except OSError:
-                self._file_hashes[path] = None
-        return self._file_hashes[path]
+                self._file_hashes[relpath] = None
+        return self._file_hashes[relpath]
 
     def forget_files(self) -> None:
-        """Drop cached template hashes (after files changed on disk)."""
+        """Drop cached template hashes and resolved directories (after files changed on disk)."""
         self._file_hashes.clear()
+        self._paths.clear()
 
     def _named_schema_hash(self, name: str) -> str | None:
         module_name, _, qualname = name.partition(":")
@@ -157,8 +161,20 @@ class FreshnessChecker:
         return self.adapter(obj).schema_hash()
 
     def model_for(self, spec: FixtureSpec) -> tuple[str, dict[str, Any]]:
-        options = {**self.config.model_options, **spec.model_options}
-        return spec.model or self.config.model, _canonical(options)
+        cached = self._models.get(spec.name)
+        if cached is None:
+            options = {**self.config.model_options, **spec.model_options}
+            cached = self._models[spec.name] = (spec.model or self.config.model, _canonical(options))
+        return cached
+
+    def params_for(self, spec: FixtureSpec) -> Any:
+        cached = self._params.get(spec.name)
+        if cached is None:
+            cached = self._params[spec.name] = _canonical(dict(spec.params))
+        return cached
+
+    def _has_pending(self, meta_path: Path) -> bool:
+        return meta_path.name + PENDING_SUFFIX in self._paths.listing(os.fspath(meta_path.parent))
 
     def ttl_for(self, spec: FixtureSpec) -> timedelta | None:
         return parse_ttl(spec.ttl if spec.ttl is not None else self.config.ttl)
@@ -174,13 +190,13 @@ class FreshnessChecker:
             "generator": self.generator_hash(spec),
             "templates": dict(sorted(templates.items())),
             "schema": self.adapter(spec.schema).schema_hash(),
-            "params": _canonical(dict(spec.params)),
+            "params": self.params_for(spec),
             "model": model,
             "model_options": options,
         }
 
     def paths(self, spec: FixtureSpec) -> tuple[Path, Path]:
-        return fixture_paths(self.config.fixtures_path, spec.name)
+        return fixture_paths(self.config.fixtures_path, spec.name, self._paths)
 
     # -- staleness -------------------------------------------------------------
 
@@ -199,7 +215,7 @@ class FreshnessChecker:
             return report(FixtureState.INVALID, f"cannot read {data_path}: {exc.strerror}")
         data_sha = sha256_hex(raw)
         try:
-            record = read_record(data_path, meta_path, data_sha)
+            record = read_record(data_path, meta_path, data_sha, pending=self._has_pending(meta_path))
         except ProvenanceError as exc:
             return report(FixtureState.STALE, f"provenance record unreadable: {exc.why}")
         if record is None:
@@ -238,7 +254,7 @@ class FreshnessChecker:
                 return f"schema {name.rsplit(':', 1)[-1]} is gone"
             if current != digest:
                 return f"schema {name.rsplit(':', 1)[-1]} changed"
-        if fp.get("params") != _canonical(dict(spec.params)):
+        if fp.get("params") != spec.params and fp.get("params") != self.params_for(spec):
             return "variant parameters changed"
         model, options = self.model_for(spec)
         if fp.get("model") != model:

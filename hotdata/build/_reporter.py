@@ -10,8 +10,6 @@ import time
 from typing import Any
 
 from doit.reporter import ConsoleReporter
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ._session import BuildSession
 
@@ -29,12 +27,19 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
 
         def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
             super().__init__(outstream, options)
-            self.console = Console(file=outstream, highlight=False, soft_wrap=True)
             self.total = 0
             self.done = 0
             self.started = time.monotonic()
-            self.progress: Progress | None = None
+            self.progress: Any = None
             self.bar: Any = None
+            isatty = getattr(outstream, "isatty", None)
+            self.terminal = bool(isatty and isatty())
+
+        def _print(self, text: str) -> None:
+            if self.progress is not None:
+                self.progress.console.print(text, highlight=False, markup=False)
+            else:
+                self.outstream.write(text + "\n")
 
         def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
             names: set[str] = set()
@@ -44,14 +49,24 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
                 elif sel.startswith(_PREFIX):
                     names.add(sel)
             self.total = len(names)
-            if self.total and self.console.is_terminal:
+            if self.total and self.terminal:
+                # rich only for a live terminal; plain lines (and no import) otherwise
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                )
+
                 self.progress = Progress(
                     TextColumn("[bold]fixtures"),
                     BarColumn(),
                     MofNCompleteColumn(),
                     TimeElapsedColumn(),
                     TextColumn("{task.description}"),
-                    console=self.console,
+                    console=Console(file=self.outstream, soft_wrap=True),
                     transient=True,
                 )
                 self.bar = self.progress.add_task("", total=self.total)
@@ -59,10 +74,10 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
 
         def _line(self, text: str) -> None:
             if self.progress is not None:
-                self.progress.console.print(text)
+                self._print(text)
             else:
                 elapsed = time.monotonic() - self.started
-                self.console.print(f"[{self.done}/{self.total} {elapsed:6.1f}s] {text}")
+                self._print(f"[{self.done}/{self.total} {elapsed:6.1f}s] {text}")
 
         def _advance(self, name: str) -> None:
             self.done += 1
@@ -104,7 +119,7 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
         def add_failure(self, task: Any, fail: Any) -> None:
             if not task.name.startswith(_PREFIX):
                 self.failures.append({"task": task, "exception": fail})
-                self.console.print(f"FAILED {task.name}: {fail.get_msg().strip()}")
+                self._print(f"FAILED {task.name}: {fail.get_msg().strip()}")
                 return
             name = task.name[len(_PREFIX) :]
             self._advance(name)
@@ -116,25 +131,26 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
         def complete_run(self) -> None:
             if self.progress is not None:
                 self.progress.stop()
+                self.progress = None
             for err in self.runtime_errors:
-                self.console.print(f"ERROR: {err}")
+                self._print(f"ERROR: {err}")
             if self.total == 0:
                 return
             s = session.summary()
-            self.console.print(
+            self._print(
                 f"hotdata: {s['generated']} generated, {s['up_to_date']} up to date, "
                 f"{len(s['failed'])} failed, {len(s['edited_skipped'])} edited and kept, "
                 f"{len(s['budget'])} stopped by budget; {s['model_calls']} model call(s), "
                 f"{s['tokens']} tokens, {s['seconds']:.1f}s"
             )
             if s["budget"]:
-                self.console.print(
+                self._print(
                     f"Budget reached: {len(s['budget'])} fixture(s) stay stale: {', '.join(s['budget'])}"
                 )
             if s["failed"]:
-                self.console.print(f"{len(s['failed'])} fixture(s) failed:")
+                self._print(f"{len(s['failed'])} fixture(s) failed:")
                 for name in s["failed"]:
-                    self.console.print(f"  - {name}: {session.outcomes[name].message}")
+                    self._print(f"  - {name}: {session.outcomes[name].message}")
             session.close()
 
     return HotDataReporter

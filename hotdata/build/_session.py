@@ -7,7 +7,6 @@ an embedded model loaded) once per process and K generations overlap.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import sys
@@ -16,7 +15,7 @@ import time
 import traceback
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import HotDataError
 from .._hotdata import FixtureState, HotData
@@ -29,6 +28,9 @@ from ._errors import CatalogError, GenerationError, ModelError
 from ._fingerprint import FixtureReport, FreshnessChecker
 from ._model import ModelClient, ModelReply, resolve_client
 from ._spec import FixtureSpec
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["BuildOutcome", "BuildSession", "BudgetExhausted"]
 
@@ -95,6 +97,8 @@ class BuildSession:
     # -- event loop ---------------------------------------------------------------
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        import asyncio  # only when something is generated: a no-op check never needs it
+
         with self._loop_guard:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
@@ -123,6 +127,8 @@ class BuildSession:
         return outcome
 
     async def _acquire_lock(self) -> None:
+        import asyncio
+
         if self._lock_ready is None:
             self._lock_ready = asyncio.Lock()
         async with self._lock_ready:
@@ -151,6 +157,8 @@ class BuildSession:
             self._file_lock = lock
 
     async def _build(self, spec: FixtureSpec) -> BuildOutcome:
+        import asyncio
+
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.config.concurrency)
         async with self._semaphore:
