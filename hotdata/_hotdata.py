@@ -244,6 +244,7 @@ class HotData(Generic[T]):
         model_options: dict[str, Any] | None = None,
         attempts: int = 0,
         usage: Usage | None = None,
+        usage_per_attempt: list[Usage] | None = None,
     ) -> Provenance:
         """Validate ``value`` and write it with its provenance record, atomically.
 
@@ -267,6 +268,7 @@ class HotData(Generic[T]):
             model_options=model_options or {},
             attempts=attempts,
             usage=usage or Usage(),
+            usage_per_attempt=usage_per_attempt or [],
             hotdata_version=__version__,
         )
         write_fixture_files(self.path, self.meta_path, data, record)

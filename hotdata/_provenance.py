@@ -53,6 +53,7 @@ class Provenance(BaseModel):
     model_options: dict[str, Any] = Field(default_factory=dict)
     attempts: int = 0
     usage: Usage = Field(default_factory=Usage)
+    usage_per_attempt: list[Usage] = Field(default_factory=list)
     hotdata_version: str = ""
 
     @field_validator("generated_at")

@@ -228,6 +228,9 @@ def test_validation_errors_are_fed_back(project: Project) -> None:
     record = json.loads(project.path("fixtures/notes/welcome.meta.json").read_text())
     assert record["attempts"] == 2
     assert record["usage"]["calls"] == 2
+    per_attempt = record["usage_per_attempt"]
+    assert [u["calls"] for u in per_attempt] == [1, 1]
+    assert sum(u["output_tokens"] for u in per_attempt) == record["usage"]["output_tokens"]
     assert "3 generated" in proc.stdout
 
 

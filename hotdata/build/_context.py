@@ -65,6 +65,7 @@ class GenerationContext:
         self.model = model
         self.model_options = dict(model_options)
         self.usage = Usage()
+        self.usage_per_attempt: list[Usage] = []
         self.attempts = 0
         # Schemas asked of the model besides the fixture's own: inputs too.
         self.schemas_used: dict[str, str] = {}
@@ -141,6 +142,9 @@ class GenerationContext:
         )
 
     def _count(self, reply: ModelReply) -> None:
+        self.usage_per_attempt.append(
+            Usage(calls=1, input_tokens=reply.input_tokens, output_tokens=reply.output_tokens)
+        )
         usage = self.usage
         usage.calls += 1
         if reply.input_tokens is not None:

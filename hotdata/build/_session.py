@@ -230,6 +230,7 @@ class BuildSession:
                 model_options=options,
                 attempts=ctx.attempts,
                 usage=ctx.usage,
+                usage_per_attempt=ctx.usage_per_attempt,
             )
         except HotDataError as exc:
             raise GenerationError(
