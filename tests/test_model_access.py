@@ -78,6 +78,17 @@ def test_attempts_are_bounded(server: FakeOpenAIServer) -> None:
     assert len(server.requests) == 4
 
 
+def test_missing_key_fails_at_once_saying_how_to_set_it(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_dir = tmp_path / "llm-nokey"
+    server.write_llm_config(user_dir, "fake-gpt", api_key_name="fakeprovider")
+    monkeypatch.setenv("LLM_USER_PATH", str(user_dir))
+    with pytest.raises(ModelError, match="llm keys set fakeprovider"):
+        complete(FAST)
+    assert server.requests == []
+
+
 def test_unknown_model_says_how_to_add_one(server: FakeOpenAIServer) -> None:
     with pytest.raises(ModelError, match=r"unknown model 'no-such-model'.*llm models"):
         LlmClient("no-such-model")
@@ -109,9 +120,10 @@ def test_pipeline_through_real_http_keeps_old_files_and_never_leaks_the_key(
     assert "HTTP 401" in proc.stdout
     assert (data.read_bytes(), meta.read_bytes()) == before
 
-    server.inject("invalid", 1)
-    project.doit("fixtures:notes/welcome", "force=1", env=env, check=True)
-    assert json.loads(meta.read_text())["attempts"] == 2
+    for kind in ("invalid", "truncated"):
+        server.inject(kind, 1)
+        project.doit("fixtures:notes/welcome", "force=1", env=env, check=True)
+        assert json.loads(meta.read_text())["attempts"] == 2, kind
 
     written = [p for p in project.root.rglob("*") if p.is_file() and ".git" not in p.parts]
     for path in written:
