@@ -132,3 +132,13 @@ def test_checker_ttl_with_controlled_clock(tmp_path: Path) -> None:
     assert (report.state, report.reason) == (FixtureState.STALE, "ttl 1d expired 2d ago")
     record = json.loads((tmp_path / "fixtures/notes/a.meta.json").read_text())
     assert record["fingerprint"]["model"] == "hotdata-fake"
+
+
+def test_build_public_names() -> None:
+    import hotdata.build as build
+
+    assert dir(build) == sorted(build.__all__)
+    for name in build.__all__:
+        assert getattr(build, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = build.nope
