@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ._provenance import PROVENANCE_FORMAT, Provenance, Usage
     from ._registry import HotDataRegistry, hotdata_registry, registry
     from ._schema import Serializable, canonical_json
+    from .watcher import HotDataWatcher
 
 _LAZY = {
     "parse_ttl": "_duration",
@@ -55,6 +56,7 @@ _LAZY = {
     "registry": "_registry",
     "Serializable": "_schema",
     "canonical_json": "_schema",
+    "HotDataWatcher": "watcher",
 }
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "HotDataError",
     "HotDataRegistry",
     "HotDataWarning",
+    "HotDataWatcher",
     "InvalidFixtureName",
     "Provenance",
     "ProvenanceError",

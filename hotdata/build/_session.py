@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import HotDataError
@@ -155,6 +156,8 @@ class BuildSession:
                         "wait for it to finish (or raise lock_timeout in [tool.hotdata])"
                     ) from None
             self._file_lock = lock
+            # Holding the lock, no one else writes here: temp files are leftovers of a killed run.
+            remove_stray_temp_files(self.config.fixtures_path)
 
     async def _build(self, spec: FixtureSpec) -> BuildOutcome:
         import asyncio
@@ -269,6 +272,21 @@ def _describe(exc: BaseException, spec: FixtureSpec) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
     return f"generator {spec.generator.__name__} raised {type(exc).__name__}: {exc}{where}"
+
+
+def remove_stray_temp_files(fixtures_dir: Path) -> list[Path]:
+    """Delete temp files (``.<name>.json.*.tmp``) a killed build left behind.
+
+    Only safe while no build is writing: call it holding the fixtures lock, or
+    after the build process has ended.
+    """
+    removed = []
+    if fixtures_dir.is_dir():
+        for path in fixtures_dir.rglob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def import_object(path: str) -> Any:

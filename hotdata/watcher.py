@@ -1,0 +1,181 @@
+"""``HotDataWatcher``: fixtures reloaded live while an app runs (dev mode).
+
+Imported only when used (it needs watchfiles); ``import hotdata`` stays light.
+
+    watcher = HotDataWatcher("fixtures")
+
+    @watcher.on_change("agent_snapshots/cockpit_demo")
+    def show(snapshot: AgentSnapshot) -> None:
+        screen.update(snapshot)
+
+    watcher.start()   # a background thread; or `async for name in watcher.watch(): ...`
+    ...
+    watcher.stop()
+
+A callback only ever receives a freshly loaded, validated value. An invalid or
+half-written file keeps the last good value and emits a ``HotDataWarning`` naming
+the file; the next valid write goes through. Temporary files and provenance-only
+changes are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import warnings
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import watchfiles
+
+from ._errors import FixtureInvalidError, FixtureMissingError, HotDataWarning
+from ._names import DATA_SUFFIX, META_SUFFIX
+from ._registry import HotDataRegistry, registry
+
+__all__ = ["HotDataWatcher"]
+
+logger = logging.getLogger("hotdata.watcher")
+
+Callback = Callable[[Any], None]
+
+
+class HotDataWatcher:
+    """Watch ``fixtures_dir`` and reload registered fixtures when their data files change.
+
+    Args:
+        fixtures_dir: the root the registry's fixture names are relative to.
+        registry: where handles are looked up by name (default: ``hotdata.registry``).
+        debounce: most milliseconds to gather a burst of writes into one batch.
+        step: milliseconds of quiet after a change before the batch is delivered.
+    """
+
+    def __init__(
+        self,
+        fixtures_dir: str | os.PathLike[str],
+        registry: HotDataRegistry = registry,
+        *,
+        debounce: int = 100,
+        step: int = 10,
+    ) -> None:
+        self.root = Path(fixtures_dir)
+        self.registry = registry
+        self.debounce = debounce
+        self.step = step
+        self._callbacks: dict[str, list[Callback]] = {}
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self.last_good: dict[str, Any] = {}
+
+    def on_change(self, name: str, callback: Callback | None = None) -> Any:
+        """Call ``callback(value)`` with each new valid value of fixture ``name``.
+
+        Usable as a decorator: ``@watcher.on_change("agents/a")``.
+        """
+        if callback is not None:
+            self._callbacks.setdefault(name, []).append(callback)
+            return callback
+
+        def decorate(fn: Callback) -> Callback:
+            self._callbacks.setdefault(name, []).append(fn)
+            return fn
+
+        return decorate
+
+    # -- which files matter ----------------------------------------------------------
+
+    def _name_for(self, path: str) -> str | None:
+        file = Path(path)
+        base = file.name
+        if base.startswith(".") or not base.endswith(DATA_SUFFIX) or base.endswith(META_SUFFIX):
+            return None  # temp files, provenance records, pending records
+        try:
+            rel = file.relative_to(self.root)
+        except ValueError:
+            try:
+                rel = Path(os.path.realpath(file)).relative_to(os.path.realpath(self.root))
+            except ValueError:
+                return None
+        return rel.as_posix()[: -len(DATA_SUFFIX)]
+
+    def _filter(self, change: watchfiles.Change, path: str) -> bool:
+        return change != watchfiles.Change.deleted and self._name_for(path) is not None
+
+    def _reload(self, name: str) -> bool:
+        if name not in self.registry:
+            return False
+        handle = self.registry.get(name)
+        try:
+            value = handle.load()
+        except FixtureMissingError:
+            return False
+        except FixtureInvalidError as exc:
+            try:
+                warnings.warn(f"kept the last good value of {name}: {exc}", HotDataWarning, stacklevel=2)
+            except HotDataWarning:  # warnings configured as errors must not end the watcher
+                logger.warning("kept the last good value of %s: %s", name, exc)
+            return False
+        self.last_good[name] = value
+        for callback in self._callbacks.get(name, []):
+            try:
+                callback(value)
+            except Exception:  # one broken callback must not stop the watcher
+                logger.exception("callback for %s failed", name)
+        return True
+
+    # -- running ------------------------------------------------------------------------
+
+    async def watch(self, stop_event: asyncio.Event | None = None) -> AsyncIterator[str]:
+        """Yield the name of each registered fixture whose data file changed and validated."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        async for changes in watchfiles.awatch(
+            self.root,
+            watch_filter=self._filter,
+            debounce=self.debounce,
+            step=self.step,
+            stop_event=stop_event,
+        ):
+            names = sorted({n for _, path in changes if (n := self._name_for(path)) is not None})
+            for name in names:
+                if self._reload(name):
+                    yield name
+
+    def start(self) -> HotDataWatcher:
+        """Watch in a background thread (for apps without an event loop)."""
+        if self._thread is not None:
+            return self
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._run_thread, name="hotdata-watcher", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout=5)
+        return self
+
+    def _run_thread(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            async for _ in self.watch(self._stop):
+                pass
+
+        asyncio.run(main())
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the background thread; returns once it has ended (or ``timeout`` passed)."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None:
+            return
+        if loop is not None and stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout)
+        self._thread = self._loop = self._stop = None
+
+    def __enter__(self) -> HotDataWatcher:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
