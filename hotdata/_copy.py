@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import weakref
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -13,11 +14,39 @@ __all__ = ["is_deeply_immutable", "private_copy"]
 T = TypeVar("T")
 
 _ATOMIC: frozenset[type] = frozenset({str, int, float, bool, type(None), bytes})
+# Per model class, the fields that need copying: a cache of facts about classes, not state.
+_MUTABLE_FIELDS: weakref.WeakKeyDictionary[type[BaseModel], tuple[str, ...] | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _mutable_fields(cls: type[BaseModel]) -> tuple[str, ...] | None:
+    """Fields whose values may be mutable (need a copy); None when unknown (copy all)."""
+    try:
+        return _MUTABLE_FIELDS[cls]
+    except KeyError:
+        pass
+    if cls.model_config.get("extra") == "allow":
+        fields: tuple[str, ...] | None = None
+    else:
+        fields = tuple(
+            name for name, info in cls.model_fields.items() if not _immutable_type(info.annotation, set())
+        )
+    _MUTABLE_FIELDS[cls] = fields
+    return fields
 
 
 def _copy_model(obj: BaseModel) -> BaseModel:
     new = object.__new__(type(obj))
-    object.__setattr__(new, "__dict__", {k: _copy(v) for k, v in obj.__dict__.items()})
+    mutable = _mutable_fields(type(obj))
+    if mutable is None:
+        values = {k: _copy(v) for k, v in obj.__dict__.items()}
+    else:
+        values = obj.__dict__.copy()
+        for name in mutable:
+            if name in values:
+                values[name] = _copy(values[name])
+    object.__setattr__(new, "__dict__", values)
     object.__setattr__(new, "__pydantic_fields_set__", set(obj.__pydantic_fields_set__))
     extra = obj.__pydantic_extra__
     object.__setattr__(new, "__pydantic_extra__", None if extra is None else _copy(extra))
