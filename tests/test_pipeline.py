@@ -270,3 +270,18 @@ def test_two_concurrent_runs_are_safe(project: Project) -> None:
     assert project.calls() == ALL  # each fixture generated once, by one of the runs
     assert project.doit("validate").returncode == 0
     assert {row["state"] for row in project.status().values()} == {"fresh"}
+
+
+def test_catalog_document_is_written_and_kept_current(project: Project) -> None:
+    readme = project.path("fixtures/README.md")
+    text = readme.read_text()
+    for name in ALL:
+        assert f"| `{name}` |" in text
+    assert "`gens.agents:welcome_note` | hotdata-fake |" in text
+    before = readme.stat().st_mtime_ns
+    project.doit("fixtures", check=True)
+    assert readme.stat().st_mtime_ns == before  # unchanged content is not rewritten
+    project.edit("pyproject.toml", "concurrency = 4", 'concurrency = 4\nttl = "30d"')
+    project.doit("fixtures", check=True)
+    assert "| 30d | fresh |" in readme.read_text()
+    assert project.calls() == []

@@ -15,11 +15,14 @@ from .._errors import HotDataError
 from .._hotdata import FixtureState
 from .._provenance import sha256_hex
 from .._store import read_record
+from ._catalog_doc import write_catalog
 from ._config import HotDataConfig, load_config
 from ._session import BuildSession, import_object
 from ._spec import FixtureSpec
 
-__all__ = ["doit_project"]
+__all__ = ["CATALOG_SUBTASK", "doit_project"]
+
+CATALOG_SUBTASK = "_catalog"
 
 TaskDict = dict[str, Any]
 
@@ -57,6 +60,7 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         "task_validate": _validate_creator(session),
         "task_status": _status_creator(session),
         "task_generate": _generate_creator(session),
+        "task_catalog": _catalog_creator(session),
     }
 
 
@@ -116,8 +120,41 @@ def _fixtures_creator(session: BuildSession) -> Callable[[], Iterator[TaskDict]]
                 "doc": f"{spec.schema_label} by {spec.generator.__name__}",
                 "verbosity": 1,
             }
+        # Last: the catalog document, rewritten only when its content would change.
+        yield {
+            "name": CATALOG_SUBTASK,
+            "actions": [(_refresh_catalog, [session])],
+            "task_dep": [f"fixtures:{spec.name}" for spec in session.catalog],
+            "uptodate": [False],
+            "doc": "rewrite fixtures/README.md, the table of every fixture",
+            "verbosity": 1,
+        }
 
     return task_fixtures
+
+
+def _refresh_catalog(session: BuildSession) -> bool:
+    write_catalog(session)  # False (unchanged) is not a failure
+    return True
+
+
+def _catalog_creator(session: BuildSession) -> Callable[[], TaskDict]:
+    def catalog() -> bool:
+        written = write_catalog(session)
+        print(f"{session.config.fixtures_path / 'README.md'} {'written' if written else 'already current'}")
+        return True
+
+    def task_catalog() -> TaskDict:
+        """Write fixtures/README.md: every fixture with schema, generator, model, generated_at, ttl."""
+        doc = task_catalog.__doc__ or ""
+        return _catalog_or_failure(session, "catalog", doc) or {
+            "actions": [catalog],
+            "uptodate": [False],
+            "verbosity": 2,
+            "doc": doc,
+        }
+
+    return task_catalog
 
 
 def validation_problems(session: BuildSession, spec: FixtureSpec) -> tuple[list[str], str | None]:

@@ -16,7 +16,8 @@ from ._session import BuildSession
 __all__ = ["make_reporter"]
 
 _PREFIX = "fixtures:"
-_QUIET = frozenset({"status", "validate", "generate", "fixtures"})
+_CATALOG = _PREFIX + "_catalog"
+_QUIET = frozenset({"status", "validate", "generate", "fixtures", "catalog"})
 
 
 def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
@@ -45,8 +46,8 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
             names: set[str] = set()
             for sel in selected_tasks:
                 if sel == "fixtures":
-                    names.update(t for t in tasks if t.startswith(_PREFIX))
-                elif sel.startswith(_PREFIX):
+                    names.update(t for t in tasks if t.startswith(_PREFIX) and t != _CATALOG)
+                elif sel.startswith(_PREFIX) and sel != _CATALOG:
                     names.add(sel)
             self.total = len(names)
             if self.total and self.terminal:
@@ -85,13 +86,15 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
                 self.progress.update(self.bar, advance=1, description=name)
 
         def execute_task(self, task: Any) -> None:
+            if task.name == _CATALOG:
+                return
             if task.name.startswith(_PREFIX) and self.progress is not None:
                 self.progress.update(self.bar, description=task.name[len(_PREFIX) :])
             elif task.name not in _QUIET and not task.name.startswith(_PREFIX):
                 super().execute_task(task)
 
         def skip_uptodate(self, task: Any) -> None:
-            if not task.name.startswith(_PREFIX):
+            if not task.name.startswith(_PREFIX) or task.name == _CATALOG:
                 return
             name = task.name[len(_PREFIX) :]
             self._advance(name)
@@ -100,7 +103,7 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
                 self._line(f"!! {name}: edited by hand, kept (doit fixtures force=1 overwrites it)")
 
         def add_success(self, task: Any) -> None:
-            if not task.name.startswith(_PREFIX):
+            if not task.name.startswith(_PREFIX) or task.name == _CATALOG:
                 return
             name = task.name[len(_PREFIX) :]
             self._advance(name)
@@ -119,7 +122,7 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
         def add_failure(self, task: Any, fail: Any) -> None:
             if task.name == "fixtures" and not task.actions:
                 return  # the group fails when a fixture failed: that one is already reported
-            if not task.name.startswith(_PREFIX):
+            if not task.name.startswith(_PREFIX) or task.name == _CATALOG:
                 self.failures.append({"task": task, "exception": fail})
                 self._print(f"FAILED {task.name}: {fail.get_msg().strip()}")
                 return
