@@ -65,6 +65,7 @@ class HotDataWatcher:
         self.debounce = debounce
         self.step = step
         self._callbacks: dict[str, list[Callback]] = {}
+        self._invalid_callbacks: list[Callable[[str, Exception], None]] = []
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -85,6 +86,12 @@ class HotDataWatcher:
             return fn
 
         return decorate
+
+    def on_invalid(self, callback: Callable[[str, Exception], None]) -> Callable[[str, Exception], None]:
+        """Call ``callback(name, error)`` when a changed file does not validate (the last good
+        value stays); usable as a decorator. A ``HotDataWarning`` is emitted as well."""
+        self._invalid_callbacks.append(callback)
+        return callback
 
     # -- which files matter ----------------------------------------------------------
 
@@ -118,6 +125,11 @@ class HotDataWatcher:
                 warnings.warn(f"kept the last good value of {name}: {exc}", HotDataWarning, stacklevel=2)
             except HotDataWarning:  # warnings configured as errors must not end the watcher
                 logger.warning("kept the last good value of %s: %s", name, exc)
+            for on_invalid in self._invalid_callbacks:
+                try:
+                    on_invalid(name, exc)
+                except Exception:
+                    logger.exception("invalid-file callback for %s failed", name)
             return False
         self.last_good[name] = value
         for callback in self._callbacks.get(name, []):

@@ -1,0 +1,1 @@
+"""hotdata's demo: a Textual terminal app whose screens run on hot-loaded fixtures."""

@@ -1,0 +1,25 @@
+"""python -m demos [--dev] [--fixtures DIR]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from demos.app import HotDataDemo
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m demos", description="hotdata's demo app on hot data")
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        default=os.environ.get("HOTDATA_DEV", "") in ("1", "true", "yes"),
+        help="reload fixtures live when they change on disk (also HOTDATA_DEV=1)",
+    )
+    parser.add_argument("--fixtures", default="fixtures", help="fixtures directory [default: fixtures]")
+    args = parser.parse_args(argv)
+    HotDataDemo(args.fixtures, dev=args.dev).run()
+
+
+if __name__ == "__main__":
+    main()
