@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from hotdata.build import GenerationContext, fixture
 
 from .schemas import AgentSnapshot, Connection, Phase
 
+# Names are structure, picked here; a 135M model copies names from the prompt
+# rather than inventing good ones, so it writes only the prose.
+NAMES = ("Vesper", "Kestrel", "Oriel", "Juniper", "Basalt", "Halcyon", "Marlow", "Sable", "Corvid", "Tamsin")
+
 
 class AgentProse(BaseModel):
     """What the model writes; the generator fills in the structure."""
 
-    name: str = Field(min_length=2, max_length=30)
-    activity: str = Field(min_length=3, max_length=100)
-    summary: str = Field(min_length=10, max_length=300)
-    allies: list[str] = Field(min_length=1, max_length=3)
-    rival: str = Field(min_length=2, max_length=30)
-    mood: Literal["calm", "curious", "torn", "desperate", "resolute"]
+    activity: str = Field(min_length=10, max_length=90, description="what the agent is doing right now")
+    summary: str = Field(min_length=40, max_length=300, description="two sentences about its state of mind")
 
 
 @fixture(
@@ -35,15 +33,17 @@ class AgentProse(BaseModel):
 async def generate_rich_agent_snapshot(
     ctx: GenerationContext, archetype: str, phase: Phase, entropy: float
 ) -> AgentSnapshot:
-    prose: AgentProse = await ctx.generate(ctx.render(), AgentProse)
+    name, *others = ctx.rng.sample(NAMES, 4)
+    allies, rival = others[:2], others[2]
+    prose: AgentProse = await ctx.generate(ctx.render(name=name, allies=allies, rival=rival), AgentProse)
     connections = [
-        Connection(target=name, relation="ally", strength=round(0.9 - 0.2 * i, 2))
-        for i, name in enumerate(prose.allies)
+        Connection(target=ally, relation="ally", strength=round(0.9 - 0.2 * i, 2))
+        for i, ally in enumerate(allies)
     ]
-    connections.append(Connection(target=prose.rival, relation="rival", strength=round(entropy, 2)))
+    connections.append(Connection(target=rival, relation="rival", strength=round(entropy, 2)))
     return AgentSnapshot(
         id=archetype,
-        name=prose.name,
+        name=name,
         archetype=archetype.replace("_", " "),
         phase=phase,
         activity=prose.activity,

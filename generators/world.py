@@ -12,10 +12,12 @@ from hotdata.build import GenerationContext, fixture
 
 from .schemas import GardenAgent, GardenSnapshot, PolynomialState, Thought, ThoughtsStream, Transition
 
+GARDENERS = ("Juniper", "Basalt", "Wren", "Calder", "Ilex", "Moss")
+
 
 class GardenProse(BaseModel):
-    narrative: str = Field(min_length=10, max_length=400)
-    agents: list[GardenAgent] = Field(min_length=3, max_length=4)
+    narrative: str = Field(min_length=40, max_length=400)
+    stances: list[Annotated[str, Field(min_length=10, max_length=150)]] = Field(min_length=3, max_length=3)
 
 
 @fixture(
@@ -30,9 +32,13 @@ class GardenProse(BaseModel):
 async def generate_garden(
     ctx: GenerationContext, variant: str, mode: Literal["converging", "diverging"], coherence: float
 ) -> GardenSnapshot:
-    prose: GardenProse = await ctx.generate(ctx.render(), GardenProse)
+    names = ctx.rng.sample(GARDENERS, 3)
+    prose: GardenProse = await ctx.generate(ctx.render(names=names), GardenProse)
+    agents = [
+        GardenAgent(name=name, stance=stance) for name, stance in zip(names, prose.stances, strict=True)
+    ]
     return GardenSnapshot(
-        id=variant, mode=mode, coherence=coherence, agents=prose.agents, narrative=prose.narrative
+        id=variant, mode=mode, coherence=coherence, agents=agents, narrative=prose.narrative
     )
 
 

@@ -29,6 +29,15 @@ __all__ = ["PENDING_SUFFIX", "read_record", "recover_pending", "write_atomic", "
 PENDING_SUFFIX = ".pending"
 
 
+def _default_mode() -> int:
+    umask = os.umask(0o022)  # read the umask (the only way) and put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_mode()
+
+
 def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):  # not every filesystem allows it
         fd = os.open(directory, os.O_RDONLY)
@@ -41,6 +50,9 @@ def _fsync_dir(directory: Path) -> None:
 def _write_temp(directory: Path, stem: str, payload: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes 0600 files; fixtures are ordinary readable files
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

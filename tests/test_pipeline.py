@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -268,6 +269,13 @@ def test_two_concurrent_runs_are_safe(project: Project) -> None:
     assert first.returncode == 0, out1 + err1
     assert second.returncode == 0, out2 + err2
     assert project.calls() == ALL  # each fixture generated once, by one of the runs
+    generated = 0
+    for out in (out1, out2):
+        match = re.search(r"hotdata: (\d+) generated, (\d+) up to date", out)
+        assert match, out
+        assert int(match[1]) + int(match[2]) == 3, out  # every fixture counted once per run
+        generated += int(match[1])
+    assert generated == 3
     assert project.doit("validate").returncode == 0
     assert {row["state"] for row in project.status().values()} == {"fresh"}
 

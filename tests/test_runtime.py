@@ -71,6 +71,9 @@ def test_save_writes_canonical_json_and_provenance(tmp_path: Path) -> None:
     assert Agent.model_validate(json.loads(raw)) == AGENT
     assert fx.load() == AGENT
     assert fx.status().state is FixtureState.FRESH
+    mask = os.umask(0)
+    os.umask(mask)
+    assert fx.path.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -244,13 +244,14 @@ class BuildSession:
     # -- reporting ------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
-        states = [r.state for r in self.reports.values()]
         by_status: dict[str, list[str]] = {}
         for outcome in self.outcomes.values():
             by_status.setdefault(outcome.status, []).append(outcome.name)
         return {
             "generated": len(by_status.get("generated", [])),
-            "up_to_date": sum(1 for s in states if s is FixtureState.FRESH)
+            "up_to_date": sum(
+                1 for n, r in self.reports.items() if r.state is FixtureState.FRESH and n not in self.outcomes
+            )
             + len(by_status.get("skipped", [])),
             "failed": sorted(by_status.get("failed", [])),
             "budget": sorted(by_status.get("budget", [])),
