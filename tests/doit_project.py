@@ -68,8 +68,8 @@ class Project:
         self.log.unlink()
         return sorted(names)
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        proc = self.doit("status", "--json", check=True)
+    def status(self, env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        proc = self.doit("status", "--json", env=env, check=True)
         start = proc.stdout.index("[")
         return {row["name"]: row for row in json.loads(proc.stdout[start:])}
 

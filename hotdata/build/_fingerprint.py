@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._duration import format_duration, parse_ttl
-from .._errors import ProvenanceError
+from .._errors import InvalidFixtureName, ProvenanceError
 from .._hotdata import FixtureState
 from .._names import PathCache, fixture_paths
 from .._provenance import Provenance, sha256_hex
@@ -201,7 +201,11 @@ class FreshnessChecker:
     # -- staleness -------------------------------------------------------------
 
     def check(self, spec: FixtureSpec) -> FixtureReport:
-        data_path, meta_path = self.paths(spec)
+        try:
+            data_path, meta_path = self.paths(spec)
+        except InvalidFixtureName as exc:  # e.g. a symlink out of the fixtures root
+            where = self.config.fixtures_path / spec.name
+            return FixtureReport(spec.name, FixtureState.INVALID, str(exc), where, where)
 
         def report(state: FixtureState, reason: str, record: Provenance | None = None) -> FixtureReport:
             age = None if record is None else self.now() - record.generated_at
