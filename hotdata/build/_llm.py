@@ -132,18 +132,26 @@ class LlmClient:
 
     def _bound_sdk_retries(self, model: Any) -> None:
         # The OpenAI SDK retries twice on its own; our tenacity loop is the one
-        # budget, so its clients are made with max_retries=0. The model object is
-        # our own instance (llm builds a new one per lookup), so this touches no
-        # one else's state.
+        # budget, so its clients are made with max_retries=0. And llm builds a new
+        # SDK client (a new connection pool and TLS context) for every prompt; one
+        # per key is enough. The model object is our own instance (llm builds a new
+        # one per lookup), so this touches no one else's state.
         get_client: Callable[..., Any] | None = getattr(model, "get_client", None)
         if get_client is None:
             return
         timeout = self.retries.request_timeout
+        clients: dict[tuple[Any, ...], Any] = {}
 
-        def bounded(*args: Any, **kwargs: Any) -> Any:
-            client = get_client(*args, **kwargs)
-            with_options = getattr(client, "with_options", None)
-            return with_options(max_retries=0, timeout=timeout) if with_options else client
+        def bounded(key: Any = None, *, async_: bool = False) -> Any:
+            cache_key = (key, async_)
+            client = clients.get(cache_key)
+            if client is None:
+                client = get_client(key, async_=async_)
+                with_options = getattr(client, "with_options", None)
+                if with_options is not None:
+                    client = with_options(max_retries=0, timeout=timeout)
+                clients[cache_key] = client
+            return client
 
         model.get_client = bounded
 

@@ -198,6 +198,8 @@ class BuildSession:
         self.tokens += (reply.input_tokens or 0) + (reply.output_tokens or 0)
 
     async def _generate(self, spec: FixtureSpec, data_path: Any) -> BuildOutcome:
+        import asyncio
+
         from ._context import GenerationContext
         from ._templates import TemplateSet
 
@@ -225,7 +227,9 @@ class BuildSession:
         handle: HotData[Any] = HotData(data_path, spec.schema, self.checker.ttl_for(spec), name=spec.name)
         handle._adapter = self.checker.adapter(spec.schema)
         try:
-            handle.save(
+            # fsync-heavy: in a worker thread, so writes overlap and the loop keeps serving requests
+            await asyncio.to_thread(
+                handle.save,
                 value,
                 generator=spec.generator_name,
                 fingerprint=self.checker.fingerprint(spec, templates, ctx.schemas_used),
