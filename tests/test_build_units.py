@@ -142,3 +142,14 @@ def test_build_public_names() -> None:
         assert getattr(build, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = build.nope
+
+
+def test_redact_hides_environment_secrets_and_bearer_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotdata.build._secrets import redact
+
+    monkeypatch.setenv("ACME_API_KEY", "sk-acme-1234567890")
+    monkeypatch.setenv("LLM_USER_PATH", "/nonexistent-llm-dir")
+    text = redact("failed with key sk-acme-1234567890 and header Authorization: Bearer abcdefghijklmnop")
+    assert "sk-acme-1234567890" not in text
+    assert "abcdefghijklmnop" not in text
+    assert text.count("***") == 2

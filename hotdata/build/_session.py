@@ -28,6 +28,7 @@ from ._config import HotDataConfig
 from ._errors import CatalogError, GenerationError, ModelError
 from ._fingerprint import FixtureReport, FreshnessChecker
 from ._model import ModelClient, ModelReply, resolve_client
+from ._secrets import redact
 from ._spec import FixtureSpec
 
 if TYPE_CHECKING:
@@ -122,7 +123,9 @@ class BuildSession:
         try:
             outcome = self._run(self._build(self.catalog.get(name)))
         except HotDataError as exc:
-            outcome = BuildOutcome(name, "budget" if isinstance(exc, BudgetExhausted) else "failed", str(exc))
+            # the one place failure messages leave the build: no key value gets past it
+            message = redact(str(exc))
+            outcome = BuildOutcome(name, "budget" if isinstance(exc, BudgetExhausted) else "failed", message)
         outcome.seconds = time.monotonic() - started
         self.outcomes[name] = outcome
         return outcome
