@@ -2,6 +2,8 @@
 
     python -m bench             # all but the embedded-model benchmark
     python -m bench --embedded  # also the embedded model (minutes)
+    python -m bench --dvc       # also `dvc status` on N stages (installs DVC into bench/.dvc-venv)
+    python -m bench --large     # also N = 10,000 for the no-op check
 
 Each metric: value, floor (measured in the same run), ratio, target, pass, machine.
 """
@@ -34,6 +36,10 @@ def main(argv: list[str]) -> int:
     results += bench_noop.run([100, 1000, 10000] if "--large" in argv else [100, 1000])
     results += bench_generate.run()
     results += bench_watch.run()
+    if "--dvc" in argv:  # installs DVC into bench/.dvc-venv on first use
+        from bench import bench_dvc
+
+        results += bench_dvc.run([100, 1000])
     if "--embedded" in argv:
         from bench import bench_embedded
 
