@@ -140,11 +140,6 @@ class FreshnessChecker:
                 self._file_hashes[relpath] = None
         return self._file_hashes[relpath]
 
-    def forget_files(self) -> None:
-        """Drop cached template hashes and resolved directories (after files changed on disk)."""
-        self._file_hashes.clear()
-        self._paths.clear()
-
     def _named_schema_hash(self, name: str) -> str | None:
         module_name, _, qualname = name.partition(":")
         module = sys.modules.get(module_name)
