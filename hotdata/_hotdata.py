@@ -193,15 +193,16 @@ class HotData(Generic[T]):
         errors = self.adapter.errors_for(raw)
         if errors:
             return FixtureStatus(FixtureState.INVALID, f"{self.path}: {errors[0]}")
+        data_sha = sha256_hex(raw)
         try:
-            record = read_record(self.path, self.meta_path, sha256_hex(raw))
+            record = read_record(self.path, self.meta_path, data_sha)
         except ProvenanceError as exc:
             return FixtureStatus(FixtureState.STALE, str(exc))
         if record is None:
             return FixtureStatus(FixtureState.STALE, f"no provenance record {self.meta_path.name}")
         now = self._clock()
         age = now - record.generated_at
-        if record.data_sha256 != sha256_hex(raw):
+        if record.data_sha256 != data_sha:
             return FixtureStatus(
                 FixtureState.EDITED,
                 f"{self.path.name} was edited by hand since it was generated",

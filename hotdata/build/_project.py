@@ -167,8 +167,9 @@ def validation_problems(session: BuildSession, spec: FixtureSpec) -> tuple[list[
     except OSError as exc:
         return [f"{data_path}: unreadable ({exc.strerror})"], None
     problems = [f"{data_path}: {e}" for e in session.adapter(spec.schema).errors_for(raw)]
+    data_sha = sha256_hex(raw)
     try:
-        record = read_record(data_path, meta_path, sha256_hex(raw))
+        record = read_record(data_path, meta_path, data_sha)
     except HotDataError as exc:
         return [*problems, str(exc)], None
     if record is None:
@@ -176,7 +177,7 @@ def validation_problems(session: BuildSession, spec: FixtureSpec) -> tuple[list[
     if record.name != spec.name:
         problems.append(f"{meta_path}: records name {record.name!r}, expected {spec.name!r}")
     note = None
-    if record.data_sha256 != sha256_hex(raw):
+    if record.data_sha256 != data_sha:
         note = "edited by hand since generation"
     else:
         reason = session.checker.stale_reason(spec, record)
