@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -293,3 +294,19 @@ def test_catalog_document_is_written_and_kept_current(project: Project) -> None:
     project.doit("fixtures", check=True)
     assert "| 30d | fresh |" in readme.read_text()
     assert project.calls() == []
+
+
+def test_ctrl_c_stops_at_once_without_a_traceback(project: Project) -> None:
+    project.edit("templates/partials/voice.j2", "vividly", "boldly")
+    proc = project.popen("fixtures", env={"HOTDATA_FAKE_LATENCY": "5"})
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130
+    assert "hotdata: interrupted" in out
+    assert "Traceback" not in err
+    for data in project.path("fixtures").rglob("*.json"):
+        json.loads(data.read_text())  # every data file complete
+    assert project.status()["agents/crisis"]["state"] == "stale"
+    project.doit("fixtures", check=True)
+    assert {row["state"] for row in project.status().values()} == {"fresh"}

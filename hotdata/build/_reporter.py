@@ -6,6 +6,9 @@ elapsed time) when output is not a terminal, as in CI.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from typing import Any
 
@@ -42,7 +45,25 @@ def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
             else:
                 self.outstream.write(text + "\n")
 
+        def _interrupted(self, signum: int, frame: Any) -> None:
+            # doit's thread runner answers Ctrl-C with a traceback after waiting on its
+            # workers. Every write is an atomic rename, so stopping at once is safe:
+            # unfinished fixtures keep their previous files (a half-done pair is
+            # finished by the next build, which also removes stray temp files).
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None
+            s = session.summary()
+            self.outstream.write(
+                f"hotdata: interrupted; {s['generated']} generated before the stop, the others keep "
+                "their previous files\n"
+            )
+            self.outstream.flush()
+            os._exit(130)
+
         def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, self._interrupted)
             names: set[str] = set()
             for sel in selected_tasks:
                 if sel == "fixtures":
