@@ -169,3 +169,22 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
     card = asyncio.run(gen(ctx))
     assert isinstance(card, Card)
     assert ctx.usage.calls == 1 and ctx.usage.output_tokens
+
+
+def test_fake_server_streams_too(server: FakeOpenAIServer) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=server.url, api_key="test", max_retries=0)
+    schema = Card.model_json_schema()
+    stream = client.chat.completions.create(
+        model="fake-gpt",
+        messages=[{"role": "user", "content": "a card"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "output", "schema": schema}},
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    Card.model_validate_json(text)
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+    assert server.requests[-1]["stream"] is True

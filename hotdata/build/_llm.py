@@ -136,13 +136,14 @@ class LlmClient:
         if request.json_schema is not None and self.supports_schema:
             kwargs["schema"] = dict(request.json_schema)
         if self._async is not None:
-            response = self._async.prompt(request.prompt, system=request.system, **kwargs)
+            # not streamed: fixtures need the whole answer, and one JSON body parses faster than SSE chunks
+            response = self._async.prompt(request.prompt, system=request.system, stream=False, **kwargs)
             text = await response.text()
             usage = await response.usage()
         else:
 
             def run() -> tuple[str, Any]:
-                response = self._sync.prompt(request.prompt, system=request.system, **kwargs)
+                response = self._sync.prompt(request.prompt, system=request.system, stream=False, **kwargs)
                 return response.text(), response.usage()
 
             text, usage = await asyncio.to_thread(run)

@@ -70,6 +70,7 @@ class BuildSession:
         self._semaphore: asyncio.Semaphore | None = None
         self._clients: dict[str, ModelClient] = {}
         self._templates: Any = None
+        self._closures: dict[tuple[str, ...], dict[str, str]] = {}
         self._file_lock: Any = None
         self._lock_ready: asyncio.Lock | None = None
 
@@ -208,7 +209,9 @@ class BuildSession:
 
         if self._templates is None:
             self._templates = TemplateSet(self.config.templates_path)
-        templates = self._templates.closure(spec.templates)
+        templates = self._closures.get(spec.templates)
+        if templates is None:  # templates do not change during one build process
+            templates = self._closures[spec.templates] = self._templates.closure(spec.templates)
         model, options = self.checker.model_for(spec)
         ctx = GenerationContext(
             spec,
