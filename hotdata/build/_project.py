@@ -118,7 +118,10 @@ def _fixtures_creator(session: BuildSession) -> Callable[[], Iterator[TaskDict]]
                 "actions": [(build, [spec.name])],
                 "uptodate": [(session.is_up_to_date, [spec.name], {})],
                 "doc": f"{spec.schema_label} by {spec.generator.__name__}",
-                "verbosity": 1,
+                # doit swaps sys.stdout around a captured action, which races between its
+                # worker threads (seen: stdout left closed, exit 120 at 10,000 fixtures)
+                "io": {"capture": False},
+                "verbosity": 0,
             }
         # Last: the catalog document, rewritten only when its content would change.
         yield {
@@ -127,7 +130,8 @@ def _fixtures_creator(session: BuildSession) -> Callable[[], Iterator[TaskDict]]
             "task_dep": [f"fixtures:{spec.name}" for spec in session.catalog],
             "uptodate": [False],
             "doc": "rewrite fixtures/README.md, the table of every fixture",
-            "verbosity": 1,
+            "io": {"capture": False},
+            "verbosity": 0,
         }
 
     return task_fixtures
