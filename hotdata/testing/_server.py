@@ -57,6 +57,12 @@ def _schema_from(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    # the default listen backlog of 5 refuses connections under a burst of concurrent clients
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class FakeOpenAIServer:
     """A deterministic OpenAI-compatible server (a test double, not a model)."""
 
@@ -128,8 +134,7 @@ class FakeOpenAIServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _HTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-openai", daemon=True)
         self._thread.start()
         return self
