@@ -40,6 +40,13 @@ def test_fresh_clone_makes_zero_model_calls(project: Project, tmp_path: Path) ->
     assert clone.doit("validate").returncode == 0
 
 
+def test_doit_list_shows_every_fixture(project: Project) -> None:
+    out = project.doit("list", check=True).stdout
+    assert "fixtures:agents/crisis" in out
+    assert "Agent from agent(archetype=crisis, entropy=0.9)" in out
+    assert "fixtures:notes/welcome" in out
+
+
 def test_second_run_is_a_no_op_and_doit_db_is_json(project: Project) -> None:
     proc = project.doit("fixtures", check=True)
     assert project.calls() == []

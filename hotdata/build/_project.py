@@ -53,6 +53,7 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         "reporter": make_reporter(session),
         "num_process": config.concurrency,
         "par_type": "thread",
+        "subtasks": True,  # `doit list` shows every fixture, not only the group
     }
     return {
         "DOIT_CONFIG": doit_config,
@@ -117,7 +118,7 @@ def _fixtures_creator(session: BuildSession) -> Callable[[], Iterator[TaskDict]]
                 "name": spec.name,
                 "actions": [(build, [spec.name])],
                 "uptodate": [(session.is_up_to_date, [spec.name], {})],
-                "doc": f"{spec.schema_label} by {spec.generator.__name__}",
+                "doc": _fixture_doc(spec),
                 # doit swaps sys.stdout around a captured action, which races between its
                 # worker threads (seen: stdout left closed, exit 120 at 10,000 fixtures)
                 "io": {"capture": False},
@@ -159,6 +160,12 @@ def _catalog_creator(session: BuildSession) -> Callable[[], TaskDict]:
         }
 
     return task_catalog
+
+
+def _fixture_doc(spec: FixtureSpec) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in spec.params.items())
+    doc = f"{spec.schema_label} from {spec.generator.__name__}({params})"
+    return doc if len(doc) <= 90 else doc[:87] + "..."
 
 
 def validation_problems(session: BuildSession, spec: FixtureSpec) -> tuple[list[str], str | None]:
