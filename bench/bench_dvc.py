@@ -10,7 +10,6 @@ fixtures, both as whole processes, medians of repeated runs.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import clean_env
 from bench.bench_noop import make_project
 
 DVC_VENV = Path(__file__).parent / ".dvc-venv"
@@ -63,7 +63,7 @@ def run(sizes: list[int], repeat: int = 3) -> list[dict[str, Any]]:
             dvc_root, hot_root = Path(a), Path(b)
             make_dvc_pipeline(dvc_root, n, dvc)
             make_project(hot_root, n)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
+            env = clean_env()
             timed([sys.executable, "-m", "doit", "fixtures"], hot_root, env)
             dvc_times = [timed([str(dvc), "status", "-q"], dvc_root) for _ in range(repeat)]
             hot_times = [

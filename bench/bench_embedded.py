@@ -8,7 +8,6 @@ hotdata-local (force=1), then reads attempts and timings from the records.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import clean_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,7 +25,7 @@ def run() -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         fixtures = Path(tmp) / "fixtures"
         shutil.copytree(ROOT / "fixtures", fixtures)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
+        env = clean_env()
         env["HOTDATA_FIXTURES_DIR"] = str(fixtures)
         env["HOTDATA_CONCURRENCY"] = "1"
         start = time.perf_counter()

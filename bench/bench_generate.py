@@ -8,7 +8,6 @@ run. Targets: <= 1.15x that floor and <= 1.3x the ideal N x latency / K.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import clean_env
 from hotdata.testing import FakeOpenAIServer
 
 PYPROJECT = """
@@ -86,7 +86,7 @@ def run(n: int = 200, latency: float = 0.1, k: int = 16, repeat: int = 3) -> lis
             "from hotdata.build import doit_project\nglobals().update(doit_project())\n"
         )
         server.write_llm_config(root / "llm", "fake-gpt")
-        env = {k_: v for k_, v in os.environ.items() if not k_.startswith("HOTDATA_")}
+        env = clean_env()
         env["LLM_USER_PATH"] = str(root / "llm")
         for _ in range(repeat):
             # a fresh process each time, timed from outside, stale fixtures each time

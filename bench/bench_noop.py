@@ -8,7 +8,6 @@ N = 1,000), and checks that no LLM library or jinja2 was imported.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench import clean_env
 
 PYPROJECT = """
 [tool.hotdata]
@@ -83,7 +84,7 @@ def run(sizes: list[int], repeat: int = 5) -> list[dict[str, Any]]:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             make_project(root, n)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
+            env = clean_env()
             doit = [sys.executable, "-m", "doit"]
             timed([*doit, "fixtures"], root, env)  # build once with the fake model
             probe = root / "probe.txt"

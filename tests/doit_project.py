@@ -27,16 +27,20 @@ class Project:
         git(root, "commit", "-qm", "initial")
         return cls(root, tmp / "calls.jsonl")
 
+    def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
+        """This process's environment without HOTDATA_ settings, plus the fake's call log."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
+        env["HOTDATA_FAKE_LOG"] = str(self.log)
+        env.update(extra or {})
+        return env
+
     def doit(
         self, *args: str, env: dict[str, str] | None = None, check: bool = False
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
-        full_env["HOTDATA_FAKE_LOG"] = str(self.log)
-        full_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "doit", *args],
             cwd=self.root,
-            env=full_env,
+            env=self._env(env),
             capture_output=True,
             text=True,
             timeout=120,
@@ -48,13 +52,10 @@ class Project:
         return proc
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
-        full_env["HOTDATA_FAKE_LOG"] = str(self.log)
-        full_env.update(env or {})
         return subprocess.Popen(
             [sys.executable, "-m", "doit", *args],
             cwd=self.root,
-            env=full_env,
+            env=self._env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
