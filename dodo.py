@@ -1,5 +1,5 @@
 """doit tasks of this repository: `doit fixtures`, `doit validate`, `doit status`, `doit generate`."""
 
-from hotdata.build import doit_project
+from hotdata.make import doit_project
 
 globals().update(doit_project())

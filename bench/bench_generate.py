@@ -29,7 +29,7 @@ concurrency = {k}
 
 GENS = """
 from pydantic import BaseModel, Field
-from hotdata.build import fixture
+from hotdata.make import fixture
 
 class Card(BaseModel):
     title: str = Field(max_length=60)
@@ -83,7 +83,7 @@ def run(n: int = 200, latency: float = 0.1, k: int = 16, repeat: int = 3) -> lis
         (root / "gens" / "__init__.py").write_text(GENS.format(n=n))
         (root / "templates" / "card.j2").write_text("Write card {{ i }}.\n")
         (root / "dodo.py").write_text(
-            "from hotdata.build import doit_project\nglobals().update(doit_project())\n"
+            "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
         )
         server.write_llm_config(root / "llm", "fake-gpt")
         env = clean_env()

@@ -28,7 +28,7 @@ concurrency = 8
 
 GENS = """
 from pydantic import BaseModel
-from hotdata.build import fixture
+from hotdata.make import fixture
 
 class Item(BaseModel):
     title: str
@@ -62,7 +62,7 @@ def make_project(root: Path, n: int) -> None:
     (root / "gens" / "__init__.py").write_text(GENS.format(n=n))
     (root / "templates" / "item.j2").write_text("Item {{ i }}\n")
     (root / "dodo.py").write_text(
-        "from hotdata.build import doit_project\nglobals().update(doit_project())\n"
+        "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
     )
     floor = root / "floor"
     floor.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from hotdata.build import GenerationContext, fixture
+from hotdata.make import GenerationContext, fixture
 
 from .schemas import AgentSnapshot, Connection, Phase
 

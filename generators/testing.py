@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotdata.build import GenerationContext, fixture
+from hotdata.make import GenerationContext, fixture
 
 from .agents import AgentProse
 from .schemas import AgentSnapshot, Connection

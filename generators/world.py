@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from hotdata.build import GenerationContext, fixture
+from hotdata.make import GenerationContext, fixture
 
 from .schemas import GardenAgent, GardenSnapshot, PolynomialState, Thought, ThoughtsStream, Transition
 

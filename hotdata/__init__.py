@@ -1,7 +1,7 @@
 """hotdata: rich fixtures generated once by an LLM, validated, committed, hot-loaded.
 
 The runtime library only loads built JSON. It never imports doit, jinja2, an LLM
-library or a UI toolkit; build-time code lives in ``hotdata.build``. Names are
+library or a UI toolkit; build-time code lives in ``hotdata.make``. Names are
 imported on first use, so ``import hotdata`` costs about as much as ``import pydantic``.
 
     >>> from hotdata import HotData

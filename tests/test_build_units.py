@@ -9,8 +9,8 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field, TypeAdapter
 
-from hotdata.build import ConfigError, extract_json, load_config
-from hotdata.build._fingerprint import function_source
+from hotdata.make import ConfigError, extract_json, load_config
+from hotdata.make._fingerprint import function_source
 from hotdata.testing import FakeModelClient, fake_from_schema
 
 
@@ -60,7 +60,7 @@ def test_fake_from_schema_is_valid_and_deterministic(seed: int) -> None:
 
 
 def test_fake_client_modes() -> None:
-    from hotdata.build import ModelError, ModelRequest
+    from hotdata.make import ModelError, ModelRequest
 
     request = ModelRequest(
         model="hotdata-fake", prompt="p", fixture="x", json_schema=Outer.model_json_schema()
@@ -112,7 +112,7 @@ def test_config_errors_name_the_key(tmp_path: Path, body: str, env: dict[str, st
 
 def test_checker_ttl_with_controlled_clock(tmp_path: Path) -> None:
     from hotdata import FixtureState, HotData
-    from hotdata.build import FixtureSpec, FreshnessChecker, HotDataConfig
+    from hotdata.make import FixtureSpec, FreshnessChecker, HotDataConfig
 
     class Note(BaseModel):
         title: str
@@ -135,7 +135,7 @@ def test_checker_ttl_with_controlled_clock(tmp_path: Path) -> None:
 
 
 def test_build_public_names() -> None:
-    import hotdata.build as build
+    import hotdata.make as build
 
     assert dir(build) == sorted(build.__all__)
     for name in build.__all__:
@@ -145,7 +145,7 @@ def test_build_public_names() -> None:
 
 
 def test_redact_hides_environment_secrets_and_bearer_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hotdata.build._secrets import redact
+    from hotdata.make._secrets import redact
 
     monkeypatch.setenv("ACME_API_KEY", "sk-acme-1234567890")
     monkeypatch.setenv("LLM_USER_PATH", "/nonexistent-llm-dir")

@@ -8,7 +8,7 @@ import pytest
 
 from generators.schemas import AgentSnapshot
 from hotdata import FixtureState
-from hotdata.build import FreshnessChecker, load_catalog, load_config
+from hotdata.make import FreshnessChecker, load_catalog, load_config
 from hotdata.pytest_plugin import HotDataAccess
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ import pytest
 from doit_project import Project
 from pydantic import BaseModel, Field
 
-from hotdata.build import ModelError, ModelRequest, RetrySettings
-from hotdata.build._llm import LlmClient
+from hotdata.make import ModelError, ModelRequest, RetrySettings
+from hotdata.make._llm import LlmClient
 from hotdata.testing import FakeOpenAIServer
 
 SECRET = "sk-hotdata-TESTSECRET-0123456789abcdef"
@@ -134,10 +134,10 @@ def test_pipeline_through_real_http_keeps_old_files_and_never_leaks_the_key(
 def test_models_without_schema_support_read_the_schema_in_the_prompt(
     server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotdata.build import FixtureSpec, HotDataConfig
-    from hotdata.build._context import GenerationContext
-    from hotdata.build._fingerprint import FreshnessChecker
-    from hotdata.build._templates import TemplateSet
+    from hotdata.make import FixtureSpec, HotDataConfig
+    from hotdata.make._context import GenerationContext
+    from hotdata.make._fingerprint import FreshnessChecker
+    from hotdata.make._templates import TemplateSet
 
     user_dir = tmp_path / "llm-noschema"
     server.write_llm_config(user_dir, "plain-gpt", supports_schema=False)

@@ -153,7 +153,7 @@ def test_hand_edit_is_kept_and_reported_until_forced(project: Project) -> None:
 
 def test_one_failing_fixture_does_not_stop_the_others(project: Project) -> None:
     project.path("gens/broken.py").write_text(
-        "from hotdata.build import fixture\n"
+        "from hotdata.make import fixture\n"
         "from .schemas import Note\n\n\n"
         '@fixture("notes/broken", schema=Note)\n'
         "async def broken(ctx):\n"

@@ -19,7 +19,7 @@ from hotdata.testing import FakeOpenAIServer
 pytestmark = pytest.mark.slow
 
 MANY = """
-from hotdata.build import fixture
+from hotdata.make import fixture
 from .schemas import Note
 
 
@@ -126,7 +126,7 @@ def test_bad_names_are_rejected_and_nothing_is_written(tmp_path: Path) -> None:
     project = Project.create(tmp_path)
     for bad in ("../escape", "/abs/path"):
         project.path("gens/bad.py").write_text(
-            f'from hotdata.build import fixture\nfrom .schemas import Note\n\n\n@fixture("{bad}", schema=Note)\n'
+            f'from hotdata.make import fixture\nfrom .schemas import Note\n\n\n@fixture("{bad}", schema=Note)\n'
             "async def bad(ctx):\n    return Note(title='t', body='b')\n"
         )
         proc = project.doit("fixtures")

@@ -20,8 +20,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build._errors import ModelError
-from ..build._model import ModelReply, ModelRequest
+from ..make._errors import ModelError
+from ..make._model import ModelReply, ModelRequest
 from ._faker import fake_from_schema
 
 __all__ = ["FakeModelClient"]

@@ -1,3 +1,3 @@
-from hotdata.build import doit_project
+from hotdata.make import doit_project
 
 globals().update(doit_project())

@@ -1,4 +1,4 @@
-from hotdata.build import GenerationContext, fixture
+from hotdata.make import GenerationContext, fixture
 
 from .schemas import Agent, Draft, Note
 

@@ -3,11 +3,11 @@
 Imported by dodo.py and generator modules only; ``import hotdata`` never loads it.
 
     # dodo.py
-    from hotdata.build import doit_project
+    from hotdata.make import doit_project
     globals().update(doit_project())
 
     # generators/agents.py
-    from hotdata.build import GenerationContext, fixture
+    from hotdata.make import GenerationContext, fixture
 
     @fixture("agent_snapshots/cockpit_demo", schema=AgentSnapshot, template="agent_snapshot.j2")
     async def cockpit(ctx: GenerationContext) -> AgentSnapshot:
