@@ -1,0 +1,731 @@
+"""Quality gates: schema-valid is not the same as good.
+
+Pydantic decides whether a model's answer is *valid*; these gates decide whether it is
+*good*. They are pure functions over JSON data: every string value is checked and
+reported by its RFC 6901 JSON pointer, then the whole value.
+
+Built-in checks (names as in ``[tool.hotdata.quality] checks``):
+
+- ``truncated``: prose that stops mid-sentence ("…staring at a map of");
+- ``repeated``: a sentence or word run said again within a value, or one text said by
+  many items of an array;
+- ``echo``: the prompt, hotdata's own feedback, JSON-Schema text, template syntax or a
+  secret appearing in the data;
+- ``degenerate``: runs of digits or punctuation, control characters, filler;
+- ``near-duplicate``: two variants of a fixture family saying the same thing
+  (``near_duplicates``, which needs the siblings).
+
+A string is treated as prose only when it clearly is (enough words, mostly words):
+labels, ids, enums, timestamps, URLs and numbers are left alone. False positives are as
+bad as misses.
+
+    >>> problems = check_value({"summary": "Kestrel stares at a map of"}, QualitySettings())
+    >>> print(problems[0])
+    /summary stops mid-sentence: ends on 'of' ('Kestrel stares at a map of') [truncated]
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "BUILTIN_CHECKS",
+    "DEFAULT_FEEDBACK_MARKERS",
+    "QualityConfigError",
+    "QualityContext",
+    "QualityProblem",
+    "QualitySettings",
+    "UserCheck",
+    "check_value",
+    "iter_strings",
+    "load_user_checks",
+    "near_duplicates",
+    "schema_for_pointer",
+    "similarity",
+]
+
+BUILTIN_CHECKS = ("truncated", "repeated", "echo", "degenerate", "near-duplicate")
+
+# Phrases only hotdata's own re-ask prompts and error messages contain (see _context.py
+# and _schema.py); a value containing one is a copy of the feedback, never data.
+DEFAULT_FEEDBACK_MARKERS: tuple[str, ...] = (
+    "at (root):",
+    "previous answer did not validate",
+    "answer again with one json value",
+    "matching this json schema",
+    "invalid json: control character",
+    "invalid json: eof while parsing",
+    "found while parsing a string at line",
+    "tighten the template",
+)
+
+
+class QualityConfigError(ValueError):
+    """A ``[tool.hotdata.quality]`` table, a ``quality=`` override or a user check is wrong."""
+
+
+@dataclass(frozen=True)
+class QualityProblem:
+    """One gate failure: where, which check, and why in words."""
+
+    pointer: str  # RFC 6901 pointer of the value ("" = the whole value)
+    check: str  # a built-in check's name or a user check's name
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.check}]"
+
+
+class QualitySettings(BaseModel):
+    """``[tool.hotdata.quality]`` in pyproject.toml, or ``quality=`` on one fixture."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    checks: list[str] = Field(default_factory=lambda: list(BUILTIN_CHECKS))
+    prose_min_words: int = Field(4, ge=1, description="a string with fewer words is a label, not prose")
+    repeat_ngram: int = Field(5, ge=2, description="length of the word runs counted for repetition")
+    repeat_max: int = Field(2, ge=1, description="times a word run may appear in one value")
+    echo_min_words: int = Field(10, ge=3, description="words in a row copied from the prompt that are echo")
+    degenerate_max_symbol_ratio: float = Field(0.35, gt=0, le=1)
+    near_duplicate_threshold: float = Field(0.5, gt=0, le=1)
+    custom: list[str] = Field(default_factory=list, description='user checks, "module:function"')
+    ignore: list[str] = Field(default_factory=list, description="pointers (shell-style) never reported")
+
+    @field_validator("checks")
+    @classmethod
+    def _known_checks(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in BUILTIN_CHECKS]
+        if unknown:
+            raise ValueError(f"unknown check(s) {unknown}; built-in checks are {list(BUILTIN_CHECKS)}")
+        return value
+
+    @field_validator("custom")
+    @classmethod
+    def _module_function(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            _split_entry(entry)
+        return value
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], *, where: str = "[tool.hotdata.quality]") -> QualitySettings:
+        """Settings from a TOML table; an unknown key or a bad value raises ``QualityConfigError``."""
+        try:
+            return cls.model_validate(dict(table))
+        except ValidationError as exc:
+            raise QualityConfigError(_explain(exc, where)) from None
+
+    def merged(self, overrides: Mapping[str, Any], *, where: str = "quality=") -> QualitySettings:
+        """These settings with a fixture's overrides applied (``{"prose_min_words": 6}``)."""
+        return type(self).from_mapping({**self.model_dump(), **overrides}, where=where)
+
+
+def _explain(exc: ValidationError, where: str) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        key = ".".join(str(p) for p in err["loc"]) or "(table)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        parts.append(f"{key}: {msg}")
+    known = ", ".join(QualitySettings.model_fields)
+    return f"{where}: {'; '.join(parts)} (known keys: {known})"
+
+
+@dataclass(frozen=True)
+class QualityContext:
+    """What the gates may compare the data with."""
+
+    prompt: str | None = None  # what the model was asked (for echo)
+    json_schema: Mapping[str, Any] | None = None  # maxLength, enum and format per pointer
+    secrets: Sequence[str] = ()  # values that must never appear in the data
+    feedback_markers: Sequence[str] = DEFAULT_FEEDBACK_MARKERS
+
+
+UserCheck = Callable[[Any, QualityContext], Iterable[QualityProblem | str]]
+
+
+# ---------------------------------------------------------------- walking the data
+
+
+def _escape(segment: str) -> str:
+    return segment.replace("~", "~0").replace("/", "~1")
+
+
+def _as_json(data: Any) -> Any:
+    # pydantic models (the openai SDK's among them) are checked as the JSON they dump to.
+    return data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+
+
+def iter_strings(data: Any) -> Iterator[tuple[str, str]]:
+    """Every string leaf of ``data`` as ``(json_pointer, text)``, in document order."""
+    for leaf in _walk(_as_json(data), None):
+        yield leaf.pointer, leaf.text
+
+
+@dataclass
+class _Leaf:
+    pointer: str
+    text: str
+    key: str  # the last object key above the leaf ("" at the top)
+    group: tuple[str, str] | None  # (innermost array's pointer, path inside its item)
+    index: int  # the leaf's item index in that array
+    schemas: list[Mapping[str, Any]]
+
+
+def _walk(data: Any, root_schema: Mapping[str, Any] | None) -> Iterator[_Leaf]:
+    # Iterative depth-first walk (deep values must not hit the recursion limit).
+    top = _expand(root_schema, root_schema, 0) if root_schema else []
+    stack: list[tuple[Any, str, str, tuple[str, str] | None, int, list[Mapping[str, Any]]]]
+    stack = [(data, "", "", None, 0, top)]
+    while stack:
+        value, pointer, key, group, index, schemas = stack.pop()
+        if isinstance(value, str):
+            yield _Leaf(pointer, value, key, group, index, schemas)
+        elif isinstance(value, Mapping):
+            for k in reversed(list(value)):
+                seg = _escape(str(k))
+                sub = _child(root_schema, schemas, str(k))
+                inner = (group[0], f"{group[1]}/{seg}") if group else None
+                stack.append((value[k], f"{pointer}/{seg}", str(k), inner, index, sub))
+        elif isinstance(value, list | tuple):
+            for i in reversed(range(len(value))):
+                sub = _child(root_schema, schemas, i)
+                stack.append((value[i], f"{pointer}/{i}", key, (pointer, ""), i, sub))
+
+
+# ---------------------------------------------------------------- JSON Schema lookup
+
+
+def _resolve(root: Mapping[str, Any], ref: str) -> Mapping[str, Any] | None:
+    if not ref.startswith("#"):
+        return None  # remote references are not followed
+    node: Any = root
+    for part in ref[1:].split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node if isinstance(node, Mapping) else None
+
+
+def _expand(root: Mapping[str, Any] | None, schema: Any, depth: int) -> list[Mapping[str, Any]]:
+    """The concrete alternatives of ``schema``: $ref followed, anyOf/oneOf/allOf flattened."""
+    if root is None or not isinstance(schema, Mapping) or depth > 32:
+        return []
+    if "$ref" in schema:
+        target = _resolve(root, str(schema["$ref"]))
+        siblings = {k: v for k, v in schema.items() if k != "$ref"}
+        return _expand(root, {**target, **siblings}, depth + 1) if target is not None else []
+    branches = [b for key in ("anyOf", "oneOf", "allOf") for b in schema.get(key, ())]
+    if not branches:
+        return [schema]
+    own = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "allOf")}
+    return [s for b in branches for s in _expand(root, {**own, **b}, depth + 1)]
+
+
+def _child(root: Mapping[str, Any] | None, schemas: list[Mapping[str, Any]], step: str | int) -> list[Any]:
+    found: list[Any] = []
+    for schema in schemas:
+        if isinstance(step, int):
+            prefix = schema.get("prefixItems")
+            if isinstance(prefix, list) and step < len(prefix):
+                found.append(prefix[step])
+            elif isinstance(schema.get("items"), Mapping):
+                found.append(schema["items"])
+        elif step in schema.get("properties", {}):
+            found.append(schema["properties"][step])
+        elif isinstance(schema.get("additionalProperties"), Mapping):
+            found.append(schema["additionalProperties"])
+    return [s for f in found for s in _expand(root, f, 0)]
+
+
+def schema_for_pointer(json_schema: Mapping[str, Any], pointer: str) -> list[Mapping[str, Any]]:
+    """The schema alternatives that describe the value at ``pointer`` (empty when unknown)."""
+    schemas = _expand(json_schema, json_schema, 0)
+    for raw in pointer.split("/")[1:] if pointer else []:
+        seg = raw.replace("~1", "/").replace("~0", "~")
+        schemas = _child(json_schema, schemas, int(seg) if seg.isdigit() else seg)
+    return schemas
+
+
+@dataclass(frozen=True)
+class _Facts:
+    structured: bool  # enum, const, format or pattern: not free text
+    max_length: int | None
+    prose_slot: bool  # the schema or the key name says this is where prose goes
+
+
+# Key names whose value is prose; a placeholder word there is filler.
+_PROSE_KEYS = frozenset(
+    "description summary text content body narrative message bio notes note comment details "
+    "story caption activity stance explanation reason paragraph".split()
+)
+
+
+def _allows_string(kind: Any) -> bool:
+    return kind is None or kind == "string" or (isinstance(kind, list) and "string" in kind)
+
+
+def _facts(leaf: _Leaf) -> _Facts:
+    strings = [s for s in leaf.schemas if _allows_string(s.get("type"))]
+    structured = any(k in s for s in strings for k in ("enum", "const", "format", "pattern"))
+    lengths = [n for s in strings if isinstance(n := s.get("maxLength"), int)]
+    # With several alternatives, the loosest bound counts (and none when one is unbounded).
+    max_length = max(lengths) if lengths and len(lengths) == len(strings) else None
+    # A long free-text field (maxLength ≥ 100 or minLength ≥ 10) is a prose slot.
+    roomy = any(s.get("maxLength", 0) >= 100 or s.get("minLength", 0) >= 10 for s in strings)
+    return _Facts(structured, max_length, roomy or leaf.key.lower() in _PROSE_KEYS)
+
+
+# ---------------------------------------------------------------- text helpers
+
+_EDGE_PUNCT = "\"'“”‘’()[]{}<>.,;:!?*_`…-—–"
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_NORM_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def _words(text: str) -> list[str]:
+    """Lowercased words and numbers, punctuation dropped (for comparing and counting)."""
+    return _NORM_WORD.findall(text.lower())
+
+
+def _is_prose(text: str, min_words: int) -> bool:
+    # Prose: at least `min_words` alphabetic words, and words are at least half the tokens.
+    tokens = text.split()
+    words = sum(1 for t in tokens if _WORD.fullmatch(t.strip(_EDGE_PUNCT)))
+    return words >= min_words and 2 * words >= len(tokens)
+
+
+_C0 = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _quote(text: str, *, tail: bool = False) -> str:
+    text = " ".join(_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text).split())  # shown, not obeyed
+    if len(text) > 40 and tail:
+        cut = text[-39:]
+        text = "…" + (cut.split(" ", 1)[1] if " " in cut[:15] else cut)
+    elif len(text) > 40:
+        text = text[:39].rstrip() + "…"
+    return f"'{text}'"
+
+
+def _where(pointer: str) -> str:
+    return pointer or "the value"
+
+
+# ---------------------------------------------------------------- truncated
+
+# Words that cannot end an English sentence: articles, conjunctions, possessive determiners.
+_NEVER_LAST = frozenset(
+    "a an the and or nor but because although unless whereas whether than my your our their its whose very".split()
+)
+# Prepositions that can be stranded ("what she was proud of", "someone to fly with"): they
+# end a sentence after a verb or an adjective, so they are truncation after anything else
+# ("a map of"). Words ending in -ed, -ing, -s are taken for verbs (a plural noun is a miss).
+_PREPOSITIONS = frozenset("of to at for from with into onto upon via toward towards".split())
+_STRANDERS = frozenset(
+    "be am do did have had can could will would should must may might get got go went come came look talk "
+    "work deal live fly play lean count rely hold stand care wait ask think thought dream hear heard listen "
+    "belong agree speak point aim head return run stick cling fight pay apply vote long hope search "
+    "proud afraid aware fond sure worth full kind sort capable tired sick ashamed scared grateful known".split()
+)
+# Adverb particles end phrasal verbs and noun phrases ("logged in", "a night out"); they are
+# truncation only after a function word ("it is now in").
+_PARTICLES = frozenset(
+    "in on up out off over down by about around through along across under after before behind "
+    "inside outside past back away near beyond within without between among".split()
+)
+_NOT_A_VERB = frozenset(
+    "now then still just also and or but the a an of to its their our my your this these those very more "
+    "most from with for at".split()
+)
+_ABBREVIATIONS = frozenset("mr mrs ms dr st vs etc e.g i.e no fig approx jr sr inc ltd co mt lt prof".split())
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+_LIST_LINE = re.compile(r"^\s*(?:[-*+>#|]|\d+[.)])\s")
+_URLISH = re.compile(r"(?:https?://|www\.|\S+@\S+\.\S+|\S*/\S*)")
+
+
+def _sentences(text: str) -> list[str]:
+    parts = _SENTENCE_BREAK.split(text)
+    merged: list[str] = []
+    for part in parts:
+        prev_word = merged[-1].split()[-1].rstrip(".").lower() if merged and merged[-1].split() else ""
+        # "Dr. Smith", "J. R. Tolkien" and "H.A.L.O. Seven" do not end a sentence.
+        if merged and (prev_word in _ABBREVIATIONS or len(prev_word) == 1 or "." in prev_word):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return merged
+
+
+def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | None:
+    s = text.rstrip()
+    tokens = s.split()
+    if len(tokens) >= 2 and facts.max_length is not None and len(text) >= facts.max_length and s[-1].isalnum():
+        return f"is cut at the schema's maxLength ({facts.max_length}) mid-sentence ({_quote(s, tail=True)})"
+    if not _is_prose(s, settings.prose_min_words):
+        return None
+    last, prev = tokens[-1].lstrip("\"'“‘(").lower(), tokens[-2].lower() if len(tokens) > 1 else ""
+    if s[-1] == ",":
+        return f"ends on a dangling {s[-1]!r} ({_quote(s, tail=True)})"
+    verbish = prev.endswith(("ed", "ing", "s", "en")) or prev in _STRANDERS or prev in _PARTICLES
+    if (
+        last in _NEVER_LAST
+        or (last in _PREPOSITIONS and not verbish)
+        or (last in _PARTICLES and prev in _NOT_A_VERB)
+    ):
+        return f"stops mid-sentence: ends on {last!r} ({_quote(s, tail=True)})"
+    # "enjoy a 2", "lost to the T": a lone character after an article is a cut-off word.
+    # ("bay 3", "Plan B" stay good: a label after a noun.)
+    lone = len(last) == 1 and last.isalnum()
+    if lone and (prev in _NEVER_LAST or (tokens[-1].islower() and tokens[-1] not in "ai")):
+        return f"stops mid-word: ends on a lone {tokens[-1]!r} ({_quote(s, tail=True)})"
+    for opener, closer in (("(", ")"), ("[", "]"), ("“", "”")):
+        if s.count(opener) > s.count(closer):
+            return f"has an unclosed {opener!r} ({_quote(s, tail=True)})"
+    quotes = [i for i, ch in enumerate(s) if ch == '"']
+    # An odd straight quote is unclosed when the last one opens (not an inch mark: 5'11").
+    if len(quotes) % 2 and (quotes[-1] == 0 or s[quotes[-1] - 1].isspace()):
+        return f"has an unclosed '\"' ({_quote(s, tail=True)})"
+    last_line = s.splitlines()[-1]
+    # Several sentences and the last one stops on a letter or digit: cut mid-sentence. A
+    # one-phrase value without a period ("Recalibrating the clamps") is fine, and so are
+    # Markdown list lines and values ending in a URL or path.
+    if (
+        s[-1].isalnum()
+        and not _LIST_LINE.match(last_line)
+        and not _URLISH.fullmatch(tokens[-1])
+        and len(_sentences(last_line)) >= 2
+        and len(tokens) >= 2 * settings.prose_min_words
+    ):
+        return f"stops mid-sentence: the last sentence has no ending ({_quote(s, tail=True)})"
+    return None
+
+
+# ---------------------------------------------------------------- repeated
+
+
+def _repetition(text: str, settings: QualitySettings) -> str | None:
+    if not _is_prose(text, settings.prose_min_words):
+        return None
+    seen: Counter[tuple[str, ...]] = Counter()
+    for sentence in _sentences(text):
+        words = tuple(_words(sentence))
+        if len(words) >= settings.repeat_ngram:
+            seen[words] += 1
+            if seen[words] == 2:
+                return f"repeats the sentence {_quote(sentence)}"
+    words = _words(text)
+    n = settings.repeat_ngram
+    # Long texts reuse common phrases by chance: one more occurrence allowed per 500 words.
+    allowed = settings.repeat_max + len(words) // 500
+    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    if grams:
+        gram, count = grams.most_common(1)[0]
+        if count > allowed:
+            return f"repeats the words {_quote(' '.join(gram))} {count} times"
+    return None
+
+
+def _array_repetition(leaves: list[_Leaf], settings: QualitySettings) -> list[QualityProblem]:
+    """Items of one array whose prose at the same place says the same thing."""
+    groups: dict[tuple[str, str], list[_Leaf]] = defaultdict(list)
+    for leaf in leaves:
+        if leaf.group is not None and _is_prose(leaf.text, settings.prose_min_words):
+            groups[leaf.group].append(leaf)
+    problems = []
+    for members in groups.values():
+        firsts: dict[tuple[str, ...], _Leaf] = {}
+        copies: dict[str, list[_Leaf]] = defaultdict(list)
+        recent: list[tuple[_Leaf, set[tuple[str, ...]]]] = []
+        for leaf in members:
+            words = _words(leaf.text)
+            key = tuple(words)
+            original = firsts.get(key)
+            shingles = _shingle_set(words)
+            if original is None and len(words) >= 10:
+                # Nearly identical: compared with the 8 items before only, to stay linear.
+                for other, theirs in recent[-8:]:
+                    if _jaccard(shingles, theirs) > settings.near_duplicate_threshold:
+                        original = other
+                        break
+            if original is None:
+                firsts.setdefault(key, leaf)
+                recent.append((leaf, shingles))
+            else:
+                copies[original.pointer].append(leaf)
+        duplicates = sum(len(c) for c in copies.values())
+        # A few repeated lines in a long log are realistic; a quarter of the items is not.
+        if duplicates and duplicates >= max(1, math.ceil(len(members) / 4)):
+            for pointer, same in copies.items():
+                names = ", ".join(c.pointer for c in same[:3]) + (" …" if len(same) > 3 else "")
+                verb = "says" if len(same) == 1 else "say"
+                message = f"{names} {verb} the same as {pointer}: {_quote(same[0].text)}"
+                problems.append(QualityProblem(same[0].pointer, "repeated", message))
+    return problems
+
+
+# ---------------------------------------------------------------- echo
+
+_FEEDBACK_LINE = re.compile(
+    r"\bat [\w.-]+(?:/[\w.-]+)*: (?:Invalid JSON|Field required|Input should|String should|List should|"
+    r"Value error|Extra inputs|Object has)"
+)
+_SCHEMA_TEXT = re.compile(
+    r"\b(?:minLength|maxLength|minItems|maxItems|additionalProperties|\$defs|\$ref|\$schema)\b|"
+    r"\"(?:type|properties|required|items|enum|anyOf)\"\s*:"
+)
+_TEMPLATE = re.compile(r"\{\{.{0,80}?\}\}|\{%-?\s*[a-z]+|\{#.{0,80}?#\}", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _EchoSources:
+    prompt_spans: frozenset[tuple[str, ...]]
+    markers: tuple[str, ...]
+    secrets: tuple[str, ...]
+    span: int
+
+
+def _echo_sources(context: QualityContext, settings: QualitySettings) -> _EchoSources:
+    n = settings.echo_min_words
+    words = _words(context.prompt or "")
+    spans = frozenset(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    markers = tuple(m.lower() for m in context.feedback_markers if m)
+    # Secrets shorter than 6 characters would match ordinary words; they are not looked for.
+    return _EchoSources(spans, markers, tuple(s for s in context.secrets if len(s) >= 6), n)
+
+
+def _echo(text: str, sources: _EchoSources) -> str | None:
+    if any(secret in text for secret in sources.secrets):
+        return "contains a secret value (not shown)"
+    lowered = text.lower()
+    marker = next((m for m in sources.markers if m in lowered), None)
+    match = _FEEDBACK_LINE.search(text)
+    if marker is not None or match:
+        return f"contains hotdata's own feedback: {_quote(text)}"
+    if sources.prompt_spans:
+        words = _words(text)
+        for i in range(len(words) - sources.span + 1):
+            span = tuple(words[i : i + sources.span])
+            if span in sources.prompt_spans:
+                return f"copies the prompt: {_quote(' '.join(span))}"
+    if found := _SCHEMA_TEXT.search(text):
+        return f"contains JSON-Schema text {_quote(found.group())}: {_quote(text)}"
+    if found := _TEMPLATE.search(text):
+        return f"contains template syntax {_quote(found.group())}"
+    return None
+
+
+# ---------------------------------------------------------------- degenerate
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f]")  # not \t \n \r, not ESC (ANSI colours)
+_FILLER_ANYWHERE = re.compile(
+    r"\blorem ipsum\b|^(?:this is )?(?:(?:a|an|the|some|my) )?(?:placeholder|sample|example|dummy|generic) "
+    r"(?:text|summary|description|content|value|string|sentence|paragraph|name|title|message|data|bio)\.?$|"
+    r"^(?:your|insert|enter) (?:\w+ ){0,3}here\.?$",
+    re.IGNORECASE,
+)
+_FILLER_WORD = re.compile(
+    r"^(?:string|str|text|example|sample|placeholder|lorem|todo|tbd|foo|bar|baz|dummy|value|none|null|"
+    r"undefined|n/?a|description|summary|content|\.\.\.|…|-)\.?$",
+    re.IGNORECASE,
+)
+# Well-formed tokens that look numeric but are data: ISO dates and times, versions, IPs, uuids.
+_BENIGN = re.compile(
+    r"(?<![\w.,:-])(?:\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?|"
+    r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?|v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})(?![\d:,]|\.\d)",
+    re.IGNORECASE,
+)
+# Six or more numbers glued by punctuation ("400,371,887,149620:2011,2010").
+_NUMBER_RUN = re.compile(r"\d+(?:[^\w\s]+\d+){5,}")
+_NUMBERISH = re.compile(r"[\d\W_]*\d[\d\W_]*")
+
+
+def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | None:
+    if found := _CONTROL.search(text):
+        return f"contains the control character {found.group()!r}"
+    stripped = text.strip()
+    if _FILLER_ANYWHERE.search(stripped) or (facts.prose_slot and _FILLER_WORD.match(stripped)):
+        return f"is filler: {_quote(stripped)}"
+    tokens = stripped.split()
+    if len(tokens) < 2:
+        return None  # ids, numbers, single words: not prose
+    has_word = any(_WORD.fullmatch(t.strip(_EDGE_PUNCT)) for t in tokens)
+    rest = _BENIGN.sub(" ", stripped)
+    if has_word and (found := _NUMBER_RUN.search(rest)):
+        return f"has a run of digits and punctuation {_quote(found.group())}"
+    # Numbers used as sentences ("2023-05-25. 2023-05-26. …"): three or more, and twice as many
+    # as the words around them ("Step 1. Step 2." is fine).
+    numeric_sentences = sum(1 for t in tokens if t.endswith(".") and _NUMBERISH.fullmatch(t))
+    words = sum(1 for t in tokens if _WORD.fullmatch(t.strip(_EDGE_PUNCT)))
+    if numeric_sentences >= 3 and numeric_sentences >= 2 * words:
+        return f"is a run of numbers, not prose: {_quote(stripped)}"
+    if stray := next((t for t in tokens if t.strip(",;") == ""), None):
+        return f"has a stray {stray!r}: {_quote(stripped)}"
+    if _is_prose(stripped, settings.prose_min_words):
+        # Ordinary punctuation and Markdown marks are part of prose; digits and odd symbols are not.
+        visible = [ch for ch in rest if not ch.isspace()]
+        symbols = sum(1 for ch in visible if not ch.isalpha() and ch not in _EDGE_PUNCT + "#/")
+        if visible and symbols / len(visible) > settings.degenerate_max_symbol_ratio:
+            return f"is mostly digits and punctuation ({symbols}/{len(visible)}): {_quote(stripped)}"
+    return None
+
+
+# ---------------------------------------------------------------- the gate
+
+
+def check_value(
+    data: Any,
+    settings: QualitySettings,
+    context: QualityContext = QualityContext(),  # noqa: B008 - frozen, safe as a default
+    extra_checks: Sequence[UserCheck] = (),
+) -> list[QualityProblem]:
+    """Every quality problem of ``data`` (JSON data or a pydantic model), in document order."""
+    if not settings.enabled:
+        return []
+    data = _as_json(data)
+    on = set(settings.checks)
+    sources = _echo_sources(context, settings)
+    problems: list[QualityProblem] = []
+    free_leaves: list[_Leaf] = []
+    for leaf in _walk(data, context.json_schema):
+        facts = _facts(leaf)
+        free = not facts.structured
+        if free:
+            free_leaves.append(leaf)
+        for check, reason in (
+            ("echo", _echo(leaf.text, sources) if "echo" in on else None),
+            ("degenerate", _degenerate(leaf.text, facts, settings) if "degenerate" in on and free else None),
+            ("truncated", _truncation(leaf.text, facts, settings) if "truncated" in on and free else None),
+            ("repeated", _repetition(leaf.text, settings) if "repeated" in on and free else None),
+        ):
+            if reason:
+                problems.append(QualityProblem(leaf.pointer, check, f"{_where(leaf.pointer)} {reason}"))
+    if "echo" in on and sources.secrets:
+        problems += _secret_keys(data, sources.secrets)
+    if "repeated" in on:
+        problems += _array_repetition(free_leaves, settings)
+    for user_check in [*load_user_checks(settings.custom), *extra_checks]:
+        problems += _run_user_check(user_check, data, context)
+    return [p for p in problems if not any(fnmatch.fnmatchcase(p.pointer, pat) for pat in settings.ignore)]
+
+
+def _secret_keys(data: Any, secrets: tuple[str, ...]) -> list[QualityProblem]:
+    stack, found = [("", data)], []
+    while stack:
+        pointer, value = stack.pop()
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                child = f"{pointer}/{_escape(str(k))}"
+                if any(secret in str(k) for secret in secrets):  # reported at the object: the key is the secret
+                    message = f"a key of {_where(pointer)} contains a secret value (not shown)"
+                    found.append(QualityProblem(pointer, "echo", message))
+                    child = f"{pointer}/(secret key)"
+                stack.append((child, v))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{pointer}/{i}", v) for i, v in enumerate(value))
+    return found
+
+
+def _run_user_check(user_check: UserCheck, data: Any, context: QualityContext) -> list[QualityProblem]:
+    name = getattr(user_check, "__name__", type(user_check).__name__)
+    out = []
+    try:
+        for item in user_check(data, context):
+            if isinstance(item, QualityProblem):
+                out.append(item)
+            elif isinstance(item, str):
+                out.append(QualityProblem("", name, item))
+            else:
+                raise TypeError(f"quality check {name} returned {item!r}; return QualityProblem or str")
+    except Exception as exc:
+        exc.add_note(f"in the user quality check {name}")
+        raise
+    return out
+
+
+def load_user_checks(paths: Sequence[str]) -> list[UserCheck]:
+    """Import ``"module:function"`` entries; ``QualityConfigError`` names a bad one."""
+    checks: list[UserCheck] = []
+    for entry in paths:
+        module_name, attribute = _split_entry(entry)
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except Exception as exc:
+            raise QualityConfigError(
+                f"quality check {entry!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc}); "
+                "make it importable from the project root or fix the name in [tool.hotdata.quality] custom"
+            ) from exc
+        for part in attribute.split("."):
+            if not hasattr(obj, part):
+                raise QualityConfigError(f"quality check {entry!r}: {module_name} has no attribute {attribute!r}")
+            obj = getattr(obj, part)
+        if not callable(obj):
+            raise QualityConfigError(
+                f"quality check {entry!r} is a {type(obj).__name__}, not a function (data, context) -> problems"
+            )
+        checks.append(obj)
+    return checks
+
+
+def _split_entry(entry: str) -> tuple[str, str]:
+    module_name, _, attribute = entry.partition(":")
+    if not module_name.strip() or not attribute.strip():
+        raise QualityConfigError(f"quality check {entry!r}: expected 'module:function', e.g. 'checks:no_lorem'")
+    return module_name.strip(), attribute.strip()
+
+
+# ---------------------------------------------------------------- near-duplicate variants
+
+
+def _shingle_set(words: list[str], n: int = 3) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def _jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _prose_shingles(data: Any, min_words: int) -> dict[str, set[tuple[str, ...]]]:
+    return {
+        pointer: _shingle_set(_words(text))
+        for pointer, text in iter_strings(data)
+        if _is_prose(text, min_words) and len(_words(text)) >= 3
+    }
+
+
+def similarity(a: Any, b: Any) -> float:
+    """Jaccard similarity in [0, 1] of the word 3-shingles of two values' prose (0 when none)."""
+    mine, theirs = _prose_shingles(a, 3), _prose_shingles(b, 3)
+    return _jaccard(set().union(*mine.values()), set().union(*theirs.values()))
+
+
+def near_duplicates(value: Any, siblings: Mapping[str, Any], settings: QualitySettings) -> list[QualityProblem]:
+    """Problems where ``value`` says the same as one of its family's other variants (by name)."""
+    if not settings.enabled or "near-duplicate" not in settings.checks:
+        return []
+    limit = settings.near_duplicate_threshold
+    mine = _prose_shingles(value, settings.prose_min_words)
+    whole = set().union(*mine.values())
+    problems = []
+    for name, sibling in siblings.items():
+        theirs = _prose_shingles(sibling, settings.prose_min_words)
+        score = _jaccard(whole, set().union(*theirs.values()))
+        if score > limit:
+            message = f"the value says the same as {name} (prose similarity {score:.2f} > {limit})"
+            problems.append(QualityProblem("", "near-duplicate", message))
+            continue
+        for pointer in mine.keys() & theirs.keys():
+            score = _jaccard(mine[pointer], theirs[pointer])
+            if score > limit:
+                message = f"{pointer} says the same as {name}{pointer} (similarity {score:.2f} > {limit})"
+                problems.append(QualityProblem(pointer, "near-duplicate", message))
+    return [p for p in problems if not any(fnmatch.fnmatchcase(p.pointer, pat) for pat in settings.ignore)]
