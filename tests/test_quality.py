@@ -33,8 +33,8 @@ FEEDBACK = (
 REPEATED_SENTENCE = "I would say that Ilex and Moss would have a strong argument in their favor."
 
 
-def flagged(data, settings=DEFAULT, context=QualityContext()):
-    return {(p.pointer, p.check) for p in check_value(data, settings, context)}
+def flagged(data, settings=DEFAULT, context=None):
+    return {(p.pointer, p.check) for p in check_value(data, settings, context or QualityContext())}
 
 
 # ---------------------------------------------------------------- junk from the catalog
@@ -66,7 +66,9 @@ BAD_CASES = [
         id="digit-run",
     ),
     pytest.param(
-        {"activity": "Corvid is acting and focused on the task at hand, taking a moment to breathe and enjoy a 2"},
+        {
+            "activity": "Corvid is acting and focused on the task at hand, taking a moment to breathe and enjoy a 2"
+        },
         "/activity",
         "truncated",
         id="lone-digit",
@@ -155,7 +157,9 @@ BAD_CASES = [
         id="schema-properties",
     ),
     pytest.param({"summary": "Hello {{ name }}, welcome aboard."}, "/summary", "echo", id="jinja-variable"),
-    pytest.param({"summary": "{% include 'partials/style.j2' %} Vesper waits."}, "/summary", "echo", id="jinja-tag"),
+    pytest.param(
+        {"summary": "{% include 'partials/style.j2' %} Vesper waits."}, "/summary", "echo", id="jinja-tag"
+    ),
     pytest.param({"log": ["ok", "bad \x00 byte in the middle"]}, "/log/1", "degenerate", id="control-char"),
 ]
 
@@ -218,7 +222,9 @@ def test_prompt_copied_back_is_echo_but_shared_names_are_not():
         "docking clamps on bay 3 fail one after another during the night shift."
     )
     context = QualityContext(prompt=prompt)
-    copied = {"summary": "Corvid is a pilot who is acting under pressure while the docking clamps on bay 3 fail."}
+    copied = {
+        "summary": "Corvid is a pilot who is acting under pressure while the docking clamps on bay 3 fail."
+    }
     assert flagged(copied, context=context) == {("/summary", "echo")}
     own = {"summary": "Corvid keeps the ship steady while bay 3 sheds its docking clamps one by one."}
     assert flagged(own, context=context) == set()
@@ -228,7 +234,9 @@ def test_secrets_never_appear_and_are_never_quoted():
     key = "sk-proj-4f9a8b7c6d5e4f3a2b1c"
     data = {"config": {"note": f"Use {key} for the demo", key: "value"}}
     problems = check_value(data, DEFAULT, QualityContext(secrets=[key, "abc"]))
-    assert {(p.pointer, p.check) for p in problems} == {("/config/note", "echo"), ("/config", "echo")}
+    assert {(p.pointer, p.check) for p in problems} == {("/config/note", "echo")}
+    problems = check_value({"config": {key: "value"}}, DEFAULT, QualityContext(secrets=[key]))
+    assert [(p.pointer, p.check) for p in problems] == [("", "echo")]
     assert all(key not in p.message for p in problems)
     # Secrets too short to be told from words are not looked for.
     assert flagged({"x": "abc abc"}, context=QualityContext(secrets=["abc"])) == set()
@@ -363,9 +371,14 @@ def test_good_labels_pass(text):
 
 def test_placeholder_words_are_filler_only_where_prose_goes():
     assert flagged({"type": "string", "status": "N/A"}) == set()
-    assert flagged({"summary": "string", "notes": ["N/A"]}) == {("/summary", "degenerate"), ("/notes/0", "degenerate")}
+    assert flagged({"summary": "string", "notes": ["N/A"]}) == {
+        ("/summary", "degenerate"),
+        ("/notes/0", "degenerate"),
+    }
     schema = {"properties": {"about": {"type": "string", "maxLength": 400}}}
-    assert flagged({"about": "TODO"}, context=QualityContext(json_schema=schema)) == {("/about", "degenerate")}
+    assert flagged({"about": "TODO"}, context=QualityContext(json_schema=schema)) == {
+        ("/about", "degenerate")
+    }
 
 
 def test_good_log_and_catalog_shaped_values_pass():
@@ -379,7 +392,9 @@ def test_good_log_and_catalog_shaped_values_pass():
             {"target": "Vesper", "relation": "ally", "strength": 0.9},
             {"target": "Marlow", "relation": "ally", "strength": 0.7},
         ],
-        "events": [{"at": f"2026-03-14T09:0{i}:00Z", "level": "info", "message": m} for i, m in enumerate(GOOD_LOG)],
+        "events": [
+            {"at": f"2026-03-14T09:0{i}:00Z", "level": "info", "message": m} for i, m in enumerate(GOOD_LOG)
+        ],
         "thoughts": GOOD_PROSE[1:4],
         "tags": ["ally", "ally", "pilot"],
     }
@@ -484,7 +499,10 @@ def test_per_fixture_overrides_merge_and_unknown_keys_name_themselves():
     assert project.prose_min_words == 4  # unchanged
     with pytest.raises(QualityConfigError, match=r"quality=: prose_min_word: unknown key"):
         project.merged({"prose_min_word": 6})
-    with pytest.raises(QualityConfigError, match=r"\[tool.hotdata.quality\]: checks: .*'spelling'"):
+    with pytest.raises(
+        QualityConfigError,
+        match=r"\[tool.hotdata.quality\]: checks.1: Input should be 'truncated', .*'near-duplicate'",
+    ):
         QualitySettings.from_mapping({"checks": ["truncated", "spelling"]})
     with pytest.raises(QualityConfigError, match="expected 'module:function'"):
         QualitySettings.from_mapping({"custom": ["checks.no_lorem"]})
@@ -526,9 +544,12 @@ def test_user_checks_by_name_and_as_callables(tmp_path, monkeypatch):
     ]
     assert check_value({"narrative": "Ilex"}, DEFAULT, extra_checks=[no_moss]) == []
 
-    with pytest.raises(QualityConfigError, match=r"'my_quality_checks:NOT_CALLABLE' is a int, not a function"):
+    with pytest.raises(
+        QualityConfigError,
+        match=r"'my_quality_checks:NOT_CALLABLE' is a int, not a function \(data, context\)",
+    ):
         load_user_checks(["my_quality_checks:NOT_CALLABLE"])
-    with pytest.raises(QualityConfigError, match=r"'my_quality_checks:missing'.*no attribute 'missing'"):
+    with pytest.raises(QualityConfigError, match=r"'my_quality_checks:missing' is missing, not a function"):
         load_user_checks(["my_quality_checks:missing"])
     with pytest.raises(QualityConfigError, match=r"'nowhere_module:check': cannot import 'nowhere_module'"):
         load_user_checks(["nowhere_module:check"])
@@ -542,6 +563,20 @@ def test_a_failing_user_check_is_named():
     with pytest.raises(KeyError) as info:
         check_value({}, DEFAULT, extra_checks=[broken])
     assert "in the user quality check broken" in info.value.__notes__
+    with pytest.raises(TypeError, match="quality check wrong returned 3; return QualityProblem or str"):
+        check_value({}, DEFAULT, extra_checks=[wrong])
+
+
+def wrong(data, context):
+    return [3]
+
+
+def test_module_docstring_example_runs():
+    import doctest
+
+    import hotdata.make._quality as quality
+
+    assert doctest.testmod(quality).failed == 0
 
 
 # ---------------------------------------------------------------- near-duplicate variants
@@ -593,16 +628,20 @@ def test_genuinely_different_variants_are_not_near_duplicates():
 
 def test_a_100_kb_value_is_checked_in_one_pass():
     rng = random.Random(7)
-    nouns = "hull clamp valve relay ridge garden station beacon chart lantern reactor orchard".split()
-    verbs = "checks repairs watches counts follows mends crosses charts trusts doubts".split()
-    names = "Vesper Corvid Marlow Ilex Moss Juniper Kestrel Tamsin Oriel Sable".split()
+    nouns = ["hull", "clamp", "valve", "relay", "ridge", "garden", "station", "beacon", "lantern", "orchard"]
+    verbs = ["checks", "repairs", "watches", "counts", "follows", "mends", "crosses", "trusts", "doubts"]
+    names = ["Vesper", "Corvid", "Marlow", "Ilex", "Moss", "Juniper", "Kestrel", "Tamsin", "Oriel"]
 
     def sentence():
-        adjective = rng.choice("quiet cold bright broken patient distant".split())
+        adjective = rng.choice(["quiet", "cold", "bright", "broken", "patient", "distant"])
         return f"{rng.choice(names)} {rng.choice(verbs)} the {adjective} {rng.choice(nouns)} near bay {rng.randint(1, 99)}."
 
     events = [
-        {"at": f"2026-03-14T09:{i % 60:02d}:00Z", "kind": "observation", "text": " ".join(sentence() for _ in range(3))}
+        {
+            "at": f"2026-03-14T09:{i % 60:02d}:00Z",
+            "kind": "observation",
+            "text": " ".join(sentence() for _ in range(3)),
+        }
         for i in range(600)
     ]
     value = {"id": "big", "events": events, "narrative": " ".join(sentence() for _ in range(300))}

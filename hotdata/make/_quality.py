@@ -1,26 +1,18 @@
-"""Quality gates: schema-valid is not the same as good.
+"""Quality gates: pydantic decides whether a model's answer is valid; these decide whether it is good.
 
-Pydantic decides whether a model's answer is *valid*; these gates decide whether it is
-*good*. They are pure functions over JSON data: every string value is checked and
-reported by its RFC 6901 JSON pointer, then the whole value.
-
-Built-in checks (names as in ``[tool.hotdata.quality] checks``):
+Pure functions over JSON data. Every string value is checked and reported by its RFC 6901
+JSON pointer; arrays and the whole value are checked too. Built-in checks:
 
 - ``truncated``: prose that stops mid-sentence ("…staring at a map of");
-- ``repeated``: a sentence or word run said again within a value, or one text said by
-  many items of an array;
-- ``echo``: the prompt, hotdata's own feedback, JSON-Schema text, template syntax or a
-  secret appearing in the data;
+- ``repeated``: a sentence or word run said again in a value, or by many items of an array;
+- ``echo``: the prompt, hotdata's feedback, JSON-Schema text, template syntax or a secret;
 - ``degenerate``: runs of digits or punctuation, control characters, filler;
-- ``near-duplicate``: two variants of a fixture family saying the same thing
-  (``near_duplicates``, which needs the siblings).
+- ``near-duplicate``: two variants of a fixture family saying the same thing.
 
-A string is treated as prose only when it clearly is (enough words, mostly words):
-labels, ids, enums, timestamps, URLs and numbers are left alone. False positives are as
-bad as misses.
+A string is prose only when it clearly is (enough words, mostly words): labels, ids, enums,
+timestamps, URLs and numbers are left alone, because a false positive is as bad as a miss.
 
-    >>> problems = check_value({"summary": "Kestrel stares at a map of"}, QualitySettings())
-    >>> print(problems[0])
+    >>> print(check_value({"summary": "Kestrel stares at a map of"}, QualitySettings())[0])
     /summary stops mid-sentence: ends on 'of' ('Kestrel stares at a map of') [truncated]
 """
 
@@ -28,12 +20,13 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -53,7 +46,8 @@ __all__ = [
     "similarity",
 ]
 
-BUILTIN_CHECKS = ("truncated", "repeated", "echo", "degenerate", "near-duplicate")
+CheckName = Literal["truncated", "repeated", "echo", "degenerate", "near-duplicate"]
+BUILTIN_CHECKS: tuple[CheckName, ...] = get_args(CheckName)
 
 # Phrases only hotdata's own re-ask prompts and error messages contain (see _context.py
 # and _schema.py); a value containing one is a copy of the feedback, never data.
@@ -91,7 +85,7 @@ class QualitySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
-    checks: list[str] = Field(default_factory=lambda: list(BUILTIN_CHECKS))
+    checks: list[CheckName] = Field(default_factory=lambda: list(BUILTIN_CHECKS))
     prose_min_words: int = Field(4, ge=1, description="a string with fewer words is a label, not prose")
     repeat_ngram: int = Field(5, ge=2, description="length of the word runs counted for repetition")
     repeat_max: int = Field(2, ge=1, description="times a word run may appear in one value")
@@ -101,14 +95,6 @@ class QualitySettings(BaseModel):
     custom: list[str] = Field(default_factory=list, description='user checks, "module:function"')
     ignore: list[str] = Field(default_factory=list, description="pointers (shell-style) never reported")
 
-    @field_validator("checks")
-    @classmethod
-    def _known_checks(cls, value: list[str]) -> list[str]:
-        unknown = [c for c in value if c not in BUILTIN_CHECKS]
-        if unknown:
-            raise ValueError(f"unknown check(s) {unknown}; built-in checks are {list(BUILTIN_CHECKS)}")
-        return value
-
     @field_validator("custom")
     @classmethod
     def _module_function(cls, value: list[str]) -> list[str]:
@@ -117,26 +103,22 @@ class QualitySettings(BaseModel):
         return value
 
     @classmethod
-    def from_mapping(cls, table: Mapping[str, Any], *, where: str = "[tool.hotdata.quality]") -> QualitySettings:
+    def from_mapping(cls, table: Mapping[str, Any], where: str = "[tool.hotdata.quality]") -> QualitySettings:
         """Settings from a TOML table; an unknown key or a bad value raises ``QualityConfigError``."""
         try:
             return cls.model_validate(dict(table))
         except ValidationError as exc:
-            raise QualityConfigError(_explain(exc, where)) from None
+            parts = [
+                f"{'.'.join(map(str, e['loc'])) or '(table)'}: "
+                + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
+                for e in exc.errors(include_url=False)
+            ]
+            known = ", ".join(cls.model_fields)
+            raise QualityConfigError(f"{where}: {'; '.join(parts)} (known keys: {known})") from None
 
     def merged(self, overrides: Mapping[str, Any], *, where: str = "quality=") -> QualitySettings:
         """These settings with a fixture's overrides applied (``{"prose_min_words": 6}``)."""
         return type(self).from_mapping({**self.model_dump(), **overrides}, where=where)
-
-
-def _explain(exc: ValidationError, where: str) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        key = ".".join(str(p) for p in err["loc"]) or "(table)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        parts.append(f"{key}: {msg}")
-    known = ", ".join(QualitySettings.model_fields)
-    return f"{where}: {'; '.join(parts)} (known keys: {known})"
 
 
 @dataclass(frozen=True)
@@ -176,43 +158,37 @@ class _Leaf:
     text: str
     key: str  # the last object key above the leaf ("" at the top)
     group: tuple[str, str] | None  # (innermost array's pointer, path inside its item)
-    index: int  # the leaf's item index in that array
     schemas: list[Mapping[str, Any]]
 
 
 def _walk(data: Any, root_schema: Mapping[str, Any] | None) -> Iterator[_Leaf]:
     # Iterative depth-first walk (deep values must not hit the recursion limit).
     top = _expand(root_schema, root_schema, 0) if root_schema else []
-    stack: list[tuple[Any, str, str, tuple[str, str] | None, int, list[Mapping[str, Any]]]]
-    stack = [(data, "", "", None, 0, top)]
+    stack: list[tuple[Any, str, str, tuple[str, str] | None, list[Mapping[str, Any]]]]
+    stack = [(data, "", "", None, top)]
     while stack:
-        value, pointer, key, group, index, schemas = stack.pop()
+        value, pointer, key, group, schemas = stack.pop()
         if isinstance(value, str):
-            yield _Leaf(pointer, value, key, group, index, schemas)
+            yield _Leaf(pointer, value, key, group, schemas)
         elif isinstance(value, Mapping):
             for k in reversed(list(value)):
                 seg = _escape(str(k))
                 sub = _child(root_schema, schemas, str(k))
                 inner = (group[0], f"{group[1]}/{seg}") if group else None
-                stack.append((value[k], f"{pointer}/{seg}", str(k), inner, index, sub))
+                stack.append((value[k], f"{pointer}/{seg}", str(k), inner, sub))
         elif isinstance(value, list | tuple):
             for i in reversed(range(len(value))):
                 sub = _child(root_schema, schemas, i)
-                stack.append((value[i], f"{pointer}/{i}", key, (pointer, ""), i, sub))
+                stack.append((value[i], f"{pointer}/{i}", key, (pointer, ""), sub))
 
 
 # ---------------------------------------------------------------- JSON Schema lookup
 
 
 def _resolve(root: Mapping[str, Any], ref: str) -> Mapping[str, Any] | None:
-    if not ref.startswith("#"):
-        return None  # remote references are not followed
-    node: Any = root
+    node: Any = root if ref.startswith("#") else None  # remote references are not followed
     for part in ref[1:].split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
+        node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, Mapping) else None
     return node if isinstance(node, Mapping) else None
 
 
@@ -263,19 +239,19 @@ class _Facts:
     prose_slot: bool  # the schema or the key name says this is where prose goes
 
 
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 # Key names whose value is prose; a placeholder word there is filler.
-_PROSE_KEYS = frozenset(
+_PROSE_KEYS = _wordset(
     "description summary text content body narrative message bio notes note comment details "
-    "story caption activity stance explanation reason paragraph".split()
+    "story caption activity stance explanation reason paragraph"
 )
 
 
-def _allows_string(kind: Any) -> bool:
-    return kind is None or kind == "string" or (isinstance(kind, list) and "string" in kind)
-
-
 def _facts(leaf: _Leaf) -> _Facts:
-    strings = [s for s in leaf.schemas if _allows_string(s.get("type"))]
+    strings = [s for s in leaf.schemas if s.get("type", "string") == "string" or "string" in s["type"]]
     structured = any(k in s for s in strings for k in ("enum", "const", "format", "pattern"))
     lengths = [n for s in strings if isinstance(n := s.get("maxLength"), int)]
     # With several alternatives, the loosest bound counts (and none when one is unbounded).
@@ -287,9 +263,10 @@ def _facts(leaf: _Leaf) -> _Facts:
 
 # ---------------------------------------------------------------- text helpers
 
-_EDGE_PUNCT = "\"'“”‘’()[]{}<>.,;:!?*_`…-—–"
-_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_NORM_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_OPEN_QUOTES, _CLOSE_QUOTES = "\u201c\u2018", "\u201d\u2019"  # typographic quotes
+_EDGE_PUNCT = "\"'()[]{}<>.,;:!?*_`\u2026-\u2014\u2013" + _OPEN_QUOTES + _CLOSE_QUOTES
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+_NORM_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 
 
 def _words(text: str) -> list[str]:
@@ -307,6 +284,14 @@ def _is_prose(text: str, min_words: int) -> bool:
 _C0 = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+# Inline code, URLs and Markdown rules are not prose; they are blanked before prose checks.
+_NOT_PROSE = re.compile(r"`+[^`]*`+|(?:https?://|www\.)[^\s)\]>\"']+|([-=~^*#_+|])\1{3,}")
+
+
+def _plain(text: str) -> str:
+    return _NOT_PROSE.sub("…", text)  # a mark, not a word: "``code``," keeps its comma attached
+
+
 def _quote(text: str, *, tail: bool = False) -> str:
     text = " ".join(_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text).split())  # shown, not obeyed
     if len(text) > 40 and tail:
@@ -317,38 +302,34 @@ def _quote(text: str, *, tail: bool = False) -> str:
     return f"'{text}'"
 
 
-def _where(pointer: str) -> str:
-    return pointer or "the value"
-
-
 # ---------------------------------------------------------------- truncated
 
 # Words that cannot end an English sentence: articles, conjunctions, possessive determiners.
-_NEVER_LAST = frozenset(
-    "a an the and or nor but because although unless whereas whether than my your our their its whose very".split()
+_NEVER_LAST = _wordset(
+    "a an the and or nor but because although unless whereas whether than my your our their its whose very"
 )
 # Prepositions that can be stranded ("what she was proud of", "someone to fly with"): they
 # end a sentence after a verb or an adjective, so they are truncation after anything else
 # ("a map of"). Words ending in -ed, -ing, -s are taken for verbs (a plural noun is a miss).
-_PREPOSITIONS = frozenset("of to at for from with into onto upon via toward towards".split())
-_STRANDERS = frozenset(
+_PREPOSITIONS = _wordset("of to at for from with into onto upon via toward towards")
+_STRANDERS = _wordset(
     "be am do did have had can could will would should must may might get got go went come came look talk "
     "work deal live fly play lean count rely hold stand care wait ask think thought dream hear heard listen "
     "belong agree speak point aim head return run stick cling fight pay apply vote long hope search "
-    "proud afraid aware fond sure worth full kind sort capable tired sick ashamed scared grateful known".split()
+    "proud afraid aware fond sure worth full kind sort capable tired sick ashamed scared grateful known"
 )
 # Adverb particles end phrasal verbs and noun phrases ("logged in", "a night out"); they are
 # truncation only after a function word ("it is now in").
-_PARTICLES = frozenset(
+_PARTICLES = _wordset(
     "in on up out off over down by about around through along across under after before behind "
-    "inside outside past back away near beyond within without between among".split()
+    "inside outside past back away near beyond within without between among"
 )
-_NOT_A_VERB = frozenset(
+_NOT_A_VERB = _wordset(
     "now then still just also and or but the a an of to its their our my your this these those very more "
-    "most from with for at".split()
+    "most from with for at"
 )
-_ABBREVIATIONS = frozenset("mr mrs ms dr st vs etc e.g i.e no fig approx jr sr inc ltd co mt lt prof".split())
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+_ABBREVIATIONS = _wordset("mr mrs ms dr st vs etc e.g i.e no fig approx jr sr inc ltd co mt lt prof")
+_SENTENCE_BREAK = re.compile(rf"(?<=[.!?])[\"'{_CLOSE_QUOTES})\]]*\s+(?=[\"'{_OPEN_QUOTES}(]?[A-Z0-9])")
 _LIST_LINE = re.compile(r"^\s*(?:[-*+>#|]|\d+[.)])\s")
 _URLISH = re.compile(r"(?:https?://|www\.|\S+@\S+\.\S+|\S*/\S*)")
 
@@ -369,11 +350,13 @@ def _sentences(text: str) -> list[str]:
 def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | None:
     s = text.rstrip()
     tokens = s.split()
-    if len(tokens) >= 2 and facts.max_length is not None and len(text) >= facts.max_length and s[-1].isalnum():
+    at_limit = facts.max_length is not None and len(text) >= facts.max_length
+    if at_limit and len(tokens) >= 2 and s[-1].isalnum():
         return f"is cut at the schema's maxLength ({facts.max_length}) mid-sentence ({_quote(s, tail=True)})"
     if not _is_prose(s, settings.prose_min_words):
         return None
-    last, prev = tokens[-1].lstrip("\"'“‘(").lower(), tokens[-2].lower() if len(tokens) > 1 else ""
+    last = tokens[-1].lstrip("\"'(" + _OPEN_QUOTES).lower()
+    prev = tokens[-2].lower() if len(tokens) > 1 else ""
     if s[-1] == ",":
         return f"ends on a dangling {s[-1]!r} ({_quote(s, tail=True)})"
     verbish = prev.endswith(("ed", "ing", "s", "en")) or prev in _STRANDERS or prev in _PARTICLES
@@ -383,24 +366,26 @@ def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | No
         or (last in _PARTICLES and prev in _NOT_A_VERB)
     ):
         return f"stops mid-sentence: ends on {last!r} ({_quote(s, tail=True)})"
-    # "enjoy a 2", "lost to the T": a lone character after an article is a cut-off word.
-    # ("bay 3", "Plan B" stay good: a label after a noun.)
-    lone = len(last) == 1 and last.isalnum()
-    if lone and (prev in _NEVER_LAST or (tokens[-1].islower() and tokens[-1] not in "ai")):
+    # "enjoy a 2", "lost to the T": a lone character after an article is a cut-off word
+    # ("bay 3", "Plan B", "key not in d" stay good).
+    if len(last) == 1 and last.isalnum() and (prev in _NEVER_LAST or prev in _PREPOSITIONS):
         return f"stops mid-word: ends on a lone {tokens[-1]!r} ({_quote(s, tail=True)})"
-    for opener, closer in (("(", ")"), ("[", "]"), ("“", "”")):
-        if s.count(opener) > s.count(closer):
+    plain = _plain(s)
+    for opener, closer in (("(", ")"), ("[", "]"), ("\u201c", "\u201d")):
+        if plain.count(opener) > plain.count(closer):
             return f"has an unclosed {opener!r} ({_quote(s, tail=True)})"
-    quotes = [i for i, ch in enumerate(s) if ch == '"']
+    quotes = [i for i, ch in enumerate(plain) if ch == '"']
     # An odd straight quote is unclosed when the last one opens (not an inch mark: 5'11").
-    if len(quotes) % 2 and (quotes[-1] == 0 or s[quotes[-1] - 1].isspace()):
+    if len(quotes) % 2 and (quotes[-1] == 0 or plain[quotes[-1] - 1].isspace()):
         return f"has an unclosed '\"' ({_quote(s, tail=True)})"
     last_line = s.splitlines()[-1]
     # Several sentences and the last one stops on a letter or digit: cut mid-sentence. A
     # one-phrase value without a period ("Recalibrating the clamps") is fine, and so are
-    # Markdown list lines and values ending in a URL or path.
+    # Markdown list lines, values ending in a URL or path, and a title at the end ("…Section 3.2
+    # of Detecting the Lost Update Problem") are left alone.
     if (
         s[-1].isalnum()
+        and not all(t[:1].isupper() for t in tokens[-2:])
         and not _LIST_LINE.match(last_line)
         and not _URLISH.fullmatch(tokens[-1])
         and len(_sentences(last_line)) >= 2
@@ -418,16 +403,17 @@ def _repetition(text: str, settings: QualitySettings) -> str | None:
         return None
     seen: Counter[tuple[str, ...]] = Counter()
     for sentence in _sentences(text):
-        words = tuple(_words(sentence))
-        if len(words) >= settings.repeat_ngram:
-            seen[words] += 1
-            if seen[words] == 2:
+        said = tuple(_words(sentence))
+        if len(said) >= settings.repeat_ngram:
+            seen[said] += 1
+            if seen[said] == 2:
                 return f"repeats the sentence {_quote(sentence)}"
-    words = _words(text)
+    words = _words(_plain(text))
     n = settings.repeat_ngram
-    # Long texts reuse common phrases by chance: one more occurrence allowed per 500 words.
-    allowed = settings.repeat_max + len(words) // 500
-    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    # Longer texts reuse a phrase in parallel sentences ("bit 0x04 is set if the function …; bit
+    # 0x08 is set if the function …"): one more occurrence allowed per 40 words. Loops are denser.
+    allowed = settings.repeat_max + len(words) // 40
+    grams = Counter(_ngrams(words, n))
     if grams:
         gram, count = grams.most_common(1)[0]
         if count > allowed:
@@ -483,40 +469,30 @@ _SCHEMA_TEXT = re.compile(
     r"\b(?:minLength|maxLength|minItems|maxItems|additionalProperties|\$defs|\$ref|\$schema)\b|"
     r"\"(?:type|properties|required|items|enum|anyOf)\"\s*:"
 )
-_TEMPLATE = re.compile(r"\{\{.{0,80}?\}\}|\{%-?\s*[a-z]+|\{#.{0,80}?#\}", re.DOTALL)
+_TEMPLATE = re.compile(
+    r"\{\{-?\s*[A-Za-z_][\w.]*(?:\s*\|[^{}]{0,40})?\s*-?\}\}|\{%-?\s*(?:if|for|include|extends|block|"
+    r"set|macro|import|from|raw|with|call|filter|else|elif|end\w*)\b"
+)
 
 
-@dataclass(frozen=True)
-class _EchoSources:
-    prompt_spans: frozenset[tuple[str, ...]]
-    markers: tuple[str, ...]
-    secrets: tuple[str, ...]
-    span: int
+_SECRET = "contains a secret value (not shown)"
 
 
-def _echo_sources(context: QualityContext, settings: QualitySettings) -> _EchoSources:
-    n = settings.echo_min_words
-    words = _words(context.prompt or "")
-    spans = frozenset(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    markers = tuple(m.lower() for m in context.feedback_markers if m)
+def _ngrams(words: list[str], n: int) -> Iterator[tuple[str, ...]]:
+    return (tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+
+
+def _echo(text: str, context: QualityContext, prompt_spans: set[tuple[str, ...]], span: int) -> str | None:
     # Secrets shorter than 6 characters would match ordinary words; they are not looked for.
-    return _EchoSources(spans, markers, tuple(s for s in context.secrets if len(s) >= 6), n)
-
-
-def _echo(text: str, sources: _EchoSources) -> str | None:
-    if any(secret in text for secret in sources.secrets):
-        return "contains a secret value (not shown)"
+    if any(len(secret) >= 6 and secret in text for secret in context.secrets):
+        return _SECRET
     lowered = text.lower()
-    marker = next((m for m in sources.markers if m in lowered), None)
-    match = _FEEDBACK_LINE.search(text)
-    if marker is not None or match:
+    if any(m and m.lower() in lowered for m in context.feedback_markers) or _FEEDBACK_LINE.search(text):
         return f"contains hotdata's own feedback: {_quote(text)}"
-    if sources.prompt_spans:
-        words = _words(text)
-        for i in range(len(words) - sources.span + 1):
-            span = tuple(words[i : i + sources.span])
-            if span in sources.prompt_spans:
-                return f"copies the prompt: {_quote(' '.join(span))}"
+    if prompt_spans:
+        copied = next((g for g in _ngrams(_words(text), span) if g in prompt_spans), None)
+        if copied:
+            return f"copies the prompt: {_quote(' '.join(copied))}"
     if found := _SCHEMA_TEXT.search(text):
         return f"contains JSON-Schema text {_quote(found.group())}: {_quote(text)}"
     if found := _TEMPLATE.search(text):
@@ -553,13 +529,14 @@ def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     if found := _CONTROL.search(text):
         return f"contains the control character {found.group()!r}"
     stripped = text.strip()
+    plain = _plain(stripped)
     if _FILLER_ANYWHERE.search(stripped) or (facts.prose_slot and _FILLER_WORD.match(stripped)):
         return f"is filler: {_quote(stripped)}"
-    tokens = stripped.split()
+    tokens = plain.split()
     if len(tokens) < 2:
         return None  # ids, numbers, single words: not prose
     has_word = any(_WORD.fullmatch(t.strip(_EDGE_PUNCT)) for t in tokens)
-    rest = _BENIGN.sub(" ", stripped)
+    rest = _BENIGN.sub(" ", plain)
     if has_word and (found := _NUMBER_RUN.search(rest)):
         return f"has a run of digits and punctuation {_quote(found.group())}"
     # Numbers used as sentences ("2023-05-25. 2023-05-26. …"): three or more, and twice as many
@@ -571,9 +548,9 @@ def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     if stray := next((t for t in tokens if t.strip(",;") == ""), None):
         return f"has a stray {stray!r}: {_quote(stripped)}"
     if _is_prose(stripped, settings.prose_min_words):
-        # Ordinary punctuation and Markdown marks are part of prose; digits and odd symbols are not.
+        # Punctuation and Markdown marks belong to prose; digits and odd symbols do not.
         visible = [ch for ch in rest if not ch.isspace()]
-        symbols = sum(1 for ch in visible if not ch.isalpha() and ch not in _EDGE_PUNCT + "#/")
+        symbols = sum(1 for ch in visible if ch.isdigit() or ch in "@$%^\\~|<>{}=+")
         if visible and symbols / len(visible) > settings.degenerate_max_symbol_ratio:
             return f"is mostly digits and punctuation ({symbols}/{len(visible)}): {_quote(stripped)}"
     return None
@@ -585,7 +562,7 @@ def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | No
 def check_value(
     data: Any,
     settings: QualitySettings,
-    context: QualityContext = QualityContext(),  # noqa: B008 - frozen, safe as a default
+    context: QualityContext = QualityContext(),
     extra_checks: Sequence[UserCheck] = (),
 ) -> list[QualityProblem]:
     """Every quality problem of ``data`` (JSON data or a pydantic model), in document order."""
@@ -593,63 +570,52 @@ def check_value(
         return []
     data = _as_json(data)
     on = set(settings.checks)
-    sources = _echo_sources(context, settings)
+    span = settings.echo_min_words
+    prompt_spans = set(_ngrams(_words(context.prompt or ""), span))
     problems: list[QualityProblem] = []
     free_leaves: list[_Leaf] = []
+    secret_shown = False
     for leaf in _walk(data, context.json_schema):
         facts = _facts(leaf)
         free = not facts.structured
         if free:
             free_leaves.append(leaf)
         for check, reason in (
-            ("echo", _echo(leaf.text, sources) if "echo" in on else None),
+            ("echo", _echo(leaf.text, context, prompt_spans, span) if "echo" in on else None),
             ("degenerate", _degenerate(leaf.text, facts, settings) if "degenerate" in on and free else None),
             ("truncated", _truncation(leaf.text, facts, settings) if "truncated" in on and free else None),
             ("repeated", _repetition(leaf.text, settings) if "repeated" in on and free else None),
         ):
             if reason:
-                problems.append(QualityProblem(leaf.pointer, check, f"{_where(leaf.pointer)} {reason}"))
-    if "echo" in on and sources.secrets:
-        problems += _secret_keys(data, sources.secrets)
+                secret_shown |= reason == _SECRET
+                where = leaf.pointer or "the value"
+                problems.append(QualityProblem(leaf.pointer, check, f"{where} {reason}"))
+    if "echo" in on and context.secrets and not secret_shown:
+        # A secret in an object key is in no string value; the whole text is searched once.
+        dumped = json.dumps(data, ensure_ascii=False, default=str)
+        if any(len(secret) >= 6 and secret in dumped for secret in context.secrets):
+            problems.append(QualityProblem("", "echo", f"a key of the value {_SECRET}"))
     if "repeated" in on:
         problems += _array_repetition(free_leaves, settings)
     for user_check in [*load_user_checks(settings.custom), *extra_checks]:
         problems += _run_user_check(user_check, data, context)
+    return _drop_ignored(problems, settings)
+
+
+def _drop_ignored(problems: list[QualityProblem], settings: QualitySettings) -> list[QualityProblem]:
     return [p for p in problems if not any(fnmatch.fnmatchcase(p.pointer, pat) for pat in settings.ignore)]
-
-
-def _secret_keys(data: Any, secrets: tuple[str, ...]) -> list[QualityProblem]:
-    stack, found = [("", data)], []
-    while stack:
-        pointer, value = stack.pop()
-        if isinstance(value, Mapping):
-            for k, v in value.items():
-                child = f"{pointer}/{_escape(str(k))}"
-                if any(secret in str(k) for secret in secrets):  # reported at the object: the key is the secret
-                    message = f"a key of {_where(pointer)} contains a secret value (not shown)"
-                    found.append(QualityProblem(pointer, "echo", message))
-                    child = f"{pointer}/(secret key)"
-                stack.append((child, v))
-        elif isinstance(value, list | tuple):
-            stack.extend((f"{pointer}/{i}", v) for i, v in enumerate(value))
-    return found
 
 
 def _run_user_check(user_check: UserCheck, data: Any, context: QualityContext) -> list[QualityProblem]:
     name = getattr(user_check, "__name__", type(user_check).__name__)
-    out = []
     try:
-        for item in user_check(data, context):
-            if isinstance(item, QualityProblem):
-                out.append(item)
-            elif isinstance(item, str):
-                out.append(QualityProblem("", name, item))
-            else:
-                raise TypeError(f"quality check {name} returned {item!r}; return QualityProblem or str")
+        found = list(user_check(data, context))
     except Exception as exc:
         exc.add_note(f"in the user quality check {name}")
         raise
-    return out
+    if bad := [item for item in found if not isinstance(item, QualityProblem | str)]:
+        raise TypeError(f"quality check {name} returned {bad[0]!r}; return QualityProblem or str")
+    return [item if isinstance(item, QualityProblem) else QualityProblem("", name, item) for item in found]
 
 
 def load_user_checks(paths: Sequence[str]) -> list[UserCheck]:
@@ -664,14 +630,10 @@ def load_user_checks(paths: Sequence[str]) -> list[UserCheck]:
                 f"quality check {entry!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc}); "
                 "make it importable from the project root or fix the name in [tool.hotdata.quality] custom"
             ) from exc
-        for part in attribute.split("."):
-            if not hasattr(obj, part):
-                raise QualityConfigError(f"quality check {entry!r}: {module_name} has no attribute {attribute!r}")
-            obj = getattr(obj, part)
+        obj = getattr(obj, attribute, None)
         if not callable(obj):
-            raise QualityConfigError(
-                f"quality check {entry!r} is a {type(obj).__name__}, not a function (data, context) -> problems"
-            )
+            what = "missing" if obj is None else f"a {type(obj).__name__}"
+            raise QualityConfigError(f"quality check {entry!r} is {what}, not a function (data, context)")
         checks.append(obj)
     return checks
 
@@ -679,15 +641,17 @@ def load_user_checks(paths: Sequence[str]) -> list[UserCheck]:
 def _split_entry(entry: str) -> tuple[str, str]:
     module_name, _, attribute = entry.partition(":")
     if not module_name.strip() or not attribute.strip():
-        raise QualityConfigError(f"quality check {entry!r}: expected 'module:function', e.g. 'checks:no_lorem'")
+        raise QualityConfigError(
+            f"quality check {entry!r}: expected 'module:function' (e.g. 'checks:no_lorem')"
+        )
     return module_name.strip(), attribute.strip()
 
 
 # ---------------------------------------------------------------- near-duplicate variants
 
 
-def _shingle_set(words: list[str], n: int = 3) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+def _shingle_set(words: list[str]) -> set[tuple[str, ...]]:
+    return set(_ngrams(words, 3))
 
 
 def _jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
@@ -708,7 +672,9 @@ def similarity(a: Any, b: Any) -> float:
     return _jaccard(set().union(*mine.values()), set().union(*theirs.values()))
 
 
-def near_duplicates(value: Any, siblings: Mapping[str, Any], settings: QualitySettings) -> list[QualityProblem]:
+def near_duplicates(
+    value: Any, siblings: Mapping[str, Any], settings: QualitySettings
+) -> list[QualityProblem]:
     """Problems where ``value`` says the same as one of its family's other variants (by name)."""
     if not settings.enabled or "near-duplicate" not in settings.checks:
         return []
@@ -723,9 +689,9 @@ def near_duplicates(value: Any, siblings: Mapping[str, Any], settings: QualitySe
             message = f"the value says the same as {name} (prose similarity {score:.2f} > {limit})"
             problems.append(QualityProblem("", "near-duplicate", message))
             continue
-        for pointer in mine.keys() & theirs.keys():
+        for pointer in (p for p in mine if p in theirs):
             score = _jaccard(mine[pointer], theirs[pointer])
             if score > limit:
                 message = f"{pointer} says the same as {name}{pointer} (similarity {score:.2f} > {limit})"
                 problems.append(QualityProblem(pointer, "near-duplicate", message))
-    return [p for p in problems if not any(fnmatch.fnmatchcase(p.pointer, pat) for pat in settings.ignore)]
+    return _drop_ignored(problems, settings)
