@@ -277,6 +277,13 @@ GOOD_PROSE = [
     "Nothing left to hold on to",
     "The results are in",
     "Let her in",
+    "Move the cargo from A to B",
+    "The briefing starts at 9",
+    "Batch 2 of 3",
+    "Just landed in Tokyo! Can't wait to explore",
+    "We will fight on the beaches, we will fight on the landing grounds, we will fight in the fields.",
+    "The `colon_grid` format aligns columns with colons , not spaces.",
+    "Licensed under the Apache License, Version 2.0; see the NOTICE file.",
 ]
 GOOD_PHRASES = [
     "Recalibrating the docking clamps on bay 3",
@@ -300,6 +307,12 @@ GOOD_MARKDOWN = [
     "Run `doit fixtures` to rebuild every stale fixture, or `doit validate` in CI.",
     "**Status:** all *green* — 3/3 engines nominal, 0 faults.",
     "| bay | pressure |\n| --- | --- |\n| 3 | 101.2 kPa |\n| 4 | 99.8 kPa |",
+    "* @ann made their first contribution in #101\n* @bo made their first contribution in #102\n"
+    "* @cy made their first contribution in #103\n* @dee made their first contribution in #104",
+    "1. [Getting started](#getting-started)\n1. [Configuration](#configuration)\n1. [Rules](#rules)\n"
+    "1. [Support](#support)",
+    "Distro supports Linux and BSD, but [Windows support](https://github.com/x/distro/issues/177) is planned.",
+    "Title\n=====\n\nThe first paragraph of the (long) document.\n\nAnd the last",
     "```python\nfrom hotdata import HotData\nagent = HotData('fixtures/a.json', Agent).load()\n```",
 ]
 GOOD_LABELS = [
@@ -370,8 +383,8 @@ def test_good_labels_pass(text):
 
 
 def test_placeholder_words_are_filler_only_where_prose_goes():
-    assert flagged({"type": "string", "status": "N/A"}) == set()
-    assert flagged({"summary": "string", "notes": ["N/A"]}) == {
+    assert flagged({"type": "string", "status": "N/A", "notes": ["None", "N/A"]}) == set()
+    assert flagged({"summary": "string", "notes": ["TODO"]}) == {
         ("/summary", "degenerate"),
         ("/notes/0", "degenerate"),
     }

@@ -26,12 +26,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
     "BUILTIN_CHECKS",
+    "CheckName",
     "DEFAULT_FEEDBACK_MARKERS",
     "QualityConfigError",
     "QualityContext",
@@ -235,6 +236,7 @@ def schema_for_pointer(json_schema: Mapping[str, Any], pointer: str) -> list[Map
 @dataclass(frozen=True)
 class _Facts:
     structured: bool  # enum, const, format or pattern: not free text
+    prose: bool  # enough words, mostly words
     max_length: int | None
     prose_slot: bool  # the schema or the key name says this is where prose goes
 
@@ -250,7 +252,7 @@ _PROSE_KEYS = _wordset(
 )
 
 
-def _facts(leaf: _Leaf) -> _Facts:
+def _facts(leaf: _Leaf, settings: QualitySettings) -> _Facts:
     strings = [s for s in leaf.schemas if s.get("type", "string") == "string" or "string" in s["type"]]
     structured = any(k in s for s in strings for k in ("enum", "const", "format", "pattern"))
     lengths = [n for s in strings if isinstance(n := s.get("maxLength"), int)]
@@ -258,14 +260,18 @@ def _facts(leaf: _Leaf) -> _Facts:
     max_length = max(lengths) if lengths and len(lengths) == len(strings) else None
     # A long free-text field (maxLength ≥ 100 or minLength ≥ 10) is a prose slot.
     roomy = any(s.get("maxLength", 0) >= 100 or s.get("minLength", 0) >= 10 for s in strings)
-    return _Facts(structured, max_length, roomy or leaf.key.lower() in _PROSE_KEYS)
+    prose = not structured and _is_prose(leaf.text, settings.prose_min_words)
+    return _Facts(structured, prose, max_length, roomy or leaf.key.lower() in _PROSE_KEYS)
 
 
 # ---------------------------------------------------------------- text helpers
 
 _OPEN_QUOTES, _CLOSE_QUOTES = "\u201c\u2018", "\u201d\u2019"  # typographic quotes
 _EDGE_PUNCT = "\"'()[]{}<>.,;:!?*_`\u2026-\u2014\u2013" + _OPEN_QUOTES + _CLOSE_QUOTES
-_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+# A whitespace-separated token that is an alphabetic word, punctuation around it allowed.
+_WORD_TOKEN = re.compile(
+    rf"(?<!\S)[{re.escape(_EDGE_PUNCT)}]*[^\W\d_]+(?:['\u2019-][^\W\d_]+)*[{re.escape(_EDGE_PUNCT)}]*(?!\S)"
+)
 _NORM_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 
 
@@ -276,9 +282,8 @@ def _words(text: str) -> list[str]:
 
 def _is_prose(text: str, min_words: int) -> bool:
     # Prose: at least `min_words` alphabetic words, and words are at least half the tokens.
-    tokens = text.split()
-    words = sum(1 for t in tokens if _WORD.fullmatch(t.strip(_EDGE_PUNCT)))
-    return words >= min_words and 2 * words >= len(tokens)
+    words = len(_WORD_TOKEN.findall(text))
+    return words >= min_words and 2 * words >= len(text.split())
 
 
 _C0 = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -330,21 +335,20 @@ _NOT_A_VERB = _wordset(
 )
 _ABBREVIATIONS = _wordset("mr mrs ms dr st vs etc e.g i.e no fig approx jr sr inc ltd co mt lt prof")
 _SENTENCE_BREAK = re.compile(rf"(?<=[.!?])[\"'{_CLOSE_QUOTES})\]]*\s+(?=[\"'{_OPEN_QUOTES}(]?[A-Z0-9])")
-_LIST_LINE = re.compile(r"^\s*(?:[-*+>#|]|\d+[.)])\s")
+_LIST_LINE = re.compile(r"^\s*(?:[-*+>#|]|\d+[.)])\s", re.MULTILINE)
 _URLISH = re.compile(r"(?:https?://|www\.|\S+@\S+\.\S+|\S*/\S*)")
 
 
 def _sentences(text: str) -> list[str]:
-    parts = _SENTENCE_BREAK.split(text)
-    merged: list[str] = []
-    for part in parts:
-        prev_word = merged[-1].split()[-1].rstrip(".").lower() if merged and merged[-1].split() else ""
+    groups: list[list[str]] = []
+    for part in _SENTENCE_BREAK.split(text):
+        tail = groups[-1][-1].rsplit(None, 1)[-1].rstrip(".").lower() if groups and groups[-1][-1] else ""
         # "Dr. Smith", "J. R. Tolkien" and "H.A.L.O. Seven" do not end a sentence.
-        if merged and (prev_word in _ABBREVIATIONS or len(prev_word) == 1 or "." in prev_word):
-            merged[-1] = f"{merged[-1]} {part}"
+        if groups and (tail in _ABBREVIATIONS or len(tail) == 1 or "." in tail):
+            groups[-1].append(part)
         else:
-            merged.append(part)
-    return merged
+            groups.append([part])
+    return [" ".join(group) for group in groups]
 
 
 def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | None:
@@ -353,7 +357,7 @@ def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     at_limit = facts.max_length is not None and len(text) >= facts.max_length
     if at_limit and len(tokens) >= 2 and s[-1].isalnum():
         return f"is cut at the schema's maxLength ({facts.max_length}) mid-sentence ({_quote(s, tail=True)})"
-    if not _is_prose(s, settings.prose_min_words):
+    if not facts.prose:
         return None
     last = tokens[-1].lstrip("\"'(" + _OPEN_QUOTES).lower()
     prev = tokens[-2].lower() if len(tokens) > 1 else ""
@@ -367,10 +371,11 @@ def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     ):
         return f"stops mid-sentence: ends on {last!r} ({_quote(s, tail=True)})"
     # "enjoy a 2", "lost to the T": a lone character after an article is a cut-off word
-    # ("bay 3", "Plan B", "key not in d" stay good).
-    if len(last) == 1 and last.isalnum() and (prev in _NEVER_LAST or prev in _PREPOSITIONS):
+    # ("bay 3", "Plan B", "from A to B", "starts at 9", "key not in d" stay good).
+    if len(last) == 1 and last.isalnum() and prev in ("a", "an", "the"):
         return f"stops mid-word: ends on a lone {tokens[-1]!r} ({_quote(s, tail=True)})"
-    plain = _plain(s)
+    last_line = s.splitlines()[-1]
+    plain = _plain(last_line)  # an unclosed bracket in an earlier paragraph is not where the text stops
     for opener, closer in (("(", ")"), ("[", "]"), ("\u201c", "\u201d")):
         if plain.count(opener) > plain.count(closer):
             return f"has an unclosed {opener!r} ({_quote(s, tail=True)})"
@@ -378,17 +383,18 @@ def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     # An odd straight quote is unclosed when the last one opens (not an inch mark: 5'11").
     if len(quotes) % 2 and (quotes[-1] == 0 or plain[quotes[-1] - 1].isspace()):
         return f"has an unclosed '\"' ({_quote(s, tail=True)})"
-    last_line = s.splitlines()[-1]
-    # Several sentences and the last one stops on a letter or digit: cut mid-sentence. A
-    # one-phrase value without a period ("Recalibrating the clamps") is fine, and so are
-    # Markdown list lines, values ending in a URL or path, and a title at the end ("…Section 3.2
-    # of Detecting the Lost Update Problem") are left alone.
+    # Sentences ended with periods, then one stops on a letter or digit: cut mid-sentence. Left
+    # alone: one phrase without a period ("Recalibrating the clamps"), informal text ("Landed!
+    # Can't wait to explore"), Markdown list lines, a URL or path at the end, and a title at the
+    # end ("…Section 3.2 of Detecting the Lost Update Problem").
+    earlier = _sentences(last_line)[:-1]
     if (
         s[-1].isalnum()
+        and earlier
+        and all(sentence.endswith(".") for sentence in earlier)
         and not all(t[:1].isupper() for t in tokens[-2:])
         and not _LIST_LINE.match(last_line)
         and not _URLISH.fullmatch(tokens[-1])
-        and len(_sentences(last_line)) >= 2
         and len(tokens) >= 2 * settings.prose_min_words
     ):
         return f"stops mid-sentence: the last sentence has no ending ({_quote(s, tail=True)})"
@@ -398,8 +404,8 @@ def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | No
 # ---------------------------------------------------------------- repeated
 
 
-def _repetition(text: str, settings: QualitySettings) -> str | None:
-    if not _is_prose(text, settings.prose_min_words):
+def _repetition(text: str, facts: _Facts, settings: QualitySettings) -> str | None:
+    if not facts.prose:
         return None
     seen: Counter[tuple[str, ...]] = Counter()
     for sentence in _sentences(text):
@@ -408,24 +414,25 @@ def _repetition(text: str, settings: QualitySettings) -> str | None:
             seen[said] += 1
             if seen[said] == 2:
                 return f"repeats the sentence {_quote(sentence)}"
-    words = _words(_plain(text))
-    n = settings.repeat_ngram
-    # Longer texts reuse a phrase in parallel sentences ("bit 0x04 is set if the function …; bit
-    # 0x08 is set if the function …"): one more occurrence allowed per 40 words. Loops are denser.
-    allowed = settings.repeat_max + len(words) // 40
-    grams = Counter(_ngrams(words, n))
-    if grams:
-        gram, count = grams.most_common(1)[0]
+    # Word runs are counted line by line: list items in parallel ("- @ann made their first
+    # contribution", "- @bo made their first contribution") are structure, not a loop.
+    for line in _plain(text).splitlines():
+        words = _words(line)
+        # Longer texts reuse a phrase in parallel sentences ("bit 4 is set if the function …; bit 8
+        # is set if the function …"): one more occurrence allowed per 40 words. Loops are denser.
+        allowed = settings.repeat_max + len(words) // 40
+        grams = Counter(_ngrams(words, settings.repeat_ngram))
+        gram, count = grams.most_common(1)[0] if grams else ((), 0)
         if count > allowed:
             return f"repeats the words {_quote(' '.join(gram))} {count} times"
     return None
 
 
 def _array_repetition(leaves: list[_Leaf], settings: QualitySettings) -> list[QualityProblem]:
-    """Items of one array whose prose at the same place says the same thing."""
+    """Items of one array whose prose (``leaves``) at the same place says the same thing."""
     groups: dict[tuple[str, str], list[_Leaf]] = defaultdict(list)
     for leaf in leaves:
-        if leaf.group is not None and _is_prose(leaf.text, settings.prose_min_words):
+        if leaf.group is not None:
             groups[leaf.group].append(leaf)
     problems = []
     for members in groups.values():
@@ -465,9 +472,12 @@ _FEEDBACK_LINE = re.compile(
     r"\bat [\w.-]+(?:/[\w.-]+)*: (?:Invalid JSON|Field required|Input should|String should|List should|"
     r"Value error|Extra inputs|Object has)"
 )
+# JSON-Schema as a schema writes it: keywords as JSON keys, or a length keyword with its number.
+# ("additionalProperties" named in prose about JSON Schema, or "type": "message" in a payload, is data.)
 _SCHEMA_TEXT = re.compile(
-    r"\b(?:minLength|maxLength|minItems|maxItems|additionalProperties|\$defs|\$ref|\$schema)\b|"
-    r"\"(?:type|properties|required|items|enum|anyOf)\"\s*:"
+    r"\"(?:minLength|maxLength|minItems|maxItems|additionalProperties|\$defs|\$ref|\$schema|anyOf|oneOf|allOf)"
+    r"\"\s*:|\"type\"\s*:\s*\"(?:string|object|array|integer|number|boolean|null)\"|\"properties\"\s*:\s*\{|"
+    r"\"required\"\s*:\s*\[|\b(?:minLength|maxLength|minItems|maxItems)\b\W{0,3}\d"
 )
 _TEMPLATE = re.compile(
     r"\{\{-?\s*[A-Za-z_][\w.]*(?:\s*\|[^{}]{0,40})?\s*-?\}\}|\{%-?\s*(?:if|for|include|extends|block|"
@@ -482,12 +492,29 @@ def _ngrams(words: list[str], n: int) -> Iterator[tuple[str, ...]]:
     return (tuple(words[i : i + n]) for i in range(len(words) - n + 1))
 
 
-def _echo(text: str, context: QualityContext, prompt_spans: set[tuple[str, ...]], span: int) -> str | None:
-    # Secrets shorter than 6 characters would match ordinary words; they are not looked for.
-    if any(len(secret) >= 6 and secret in text for secret in context.secrets):
+class _EchoSources(NamedTuple):
+    secrets: list[str]  # secrets shorter than 6 characters would match ordinary words: skipped
+    feedback: re.Pattern[str]  # hotdata's own phrases, any case
+    prompt_spans: set[tuple[str, ...]]  # every run of echo_min_words words of the prompt
+    span: int
+
+
+def _echo_sources(context: QualityContext, settings: QualitySettings) -> _EchoSources:
+    markers = [re.escape(m) for m in context.feedback_markers if m] or ["(?!)"]
+    span = settings.echo_min_words
+    return _EchoSources(
+        [secret for secret in context.secrets if len(secret) >= 6],
+        re.compile("|".join(markers), re.IGNORECASE),
+        set(_ngrams(_words(context.prompt or ""), span)),
+        span,
+    )
+
+
+def _echo(text: str, sources: _EchoSources) -> str | None:
+    secrets, feedback, prompt_spans, span = sources
+    if any(secret in text for secret in secrets):
         return _SECRET
-    lowered = text.lower()
-    if any(m and m.lower() in lowered for m in context.feedback_markers) or _FEEDBACK_LINE.search(text):
+    if feedback.search(text) or _FEEDBACK_LINE.search(text):
         return f"contains hotdata's own feedback: {_quote(text)}"
     if prompt_spans:
         copied = next((g for g in _ngrams(_words(text), span) if g in prompt_spans), None)
@@ -509,9 +536,10 @@ _FILLER_ANYWHERE = re.compile(
     r"^(?:your|insert|enter) (?:\w+ ){0,3}here\.?$",
     re.IGNORECASE,
 )
+# A placeholder word where prose goes ("None" or "N/A" in a notes field is an answer, not filler).
 _FILLER_WORD = re.compile(
-    r"^(?:string|str|text|example|sample|placeholder|lorem|todo|tbd|foo|bar|baz|dummy|value|none|null|"
-    r"undefined|n/?a|description|summary|content|\.\.\.|…|-)\.?$",
+    r"^(?:string|str|text|example|sample|placeholder|lorem|todo|tbd|foo|bar|baz|dummy|value|null|"
+    r"undefined|description|summary|content|\.\.\.|\u2026)\.?$",
     re.IGNORECASE,
 )
 # Well-formed tokens that look numeric but are data: ISO dates and times, versions, IPs, uuids.
@@ -522,6 +550,7 @@ _BENIGN = re.compile(
 )
 # Six or more numbers glued by punctuation ("400,371,887,149620:2011,2010").
 _NUMBER_RUN = re.compile(r"\d+(?:[^\w\s]+\d+){5,}")
+_SYMBOL = re.compile(r"[\d@$%^\\~|<>{}=+]")
 _NUMBERISH = re.compile(r"[\d\W_]*\d[\d\W_]*")
 
 
@@ -535,24 +564,26 @@ def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     tokens = plain.split()
     if len(tokens) < 2:
         return None  # ids, numbers, single words: not prose
-    has_word = any(_WORD.fullmatch(t.strip(_EDGE_PUNCT)) for t in tokens)
+    words = len(_WORD_TOKEN.findall(plain))
     rest = _BENIGN.sub(" ", plain)
-    if has_word and (found := _NUMBER_RUN.search(rest)):
+    if words and (found := _NUMBER_RUN.search(rest)):
         return f"has a run of digits and punctuation {_quote(found.group())}"
     # Numbers used as sentences ("2023-05-25. 2023-05-26. …"): three or more, and twice as many
     # as the words around them ("Step 1. Step 2." is fine).
-    numeric_sentences = sum(1 for t in tokens if t.endswith(".") and _NUMBERISH.fullmatch(t))
-    words = sum(1 for t in tokens if _WORD.fullmatch(t.strip(_EDGE_PUNCT)))
+    listless = _LIST_LINE.sub("", plain).split()  # "1. [Getting started](…)" numbers a list
+    numeric_sentences = sum(1 for t in listless if t.endswith(".") and _NUMBERISH.fullmatch(t))
     if numeric_sentences >= 3 and numeric_sentences >= 2 * words:
         return f"is a run of numbers, not prose: {_quote(stripped)}"
-    if stray := next((t for t in tokens if t.strip(",;") == ""), None):
-        return f"has a stray {stray!r}: {_quote(stripped)}"
-    if _is_prose(stripped, settings.prose_min_words):
+    # "state ,": a comma standing alone at the end, or more than once (one is a typo).
+    strays = [t for t in tokens if t.strip(",;") == ""]
+    if strays and (len(strays) > 1 or tokens[-1] in strays):
+        return f"has a stray {strays[-1]!r}: {_quote(stripped)}"
+    if facts.prose:
         # Punctuation and Markdown marks belong to prose; digits and odd symbols do not.
-        visible = [ch for ch in rest if not ch.isspace()]
-        symbols = sum(1 for ch in visible if ch.isdigit() or ch in "@$%^\\~|<>{}=+")
-        if visible and symbols / len(visible) > settings.degenerate_max_symbol_ratio:
-            return f"is mostly digits and punctuation ({symbols}/{len(visible)}): {_quote(stripped)}"
+        visible = sum(map(len, rest.split()))
+        symbols = len(_SYMBOL.findall(rest))
+        if visible and symbols / visible > settings.degenerate_max_symbol_ratio:
+            return f"is mostly digits and symbols ({symbols}/{visible}): {_quote(stripped)}"
     return None
 
 
@@ -570,33 +601,32 @@ def check_value(
         return []
     data = _as_json(data)
     on = set(settings.checks)
-    span = settings.echo_min_words
-    prompt_spans = set(_ngrams(_words(context.prompt or ""), span))
+    sources = _echo_sources(context, settings)
     problems: list[QualityProblem] = []
-    free_leaves: list[_Leaf] = []
+    prose_leaves: list[_Leaf] = []
     secret_shown = False
     for leaf in _walk(data, context.json_schema):
-        facts = _facts(leaf)
+        facts = _facts(leaf, settings)
         free = not facts.structured
-        if free:
-            free_leaves.append(leaf)
+        if facts.prose:
+            prose_leaves.append(leaf)
         for check, reason in (
-            ("echo", _echo(leaf.text, context, prompt_spans, span) if "echo" in on else None),
+            ("echo", _echo(leaf.text, sources) if "echo" in on else None),
             ("degenerate", _degenerate(leaf.text, facts, settings) if "degenerate" in on and free else None),
             ("truncated", _truncation(leaf.text, facts, settings) if "truncated" in on and free else None),
-            ("repeated", _repetition(leaf.text, settings) if "repeated" in on and free else None),
+            ("repeated", _repetition(leaf.text, facts, settings) if "repeated" in on else None),
         ):
             if reason:
                 secret_shown |= reason == _SECRET
                 where = leaf.pointer or "the value"
                 problems.append(QualityProblem(leaf.pointer, check, f"{where} {reason}"))
-    if "echo" in on and context.secrets and not secret_shown:
+    if "echo" in on and sources.secrets and not secret_shown:
         # A secret in an object key is in no string value; the whole text is searched once.
         dumped = json.dumps(data, ensure_ascii=False, default=str)
-        if any(len(secret) >= 6 and secret in dumped for secret in context.secrets):
+        if any(secret in dumped for secret in sources.secrets):
             problems.append(QualityProblem("", "echo", f"a key of the value {_SECRET}"))
     if "repeated" in on:
-        problems += _array_repetition(free_leaves, settings)
+        problems += _array_repetition(prose_leaves, settings)
     for user_check in [*load_user_checks(settings.custom), *extra_checks]:
         problems += _run_user_check(user_check, data, context)
     return _drop_ignored(problems, settings)
