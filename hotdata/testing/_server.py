@@ -1,10 +1,10 @@
-"""``FakeOpenAIServer``: an OpenAI-compatible chat-completions server on 127.0.0.1.
+"""``FakeOpenAIServer``: an OpenAI-compatible server on 127.0.0.1 for tests.
 
-A test double that speaks real HTTP, so tests exercise the real path through
-``llm``'s OpenAI plugin (point ``extra-openai-models.yaml`` at it with
-``write_llm_config``). Answers are schema-valid JSON derived from the request's
-JSON Schema (``response_format``, or the schema hotdata appends to the prompt),
-deterministic from the seed and the prompt. Streaming and non-streaming.
+A test double that speaks real HTTP, so tests exercise the real path through the
+``openai`` SDK or ``llm``'s OpenAI plugin (point ``extra-openai-models.yaml`` at it
+with ``write_llm_config``). Chat completions, streamed or not, answer schema-valid
+JSON derived from the request's JSON Schema (``response_format``, or the schema
+hotdata appends to the prompt), deterministic from the seed and the prompt.
 
 Faults are injected on command, for the next N requests or at random::
 
@@ -17,23 +17,38 @@ Kinds: ``429`` (with Retry-After), ``500``, ``503``, ``401``, ``hang`` (no answe
 until ``hang_seconds``), ``drop`` (connection closed without a response),
 ``malformed`` (a body that is not JSON), ``invalid`` (JSON that fails the
 schema), ``truncated`` (JSON cut in half).
+
+``FakeOpenAIServer(rate_limit=5)`` admits five chat completions a second (a token
+bucket holding up to five); the rest get 429 with ``Retry-After``, ``retry-after-ms``
+and OpenAI's ``x-ratelimit-*-requests`` headers, which successful answers carry too.
+
+The Files and Batches endpoints (``/v1/files``, ``/v1/batches``) run batches of chat
+completions on a clock the test drives: see ``hotdata.testing._batches``. Every
+request is recorded in ``server.requests`` (method, path, model, fault, and whether
+an Authorization header came, never its value).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
+import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
+from email.parser import HeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from ._batches import BATCH_ITEM_FAULTS, BatchApiError, BatchExecution, BatchStore
 from ._faker import fake_from_schema
 
-__all__ = ["FAULT_KINDS", "FakeOpenAIServer"]
+__all__ = ["BATCH_ITEM_FAULTS", "FAULT_KINDS", "BatchExecution", "FakeOpenAIServer"]
 
 FAULT_KINDS = ("429", "500", "503", "401", "hang", "drop", "malformed", "invalid", "truncated")
 _SCHEMA_MARKER = "JSON Schema:\n"
@@ -57,6 +72,75 @@ def _schema_from(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
+    prompt = len(json.dumps(body.get("messages", []))) // 4 + 1
+    completion = len(content) // 4 + 1
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _chat_completion(body: dict[str, Any], content: str, created: int) -> dict[str, Any]:
+    """The ``chat.completion`` object, the same for synchronous requests and batch items."""
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": created,
+        "model": body.get("model", "fake"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": _usage(body, content),
+    }
+
+
+def _seconds(value: float) -> str:
+    """``0.35`` for 0.35 s: header values without float noise, never zero."""
+    return f"{max(value, 0.001):.3f}".rstrip("0").rstrip(".")
+
+
+class _RateLimiter:
+    """A token bucket over chat completions: ``rate`` a second, bursts of up to ``rate``."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._lock = threading.Lock()
+        self.set(rate)
+
+    def set(self, rate: float | None) -> None:
+        if rate is not None and rate <= 0:
+            raise ValueError(f"rate_limit must be a positive number of requests per second, not {rate}")
+        with self._lock:
+            self.rate = rate
+            self._capacity = max(rate or 0.0, 1.0)
+            self._tokens = self._capacity
+            self._stamp = time.monotonic()
+
+    def acquire(self) -> tuple[bool, dict[str, str]]:
+        """Take one request from the bucket: whether it may pass, and the headers to send."""
+        with self._lock:
+            rate = self.rate
+            if rate is None:
+                return True, {}
+            now = time.monotonic()
+            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * rate)
+            self._stamp = now
+            allowed = self._tokens >= 1.0
+            if allowed:
+                self._tokens -= 1.0
+            headers = {
+                "x-ratelimit-limit-requests": f"{rate:g}",
+                "x-ratelimit-remaining-requests": str(int(self._tokens)),
+                "x-ratelimit-reset-requests": _seconds((self._capacity - self._tokens) / rate) + "s",
+            }
+            if not allowed:
+                wait = (1.0 - self._tokens) / rate
+                headers["Retry-After"] = _seconds(wait)
+                headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
+            return allowed, headers
+
+
 class _HTTPServer(ThreadingHTTPServer):
     # the default listen backlog of 5 refuses connections under a burst of concurrent clients
     request_queue_size = 256
@@ -64,9 +148,26 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class FakeOpenAIServer:
-    """A deterministic OpenAI-compatible server (a test double, not a model)."""
+    """A deterministic OpenAI-compatible server (a test double, not a model).
 
-    def __init__(self, *, seed: int = 0, latency: float = 0.0, hang_seconds: float = 30.0) -> None:
+    Args:
+        seed: varies every answer; the same seed and prompt give the same answer.
+        latency: seconds every request waits before it is answered.
+        hang_seconds: how long a ``hang`` fault keeps the connection silent.
+        rate_limit: chat completions admitted a second (None: no limit); see ``set_rate_limit``.
+        batch_delay: seconds on the server's clock between creating a batch and the first
+            poll that finds it completed (0: the first poll does).
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        latency: float = 0.0,
+        hang_seconds: float = 30.0,
+        rate_limit: float | None = None,
+        batch_delay: float = 0.0,
+    ) -> None:
         self.seed = seed
         self.latency = latency
         self.hang_seconds = hang_seconds
@@ -76,6 +177,10 @@ class FakeOpenAIServer:
         self._random_kinds: list[str] = []
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+        self._limiter = _RateLimiter(rate_limit)
+        self._batches = BatchStore(
+            seed=seed, answer=lambda body: self.answer(body), completion=_chat_completion, delay=batch_delay
+        )
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -96,15 +201,82 @@ class FakeOpenAIServer:
             self._faults.extend([(kind, retry_after)] * count)
 
     def clear_faults(self) -> None:
-        """Forget queued and random faults."""
+        """Forget queued and random faults, batch item faults included."""
         with self._lock:
             self._faults.clear()
         self._random_rate = 0.0
+        self._batches.clear_faults()
 
     def fail_randomly(self, rate: float, kinds: list[str] | None = None) -> None:
         """Fail each request with probability ``rate``, with a kind drawn from ``kinds``."""
         self._random_rate = rate
         self._random_kinds = list(kinds or ["429", "500", "503", "drop"])
+
+    @property
+    def rate_limit(self) -> float | None:
+        """Chat completions admitted a second, or None for no limit."""
+        return self._limiter.rate
+
+    def set_rate_limit(self, rate: float | None) -> None:
+        """Change the limit now (None lifts it); the bucket starts full at the new rate."""
+        self._limiter.set(rate)
+
+    # -- batches ------------------------------------------------------------------
+
+    @property
+    def batch_delay(self) -> float:
+        """Seconds on the server's clock before a poll finds a new batch completed."""
+        return self._batches.delay
+
+    @batch_delay.setter
+    def batch_delay(self, seconds: float) -> None:
+        self._batches.delay = seconds
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the server's clock forward: batch delays and the 24 h window elapse at once."""
+        self._batches.advance_clock(seconds)
+
+    def hold_batches(self, hold: bool = True) -> None:
+        """Keep batches in progress (and cancellations cancelling) until ``advance_batches``."""
+        self._batches.hold(hold)
+
+    def advance_batches(self, items: int | None = None) -> int:
+        """Run ``items`` more items of every in-progress batch now; all of them when None.
+
+        A batch left with nothing to run completes, a cancelling one is cancelled.
+        Returns the number of items run.
+        """
+        return self._batches.advance(items)
+
+    def expire_batch(self, batch_id: str) -> None:
+        """Let the completion window of a running batch end now.
+
+        Items already run stay in the output; the rest go to the error file as ``batch_expired``.
+        """
+        try:
+            self._batches.expire(batch_id)
+        except BatchApiError as error:
+            raise ValueError(error.message) from None
+
+    def fail_batch_items(self, target: float | Iterable[str], *, kind: str = "500") -> None:
+        """Make batch items fail with ``kind`` (one of ``BATCH_ITEM_FAULTS``).
+
+        ``target`` is a fraction of every item run from now on (0 stops it), or custom_ids
+        whose next run fails, so a resubmission of them succeeds.
+        """
+        self._batches.fail_items(target, kind)
+
+    @property
+    def batch_executions(self) -> list[BatchExecution]:
+        """Every batch item run, in order: custom_id, sha256 of its body, status, billed."""
+        return self._batches.executions
+
+    @property
+    def batch_requests_billed(self) -> int:
+        """Batch items billed: those answered 200, as the real API bills completed requests only."""
+        return self._batches.billed
+
+    # -- the llm plugin and the server's life -------------------------------------
 
     def write_llm_config(
         self,
@@ -135,7 +307,10 @@ class FakeOpenAIServer:
             owner = server
 
         self._httpd = _HTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-openai", daemon=True)
+        # a short poll interval: stop() waits for the serving loop to notice, 0.5 s by default
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -161,13 +336,56 @@ class FakeOpenAIServer:
                 return self._rng.choice(self._random_kinds), 0.05
         return None
 
+    def _record(self, method: str, path: str, has_auth: bool, **fields: Any) -> None:
+        entry: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "model": None,
+            "stream": False,
+            "fault": None,
+        }
+        entry.update(fields, has_auth=has_auth)
+        with self._lock:
+            self.requests.append(entry)
+
     def answer(self, body: dict[str, Any]) -> str:
+        """The assistant's content for a chat request body (batch items answer through it too)."""
         prompt = json.dumps(body.get("messages", []), sort_keys=True)
         seed = hashlib.sha256(f"{self.seed}|{prompt}".encode()).hexdigest()
         schema = _schema_from(body)
         if schema is None:
             return "A fake answer."
         return json.dumps(fake_from_schema(schema, seed), ensure_ascii=False)
+
+
+_FILE = re.compile(r"/files/([^/]+)")
+_FILE_CONTENT = re.compile(r"/files/([^/]+)/content")
+_BATCH = re.compile(r"/batches/([^/]+)")
+_BATCH_CANCEL = re.compile(r"/batches/([^/]+)/cancel")
+
+
+def _id(route: re.Pattern[str], path: str) -> str:
+    """The id a route captures from ``path``, or "" when the route does not match."""
+    match = route.fullmatch(path)
+    return match[1] if match else ""
+
+
+def _multipart(content_type: str, data: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The fields of a multipart/form-data body: name → (filename, bytes)."""
+    header = HeaderParser().parsestr(f"Content-Type: {content_type}\r\n\r\n")
+    boundary = header.get_param("boundary")
+    if not isinstance(boundary, str):
+        raise BatchApiError(400, "multipart/form-data without a boundary")
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in data.split(b"--" + boundary.encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, payload = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        headers = HeaderParser().parsestr(head.decode("utf-8", errors="replace") + "\r\n\r\n")
+        name = headers.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            fields[name] = (headers.get_filename(), payload.removesuffix(b"\r\n"))
+    return fields
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -177,9 +395,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read results, not logs
         pass
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+    # -- plumbing -----------------------------------------------------------------
+
+    def _send(
+        self,
+        status: int,
+        payload: bytes,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
         for key, value in (headers or {}).items():
@@ -188,41 +414,154 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
         self.close_connection = True
 
+    def _json(self, payload: dict[str, Any], status: int = 200) -> None:
+        self._send(status, json.dumps(payload).encode())
+
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps({"error": {"message": message, "type": "fake_error", "code": status}}).encode()
         self._send(status, payload, headers)
 
-    def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
-            self._send(200, json.dumps({"object": "list", "data": []}).encode())
+    def _api_error(self, error: BatchApiError) -> None:
+        kind = "invalid_request_error" if error.status < 500 else "server_error"
+        body = {"error": {"message": error.message, "type": kind, "param": error.param, "code": None}}
+        self._json(body, error.status)
+
+    def _route(self) -> tuple[str, dict[str, list[str]]]:
+        """The path below ``/v1`` and the query of this request."""
+        parts = urlsplit(self.path)
+        path = parts.path.rstrip("/")
+        return path.removeprefix("/v1"), parse_qs(parts.query)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    @property
+    def _has_auth(self) -> bool:
+        # only whether it came: the value is a secret and is never stored
+        return "authorization" in {k.lower() for k in self.headers}
+
+    def _api(self, method: str, path: str, handle: Callable[[], dict[str, Any] | bytes]) -> None:
+        """Answer a Files or Batches request: record it, then send what ``handle`` returns."""
+        owner = self.owner
+        owner._record(method, self.path, self._has_auth)
+        if owner.latency:
+            time.sleep(owner.latency)
+        try:
+            result = handle()
+        except BatchApiError as error:
+            self._api_error(error)
+            return
+        if isinstance(result, bytes):
+            self._send(200, result, content_type="application/octet-stream")
         else:
-            self._error(404, f"no route {self.path}")
+            self._json(result)
+
+    # -- routes -------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        path, query = self._route()
+        store = self.owner._batches
+
+        def first(name: str) -> str | None:
+            return query.get(name, [None])[0]
+
+        def limit(default: int) -> int:
+            value = first("limit")
+            return int(value) if value and value.isdigit() else default
+
+        if path == "/models":
+            self._json({"object": "list", "data": []})
+        elif path == "/files":
+            order = first("order") or "desc"
+            self._api(
+                "GET",
+                path,
+                lambda: store.list_files(
+                    after=first("after"), limit=limit(10_000), order=order, purpose=first("purpose")
+                ),
+            )
+        elif content_of := _id(_FILE_CONTENT, path):
+            self._api("GET", path, lambda: store.file_content(content_of))
+        elif file_id := _id(_FILE, path):
+            self._api("GET", path, lambda: store.get_file(file_id))
+        elif path == "/batches":
+            self._api("GET", path, lambda: store.list_batches(after=first("after"), limit=limit(20)))
+        elif batch_id := _id(_BATCH, path):
+            self._api("GET", path, lambda: store.get_batch(batch_id))
+        else:
+            self._error(404, f"no route GET {self.path}")
+
+    def do_DELETE(self) -> None:
+        path, _ = self._route()
+        if file_id := _id(_FILE, path):
+            self._api("DELETE", path, lambda: self.owner._batches.delete_file(file_id))
+        else:
+            self._error(404, f"no route DELETE {self.path}")
 
     def do_POST(self) -> None:
-        owner = self.owner
-        length = int(self.headers.get("Content-Length") or 0)
+        path, _ = self._route()
+        store = self.owner._batches
+        if path == "/chat/completions":
+            self._chat()
+        elif path == "/files":
+            data = self._body()
+            self._api("POST", path, lambda: self._upload(data))
+        elif path == "/batches":
+            data = self._body()
+            self._api("POST", path, lambda: store.create_batch(self._json_body(data)))
+        elif batch_id := _id(_BATCH_CANCEL, path):
+            self._body()
+            self._api("POST", path, lambda: store.cancel_batch(batch_id))
+        else:
+            self.owner._record("POST", self.path, self._has_auth)
+            self._error(404, f"no route POST {self.path}")
+
+    @staticmethod
+    def _json_body(data: bytes) -> dict[str, Any]:
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(data or b"{}")
+        except ValueError:
+            raise BatchApiError(400, "The request body is not JSON.") from None
+        if not isinstance(body, dict):
+            raise BatchApiError(400, "The request body must be a JSON object.")
+        return body
+
+    def _upload(self, data: bytes) -> dict[str, Any]:
+        fields = _multipart(self.headers.get("Content-Type", ""), data)
+        if "file" not in fields:
+            raise BatchApiError(400, "Missing required parameter: 'file'.", "file")
+        if "purpose" not in fields:
+            raise BatchApiError(400, "Missing required parameter: 'purpose'.", "purpose")
+        filename, content = fields["file"]
+        purpose = fields["purpose"][1].decode()
+        seconds = fields.get("expires_after[seconds]")
+        ttl = int(seconds[1]) if seconds and seconds[1].isdigit() else None
+        return self.owner._batches.create_file(filename or "upload.jsonl", purpose, content, ttl)
+
+    def _chat(self) -> None:
+        owner = self.owner
+        try:
+            body = json.loads(self._body() or b"{}")
         except ValueError:
             self._error(400, "request body is not JSON")
             return
-        fault = owner._next_fault()
-        with owner._lock:
-            owner.requests.append(
-                {
-                    "path": self.path,
-                    "model": body.get("model"),
-                    "stream": bool(body.get("stream")),
-                    "fault": fault[0] if fault else None,
-                    "has_auth": "authorization" in {k.lower() for k in self.headers},
-                }
-            )
+        allowed, limit_headers = owner._limiter.acquire()
+        # a refused request consumes no injected fault: the fault is meant for a request that gets in
+        fault = owner._next_fault() if allowed else None
+        kind = fault[0] if fault else (None if allowed else "rate_limited")
+        owner._record(
+            "POST",
+            self.path,
+            self._has_auth,
+            model=body.get("model"),
+            stream=bool(body.get("stream")),
+            fault=kind,
+        )
         if owner.latency:
             time.sleep(owner.latency)
-        if not self.path.rstrip("/").endswith("/chat/completions"):
-            self._error(404, f"no route {self.path}")
+        if not allowed:
+            self._error(429, "rate limit reached for requests (fake)", limit_headers)
             return
-        kind = fault[0] if fault else None
         if kind == "429":
             retry_after = fault[1] if fault and fault[1] is not None else 1
             self._error(429, "rate limited (fake)", {"Retry-After": f"{retry_after:g}"})
@@ -239,64 +578,47 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if kind == "malformed":
             if body.get("stream"):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
+                self._start_stream(limit_headers)
                 self.wfile.write(b'data: {"id": "chatcmpl-fake", "choices": [ this is not json\n\n')
                 self.close_connection = True
             else:
-                self._send(200, b'{"id": "chatcmpl-fake", "choices": [ this is not json')
+                self._send(200, b'{"id": "chatcmpl-fake", "choices": [ this is not json', limit_headers)
             return
         content = owner.answer(body)
         if kind == "invalid":
             content = json.dumps({"unexpected": True})
         elif kind == "truncated":
             content = content[: max(1, len(content) // 2)]
-        self._complete(body, content)
+        self._complete(body, content, limit_headers)
 
-    def _complete(self, body: dict[str, Any], content: str) -> None:
-        model = body.get("model", "fake")
-        usage = {
-            "prompt_tokens": len(json.dumps(body.get("messages", []))) // 4 + 1,
-            "completion_tokens": len(content) // 4 + 1,
-        }
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        created = int(time.time())
-        if not body.get("stream"):
-            payload = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion",
-                "created": created,
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": usage,
-            }
-            self._send(200, json.dumps(payload).encode())
-            return
+    def _start_stream(self, headers: dict[str, str]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
+        for key, value in headers.items():
+            self.send_header(key, value)
         self.end_headers()
+
+    def _complete(self, body: dict[str, Any], content: str, headers: dict[str, str]) -> None:
+        created = int(time.time())
+        completion = _chat_completion(body, content, created)
+        if not body.get("stream"):
+            self._send(200, json.dumps(completion).encode(), headers)
+            return
+        self._start_stream(headers)
         pieces = [content[i : i + 16] for i in range(0, len(content), 16)] or [""]
 
         def event(delta: dict[str, Any], finish: str | None = None, with_usage: bool = False) -> bytes:
             chunk: dict[str, Any] = {
-                "id": "chatcmpl-fake",
+                "id": completion["id"],
                 "object": "chat.completion.chunk",
                 "created": created,
-                "model": model,
+                "model": completion["model"],
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             }
             if with_usage:
                 chunk["choices"] = []
-                chunk["usage"] = usage
+                chunk["usage"] = completion["usage"]
             return f"data: {json.dumps(chunk)}\n\n".encode()
 
         self.wfile.write(event({"role": "assistant", "content": ""}))
