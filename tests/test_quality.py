@@ -7,7 +7,10 @@ import json
 import random
 import sys
 import textwrap
-from typing import Literal
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
 
 import pytest
 from pydantic import BaseModel, Field
@@ -156,6 +159,12 @@ BAD_CASES = [
         "echo",
         id="schema-properties",
     ),
+    pytest.param(
+        {"summary": "The summary has minLength 10 and must be vivid."},
+        "/summary",
+        "echo",
+        id="schema-keyword",
+    ),
     pytest.param({"summary": "Hello {{ name }}, welcome aboard."}, "/summary", "echo", id="jinja-variable"),
     pytest.param(
         {"summary": "{% include 'partials/style.j2' %} Vesper waits."}, "/summary", "echo", id="jinja-tag"
@@ -234,10 +243,11 @@ def test_secrets_never_appear_and_are_never_quoted():
     key = "sk-proj-4f9a8b7c6d5e4f3a2b1c"
     data = {"config": {"note": f"Use {key} for the demo", key: "value"}}
     problems = check_value(data, DEFAULT, QualityContext(secrets=[key, "abc"]))
-    assert {(p.pointer, p.check) for p in problems} == {("/config/note", "echo")}
-    problems = check_value({"config": {key: "value"}}, DEFAULT, QualityContext(secrets=[key]))
-    assert [(p.pointer, p.check) for p in problems] == [("", "echo")]
-    assert all(key not in p.message for p in problems)
+    assert [(p.pointer, p.check) for p in problems] == [("/config/note", "echo")]
+    # Only in a key: reported once for the whole value.
+    problems += check_value({"config": {key: "value"}}, DEFAULT, QualityContext(secrets=[key]))
+    assert [(p.pointer, p.check) for p in problems[1:]] == [("", "echo")]
+    assert all(key not in p.message and key[-6:] not in p.message for p in problems)
     # Secrets too short to be told from words are not looked for.
     assert flagged({"x": "abc abc"}, context=QualityContext(secrets=["abc"])) == set()
 
@@ -441,6 +451,53 @@ def test_schema_skips_enums_and_patterns_and_finds_max_length():
     weird = {"id": "string", "name": "Vesper", "activity": "Waiting", "summary": GOOD_PROSE[2]}
     weird["connections"] = [{"target": "Marlow", "relation": "ally"}]
     assert check_value(weird, DEFAULT, QualityContext(json_schema=schema)) == []
+
+
+class Leaf(BaseModel):
+    kind: Literal["leaf"] = "leaf"
+    label: str = Field(max_length=30)
+
+
+class Branch(BaseModel):
+    kind: Literal["branch"] = "branch"
+    label: str = Field(max_length=30)
+    note: str = Field(max_length=200)
+    children: list[Annotated[Branch | Leaf, Field(discriminator="kind")]] = []
+
+
+class Invoice(BaseModel):
+    id: UUID
+    issued: date
+    total: Decimal
+    code: str = Field(pattern=r"^INV-\d+$")
+    tree: Branch
+
+
+def test_recursive_and_discriminated_schemas_are_followed():
+    schema = Invoice.model_json_schema()
+    [note] = schema_for_pointer(schema, "/tree/children/0/children/2/note")
+    assert note["maxLength"] == 200
+    labels = schema_for_pointer(schema, "/tree/children/1/label")  # oneOf Branch | Leaf
+    assert sorted(label["maxLength"] for label in labels) == [30, 30]
+    invoice = Invoice(
+        id=UUID("3f2b8c1e-9d4a-4e7b-8f6a-2c1d0e9b7a55"),
+        issued=date(2026, 3, 14),
+        total=Decimal("1234.50"),
+        code="INV-42",
+        tree=Branch(
+            label="Root",
+            note="Everything billed this quarter, grouped by team.",
+            children=[
+                Leaf(label="Design"),
+                Branch(label="Ops", note="Night shifts and on-call", children=[]),
+            ],
+        ),
+    )
+    assert check_value(invoice, DEFAULT, QualityContext(json_schema=schema)) == []
+    cut = invoice.model_copy(
+        update={"tree": Branch(label="Root", note="Everything billed this quarter, grouped by the")}
+    )
+    assert flagged(cut, context=QualityContext(json_schema=schema)) == {("/tree/note", "truncated")}
 
 
 def test_openai_sdk_objects_pass_when_their_prose_is_fine():

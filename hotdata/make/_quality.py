@@ -91,8 +91,12 @@ class QualitySettings(BaseModel):
     repeat_ngram: int = Field(5, ge=2, description="length of the word runs counted for repetition")
     repeat_max: int = Field(2, ge=1, description="times a word run may appear in one value")
     echo_min_words: int = Field(10, ge=3, description="words in a row copied from the prompt that are echo")
-    degenerate_max_symbol_ratio: float = Field(0.35, gt=0, le=1)
-    near_duplicate_threshold: float = Field(0.5, gt=0, le=1)
+    degenerate_max_symbol_ratio: float = Field(
+        0.35, gt=0, le=1, description="share of digits and odd symbols (@ $ % = …) over which prose is junk"
+    )
+    near_duplicate_threshold: float = Field(
+        0.5, gt=0, le=1, description="word 3-shingle Jaccard over which two texts say the same thing"
+    )
     custom: list[str] = Field(default_factory=list, description='user checks, "module:function"')
     ignore: list[str] = Field(default_factory=list, description="pointers (shell-style) never reported")
 
