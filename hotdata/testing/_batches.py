@@ -21,7 +21,9 @@ never run because the batch expired (``batch_expired``) or was cancelled
 (``batch_cancelled``, a name of the fake's own) go to the error file. Request counts
 ``completed`` are items answered 200, ``failed`` everything else, so
 ``completed + failed == total`` once a batch is over. Only ``completed`` items are
-billed (``batch_requests_billed``), as the real API bills completed requests only.
+billed (``batch_requests_billed``; an ``invalid`` or ``truncated`` answer is a 200 and
+billed too), as the real API bills completed requests only. ``batch_executions`` lists
+every item run, so a test can check that no custom_id or request body ran twice.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 (``properties``, ``required``, ``additionalProperties``, ``propertyNames``), arrays
 (``items``, ``prefixItems``, ``minItems``/``maxItems``, ``uniqueItems``), strings
 (``minLength``/``maxLength``, ``format`` — uuid, email, uri, date, date-time, time,
-duration, ip addresses and more — ``pattern``, JSON in a string), numbers
+duration, ip addresses, base64 and more — ``pattern``, JSON in a string), numbers
 (``minimum``/``maximum``, their exclusive forms, ``multipleOf``), ``const``, ``enum``,
 ``anyOf``/``oneOf`` (discriminated unions included), ``allOf``, and ``$ref`` anywhere
 in the document (nested ``$defs``; recursive models end in finite trees).
@@ -20,6 +20,7 @@ same schema and seed always give the same value.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import re
@@ -400,6 +401,10 @@ def _ipv6(rng: random.Random) -> str:
     return f"fd00::{rng.randint(1, 0xFFFF):x}:{rng.randint(1, 0xFFFF):x}"
 
 
+def _base64(rng: random.Random) -> str:
+    return base64.b64encode(_text(rng, 3, 30).encode()).decode()
+
+
 _FORMATS: dict[str, Callable[[random.Random], str]] = {
     "date": _date,
     "date-time": lambda rng: f"{_date(rng)}T{_time(rng)}Z",
@@ -426,6 +431,9 @@ _FORMATS: dict[str, Callable[[random.Random], str]] = {
     "ipv4interface": lambda rng: f"{_ipv4(rng)}/24",
     "ipv6interface": lambda rng: f"{_ipv6(rng)}/64",
     "ipvanyinterface": lambda rng: f"{_ipv4(rng)}/24",
+    "base64": _base64,
+    "byte": _base64,
+    "base64url": lambda rng: base64.urlsafe_b64encode(_text(rng, 3, 30).encode()).decode(),
 }
 
 
@@ -586,16 +594,16 @@ class _Faker:
 
     def _union(self, schema: Mapping[str, Any], options: list[Any], depth: int, lean: bool) -> Any:
         rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "discriminator")}
-        if lean:
-            # the cheapest way out of a recursion: null, then anything that is not a reference
-            chosen = next((o for o in options if _is_null(o)), None)
-            if chosen is None:
-                chosen = next((o for o in options if "$ref" not in o), options[0])
+        present = [o for o in options if not _is_null(o)] or options
+        decimal = _decimal_branch(present)
+        if lean and len(present) < len(options):
+            # the cheapest way out of a recursion: null
+            chosen = next(o for o in options if _is_null(o))
+        elif decimal is not None:
+            return self._number(decimal, integer=False, whole=True)
+        elif lean:
+            chosen = next((o for o in present if "$ref" not in o), present[0])
         else:
-            present = [o for o in options if not _is_null(o)] or options
-            decimal = _decimal_branch(present)
-            if decimal is not None:
-                return self._number(decimal, integer=False, whole=True)
             chosen = self.rng.choice(present)
         # keywords beside anyOf (a title, a default, a shared type) apply to the chosen branch too
         shared = {k: v for k, v in rest.items() if k not in ("title", "description", "default", "examples")}
