@@ -440,7 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
         # only whether it came: the value is a secret and is never stored
         return "authorization" in {k.lower() for k in self.headers}
 
-    def _api(self, method: str, path: str, handle: Callable[[], dict[str, Any] | bytes]) -> None:
+    def _api(self, method: str, handle: Callable[[], dict[str, Any] | bytes]) -> None:
         """Answer a Files or Batches request: record it, then send what ``handle`` returns."""
         owner = self.owner
         owner._record(method, self.path, self._has_auth)
@@ -469,49 +469,48 @@ class _Handler(BaseHTTPRequestHandler):
             value = first("limit")
             return int(value) if value and value.isdigit() else default
 
-        if path == "/models":
+        if path.endswith("/models"):
             self._json({"object": "list", "data": []})
         elif path == "/files":
             order = first("order") or "desc"
             self._api(
                 "GET",
-                path,
                 lambda: store.list_files(
                     after=first("after"), limit=limit(10_000), order=order, purpose=first("purpose")
                 ),
             )
         elif content_of := _id(_FILE_CONTENT, path):
-            self._api("GET", path, lambda: store.file_content(content_of))
+            self._api("GET", lambda: store.file_content(content_of))
         elif file_id := _id(_FILE, path):
-            self._api("GET", path, lambda: store.get_file(file_id))
+            self._api("GET", lambda: store.get_file(file_id))
         elif path == "/batches":
-            self._api("GET", path, lambda: store.list_batches(after=first("after"), limit=limit(20)))
+            self._api("GET", lambda: store.list_batches(after=first("after"), limit=limit(20)))
         elif batch_id := _id(_BATCH, path):
-            self._api("GET", path, lambda: store.get_batch(batch_id))
+            self._api("GET", lambda: store.get_batch(batch_id))
         else:
             self._error(404, f"no route GET {self.path}")
 
     def do_DELETE(self) -> None:
         path, _ = self._route()
         if file_id := _id(_FILE, path):
-            self._api("DELETE", path, lambda: self.owner._batches.delete_file(file_id))
+            self._api("DELETE", lambda: self.owner._batches.delete_file(file_id))
         else:
             self._error(404, f"no route DELETE {self.path}")
 
     def do_POST(self) -> None:
         path, _ = self._route()
         store = self.owner._batches
-        if path == "/chat/completions":
+        if path.endswith("/chat/completions"):  # whatever prefix the client's api_base has
             self._chat()
         elif path == "/files":
             data = self._body()
-            self._api("POST", path, lambda: self._upload(data))
+            self._api("POST", lambda: self._upload(data))
         elif path == "/batches":
             data = self._body()
-            self._api("POST", path, lambda: store.create_batch(self._json_body(data)))
+            self._api("POST", lambda: store.create_batch(self._json_body(data)))
         elif batch_id := _id(_BATCH_CANCEL, path):
             self._body()
-            self._api("POST", path, lambda: store.cancel_batch(batch_id))
+            self._api("POST", lambda: store.cancel_batch(batch_id))
         else:
             self.owner._record("POST", self.path, self._has_auth)
             self._error(404, f"no route POST {self.path}")
