@@ -61,9 +61,7 @@ def make_project(root: Path, n: int) -> None:
     (root / "pyproject.toml").write_text(PYPROJECT)
     (root / "gens" / "__init__.py").write_text(GENS.format(n=n))
     (root / "templates" / "item.j2").write_text("Item {{ i }}\n")
-    (root / "dodo.py").write_text(
-        "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
-    )
+    (root / "dodo.py").write_text("from hotdata.make import doit_project\nglobals().update(doit_project())\n")
     floor = root / "floor"
     floor.mkdir()
     (floor / "dodo.py").write_text(FLOOR.format(n=n))

@@ -20,6 +20,7 @@ import watchfiles
 from pydantic import BaseModel
 
 from hotdata import HotData, HotDataRegistry, HotDataWatcher
+from hotdata.testing import write_fixture
 
 
 class Snapshot(BaseModel):
@@ -36,7 +37,7 @@ def percentile(values: list[float], q: float) -> float:
 def hotdata_latencies(root: Path, rounds: int) -> list[float]:
     reg = HotDataRegistry()
     handle = reg.register("snap", HotData.from_name(root, "snap", Snapshot))
-    handle.save(Snapshot(name="s", round=-1, notes=[]))
+    write_fixture(handle, Snapshot(name="s", round=-1, notes=[]))
     arrived: dict[int, float] = {}
     got = threading.Event()
     watcher = HotDataWatcher(root, reg, step=10, debounce=100)
@@ -52,7 +53,7 @@ def hotdata_latencies(root: Path, rounds: int) -> list[float]:
         for i in range(rounds):
             got.clear()
             start = time.perf_counter()
-            handle.save(Snapshot(name="s", round=i, notes=[f"note {j}" for j in range(20)]))
+            write_fixture(handle, Snapshot(name="s", round=i, notes=[f"note {j}" for j in range(20)]))
             if got.wait(2.0) and i in arrived:
                 latencies.append((arrived[i] - start) * 1000)
             time.sleep(0.15)

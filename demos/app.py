@@ -31,7 +31,7 @@ from generators.schemas import (
     ThoughtsStream,
     Transition,
 )
-from hotdata import FixtureInvalidError, FixtureMissingError, HotData, HotDataRegistry
+from hotdata import FixtureInvalidError, FixtureMissingError, HotData, HotDataRegistry, HotDataWatcher
 
 COCKPIT = "agent_snapshots/cockpit_demo"
 GARDEN_MAIN = "garden_states/main_converging"
@@ -152,7 +152,7 @@ def pane_id(name: str) -> str:
 
 
 def demo_registry(fixtures: Path) -> HotDataRegistry:
-    registry = HotDataRegistry()
+    registry = HotDataRegistry(fixtures)
     for name, schema in SCHEMAS.items():
         registry.register(name, HotData.from_name(fixtures, name, schema))
     return registry
@@ -175,6 +175,7 @@ class HotDataDemo(App[None]):
         self.dev = dev
         self.registry = demo_registry(self.fixtures)
         self.sources: dict[str, str] = {}
+        self.watcher: HotDataWatcher | None = None
         self._stop: asyncio.Event | None = None
 
     def compose(self) -> ComposeResult:
@@ -231,7 +232,7 @@ class HotDataDemo(App[None]):
     async def _watch(self) -> None:
         from hotdata.watcher import HotDataWatcher
 
-        watcher = HotDataWatcher(self.fixtures, self.registry)
+        watcher = self.watcher = HotDataWatcher(self.fixtures, self.registry)
 
         @watcher.on_invalid
         def _(name: str, exc: Exception) -> None:

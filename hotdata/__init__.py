@@ -13,7 +13,6 @@ from ._lazy import lazy_attributes
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._duration import parse_ttl
     from ._errors import (
         DuplicateFixtureError,
         FixtureInvalidError,
@@ -25,15 +24,15 @@ if TYPE_CHECKING:
         SchemaError,
         UnknownFixtureError,
     )
-    from ._hotdata import FixtureState, FixtureStatus, HotData
-    from ._names import fixture_paths, validate_fixture_name
-    from ._provenance import PROVENANCE_FORMAT, Provenance, Usage
-    from ._registry import HotDataRegistry, hotdata_registry, registry
-    from ._schema import Serializable, canonical_json
+    from ._freshness import FixtureState, FixtureStatus
+    from ._hotdata import HotData
+    from ._provenance import Provenance
+    from ._registry import HotDataRegistry, registry
+    from ._schema import Serializable
     from .watcher import HotDataWatcher
 
+# Each public name and the submodule it lives in; imported on first use.
 _LAZY = {
-    "parse_ttl": "_duration",
     "DuplicateFixtureError": "_errors",
     "FixtureInvalidError": "_errors",
     "FixtureMissingError": "_errors",
@@ -43,24 +42,17 @@ _LAZY = {
     "ProvenanceError": "_errors",
     "SchemaError": "_errors",
     "UnknownFixtureError": "_errors",
-    "FixtureState": "_hotdata",
-    "FixtureStatus": "_hotdata",
+    "FixtureState": "_freshness",
+    "FixtureStatus": "_freshness",
     "HotData": "_hotdata",
-    "fixture_paths": "_names",
-    "validate_fixture_name": "_names",
-    "PROVENANCE_FORMAT": "_provenance",
     "Provenance": "_provenance",
-    "Usage": "_provenance",
     "HotDataRegistry": "_registry",
-    "hotdata_registry": "_registry",
     "registry": "_registry",
     "Serializable": "_schema",
-    "canonical_json": "_schema",
     "HotDataWatcher": "watcher",
 }
 
 __all__ = [
-    "PROVENANCE_FORMAT",
     "DuplicateFixtureError",
     "FixtureInvalidError",
     "FixtureMissingError",
@@ -77,14 +69,8 @@ __all__ = [
     "SchemaError",
     "Serializable",
     "UnknownFixtureError",
-    "Usage",
     "__version__",
-    "canonical_json",
-    "fixture_paths",
-    "hotdata_registry",
-    "parse_ttl",
     "registry",
-    "validate_fixture_name",
 ]
 
 

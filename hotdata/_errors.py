@@ -8,7 +8,7 @@ Every error is a ``HotDataError``; catch that to catch them all::
     ├── FixtureInvalidError         a data file that does not match its schema
     ├── ProvenanceError             a provenance record that cannot be read
     ├── SchemaError                 a type hotdata cannot use as a schema
-    ├── UnknownFixtureError         a name nobody registered (also a KeyError)
+    ├── UnknownFixtureError         a name neither registered nor built (also a KeyError)
     └── DuplicateFixtureError       two different handles under one name
 
 ``HotDataWarning`` is emitted (not raised) when hotdata falls back to a default
@@ -68,7 +68,7 @@ class FixtureInvalidError(HotDataError, ValueError):
         lines = "\n".join(f"  - {e}" for e in errors)
         super().__init__(
             f"fixture file {path} is invalid ({len(errors)} error(s)):\n{lines}\n"
-            "Fix the file by hand or regenerate it with `doit fixtures --force`."
+            "Fix the file by hand, or regenerate it with `doit fixtures force=1`."
         )
 
 
@@ -91,12 +91,13 @@ class SchemaError(HotDataError, TypeError):
 class UnknownFixtureError(HotDataError, KeyError):
     """No fixture is registered under the requested name."""
 
-    def __init__(self, name: str, known: list[str]) -> None:
+    def __init__(self, name: str, known: list[str], why: str | None = None) -> None:
         self.name = name
         hint = ", ".join(known[:10]) + (" ..." if len(known) > 10 else "")
+        what = why or f"no fixture {name!r} is registered or built under the registry's root"
         super().__init__(
-            f"no fixture registered as {name!r}. Registered: {hint or 'none'}. "
-            "Register it with registry.register(name, HotData(...))."
+            f"{what}. Known: {hint or 'none'}. Build it with `doit fixtures`, or register it "
+            "with registry.register(name, HotData(path, Schema))."
         )
 
     def __str__(self) -> str:  # KeyError would repr() the message

@@ -2,59 +2,26 @@
 
 from __future__ import annotations
 
-import enum
 import os
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
-from ._copy import is_deeply_immutable, private_copy
-from ._duration import TTL, format_duration, parse_ttl
-from ._errors import FixtureInvalidError, FixtureMissingError, HotDataWarning, ProvenanceError
+from ._duration import TTL, parse_ttl
+from ._errors import FixtureInvalidError, FixtureMissingError, HotDataWarning
+from ._freshness import Classifier, Clock, FixtureState, FixtureStatus, TtlCheck, utcnow
+from ._immutable import is_deeply_immutable
 from ._names import DATA_SUFFIX, META_SUFFIX, fixture_paths
-from ._provenance import Provenance, Usage, sha256_hex
-from ._schema import SchemaAdapter, canonical_json
-from ._store import read_record, write_fixture_files
-from ._version import __version__
+from ._provenance import Provenance, sha256_hex
+from ._schema import SchemaAdapter
+from ._store import read_record
 
-__all__ = ["FixtureState", "FixtureStatus", "HotData"]
+__all__ = ["CopyMode", "HotData"]
 
 T = TypeVar("T")
-Clock = Callable[[], datetime]
 
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class FixtureState(enum.StrEnum):
-    """Where a fixture stands, from the committed files alone."""
-
-    FRESH = "fresh"
-    STALE = "stale"
-    MISSING = "missing"
-    INVALID = "invalid"
-    EDITED = "edited"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True)
-class FixtureStatus:
-    """The answer of ``HotData.status()``."""
-
-    state: FixtureState
-    reason: str
-    generated_at: datetime | None = None
-    age: timedelta | None = None
-    provenance: Provenance | None = None
-
-    def __str__(self) -> str:
-        return f"{self.state.value}: {self.reason}"
+CopyMode = Literal["auto", "always", "never"]
+_COPY_MODES = ("auto", "always", "never")
 
 
 class HotData(Generic[T]):
@@ -66,13 +33,44 @@ class HotData(Generic[T]):
         agent = snapshot.load_or_default(AgentSnapshot(id="a", name="fallback"))
 
     ``ttl`` (timedelta, seconds, or ``"7d"``) counts from ``generated_at`` in the
-    provenance record beside the file, never from the file's mtime; ``None`` means
-    the data never expires. Every ``load()`` returns a private copy, so mutating it
-    never changes what the next ``load()`` returns. Values of deeply immutable
-    schemas (frozen models of str/number/tuple/... fields) are shared without a
-    copy, as they cannot be mutated; ``copy=False`` shares one cached object for
-    any schema, for callers that promise not to mutate it.
+    provenance record beside the file, never from the file's mtime; without one,
+    the ttl the record was generated with applies, and a record without a ttl
+    never expires.
+
+    ``copy`` says whether each ``load()`` hands out its own object:
+
+    * ``"auto"`` (default): its own object for schemas whose values can be mutated
+      (re-validated from the bytes read at the last change, never re-read from
+      disk), one shared object for deeply immutable schemas (frozen models of
+      str/number/tuple... fields), which cannot be mutated;
+    * ``"always"``: its own object every time, whatever the schema;
+    * ``"never"``: one shared object for any schema, for callers that promise not
+      to mutate it.
     """
+
+    @overload
+    def __init__(
+        self: HotData[T],
+        path: str | os.PathLike[str],
+        schema: type[T],
+        ttl: TTL = None,
+        *,
+        name: str | None = None,
+        copy: CopyMode = "auto",
+        clock: Clock | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: HotData[Any],
+        path: str | os.PathLike[str],
+        schema: Any,
+        ttl: TTL = None,
+        *,
+        name: str | None = None,
+        copy: CopyMode = "auto",
+        clock: Clock | None = None,
+    ) -> None: ...
 
     def __init__(
         self,
@@ -81,7 +79,7 @@ class HotData(Generic[T]):
         ttl: TTL = None,
         *,
         name: str | None = None,
-        copy: bool = True,
+        copy: CopyMode = "auto",
         clock: Clock | None = None,
     ) -> None:
         self.path = Path(path)
@@ -90,31 +88,37 @@ class HotData(Generic[T]):
                 f"fixture path {self.path} must name a data file ending in '.json' "
                 f"(not '{META_SUFFIX}', which is the provenance record)"
             )
+        if copy not in _COPY_MODES:
+            raise ValueError(f"copy={copy!r} is not one of {', '.join(map(repr, _COPY_MODES))}")
         self.meta_path = self.path.with_name(self.path.name[: -len(DATA_SUFFIX)] + META_SUFFIX)
         self.schema = schema
         self.ttl = parse_ttl(ttl)
         self.name = name if name is not None else self.path.stem
-        self._copy: bool | None = copy if not copy else None  # None: decided on first load
-        self._clock: Clock = clock or _utcnow
+        self.copy: CopyMode = copy
+        self._clock: Clock = clock or utcnow
         self._adapter: SchemaAdapter[T] | None = None
-        self._cache_key: tuple[int, int, int] | None = None
-        self._cache_value: Any = None
+        self._shared: bool | None = None  # decided on first load (needs the schema's adapter)
+        self._key: tuple[int, int, int] | None = None
+        self._raw = b""
+        self._value: Any = None
 
     @classmethod
     def from_name(
         cls,
         root: str | os.PathLike[str],
         name: str,
-        schema: Any,
+        schema: type[T],
         ttl: TTL = None,
-        **options: Any,
-    ) -> HotData[Any]:
+        *,
+        copy: CopyMode = "auto",
+        clock: Clock | None = None,
+    ) -> HotData[T]:
         """The handle of fixture ``name`` (``"agent_snapshots/cockpit_demo"``) under ``root``.
 
         Raises ``InvalidFixtureName`` for unsafe names.
         """
         data_path, _ = fixture_paths(root, name)
-        return cls(data_path, schema, ttl, name=name, **options)
+        return cls(data_path, schema, ttl, name=name, copy=copy, clock=clock)
 
     def __repr__(self) -> str:
         return f"HotData({str(self.path)!r}, {self.adapter.name})"
@@ -131,27 +135,41 @@ class HotData(Generic[T]):
         return self.path.is_file()
 
     def load(self) -> T:
-        """The validated fixture; ``FixtureMissingError`` / ``FixtureInvalidError`` otherwise."""
+        """The validated fixture; ``FixtureMissingError`` / ``FixtureInvalidError`` otherwise.
+
+        The file is read and validated when its (mtime, size, inode) changed since
+        the last load; otherwise the cached bytes or object answer (see ``copy``).
+        """
+        if self._shared is None:
+            self._shared = self.copy == "never" or (self.copy == "auto" and is_deeply_immutable(self.schema))
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             raise FixtureMissingError(self.path) from None
+        except OSError as exc:
+            raise FixtureInvalidError(self.path, [f"cannot read the file: {exc.strerror}"]) from None
         key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if key != self._cache_key:
-            value = self._read_and_validate()
-            self._cache_key, self._cache_value = key, value
-        if self._copy is None:
-            self._copy = not is_deeply_immutable(self.schema)
-        value = self._cache_value
-        return private_copy(value) if self._copy else value
+        if key == self._key:
+            if self._shared:
+                return self._value  # type: ignore[no-any-return]
+            # pydantic-core builds a new object from bytes faster than Python copies one
+            return self.adapter.validate_json(self._raw)
+        raw = self._read()
+        value = self._validate(raw)
+        # The first caller gets the new object itself: nobody else holds it yet.
+        self._key, self._raw = key, raw
+        self._value = value if self._shared else None
+        return value
 
-    def _read_and_validate(self) -> T:
+    def _read(self) -> bytes:
         try:
-            raw = self.path.read_bytes()
+            return self.path.read_bytes()
         except FileNotFoundError:
             raise FixtureMissingError(self.path) from None
         except OSError as exc:
             raise FixtureInvalidError(self.path, [f"cannot read the file: {exc.strerror}"]) from None
+
+    def _validate(self, raw: bytes) -> T:
         try:
             return self.adapter.validate_json(raw)
         except Exception:
@@ -182,95 +200,13 @@ class HotData(Generic[T]):
             data_sha = None
         return read_record(self.path, self.meta_path, data_sha)
 
+    def classifier(self) -> Classifier:
+        """The runtime classifier: data, record, schema and ttl (the build adds its own checks)."""
+        return Classifier(self.adapter, [TtlCheck(self.ttl)], clock=self._clock)
+
     def status(self) -> FixtureStatus:
         """Fresh, stale, missing, invalid or edited, with the reason in words."""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return FixtureStatus(FixtureState.MISSING, f"{self.path} does not exist")
-        except OSError as exc:
-            return FixtureStatus(FixtureState.INVALID, f"cannot read {self.path}: {exc.strerror}")
-        errors = self.adapter.errors_for(raw)
-        if errors:
-            return FixtureStatus(FixtureState.INVALID, f"{self.path}: {errors[0]}")
-        data_sha = sha256_hex(raw)
-        try:
-            record = read_record(self.path, self.meta_path, data_sha)
-        except ProvenanceError as exc:
-            return FixtureStatus(FixtureState.STALE, str(exc))
-        if record is None:
-            return FixtureStatus(FixtureState.STALE, f"no provenance record {self.meta_path.name}")
-        now = self._clock()
-        age = now - record.generated_at
-        if record.data_sha256 != data_sha:
-            return FixtureStatus(
-                FixtureState.EDITED,
-                f"{self.path.name} was edited by hand since it was generated",
-                record.generated_at,
-                age,
-                record,
-            )
-        if record.schema_hash != self.adapter.schema_hash():
-            return FixtureStatus(
-                FixtureState.STALE,
-                f"schema {self.adapter.name.rsplit(':', 1)[-1]} changed",
-                record.generated_at,
-                age,
-                record,
-            )
-        ttl = self.ttl
-        if ttl is not None and record.generated_at + ttl < now:
-            overdue = now - (record.generated_at + ttl)
-            return FixtureStatus(
-                FixtureState.STALE,
-                f"ttl {format_duration(ttl)} expired {format_duration(overdue)} ago",
-                record.generated_at,
-                age,
-                record,
-            )
-        return FixtureStatus(FixtureState.FRESH, "up to date", record.generated_at, age, record)
+        return self.classifier().classify(self.name, self.path, self.meta_path)
 
     def is_fresh(self) -> bool:
         return self.status().state is FixtureState.FRESH
-
-    # -- writing -------------------------------------------------------------
-
-    def save(
-        self,
-        value: T,
-        *,
-        generator: str | None = None,
-        fingerprint: dict[str, Any] | None = None,
-        model: str | None = None,
-        model_options: dict[str, Any] | None = None,
-        attempts: int = 0,
-        usage: Usage | None = None,
-        usage_per_attempt: list[Usage] | None = None,
-    ) -> Provenance:
-        """Validate ``value`` and write it with its provenance record, atomically.
-
-        The data is canonical JSON (sorted keys, 2-space indent, trailing newline).
-        A failure at any point leaves the previous data file and record untouched.
-        """
-        data = canonical_json(self.adapter.to_data(value))
-        errors = self.adapter.errors_for(data)
-        if errors:
-            raise FixtureInvalidError(self.path, errors)
-        record = Provenance(
-            name=self.name,
-            schema_name=self.adapter.name,
-            schema_hash=self.adapter.schema_hash(),
-            data_sha256=sha256_hex(data),
-            generated_at=self._clock(),
-            ttl_seconds=None if self.ttl is None else self.ttl.total_seconds(),
-            fingerprint=fingerprint,
-            generator=generator,
-            model=model,
-            model_options=model_options or {},
-            attempts=attempts,
-            usage=usage or Usage(),
-            usage_per_attempt=usage_per_attempt or [],
-            hotdata_version=__version__,
-        )
-        write_fixture_files(self.path, self.meta_path, data, record)
-        return record

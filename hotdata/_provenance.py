@@ -68,13 +68,6 @@ class Provenance(BaseModel):
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return canonical_json(data)
 
-    def expires_at(self) -> datetime | None:
-        if self.ttl_seconds is None:
-            return None
-        from datetime import timedelta
-
-        return self.generated_at + timedelta(seconds=self.ttl_seconds)
-
 
 def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()

@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._errors import SchemaError
 
-__all__ = ["SchemaAdapter", "Serializable", "canonical_json"]
+__all__ = ["SchemaAdapter", "Serializable", "canonical_json", "import_schema"]
 
 T = TypeVar("T")
 
@@ -77,6 +77,11 @@ class SchemaAdapter(Generic[T]):
             return f"{schema.__module__}:{schema.__qualname__}"
         return repr(schema)
 
+    @property
+    def label(self) -> str:
+        """The short name used in messages: ``AgentSnapshot``."""
+        return getattr(self.schema, "__name__", None) or repr(self.schema)
+
     def validate_json(self, raw: bytes) -> T:
         """Parse and validate; raise ``ValueError`` subclasses with readable messages."""
         if self._adapter is not None:
@@ -128,3 +133,30 @@ def _is_serializable_class(schema: type) -> bool:
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         return False
     return callable(getattr(schema, "to_json", None)) and callable(getattr(schema, "from_json", None))
+
+
+def import_schema(name: str) -> Any:
+    """The schema named ``module:Qual.Name`` (as a provenance record stores it), imported.
+
+    Only imports and attribute lookups: a record's text is never evaluated.
+    Raises ``SchemaError`` saying what could not be found.
+    """
+    import importlib
+
+    module_name, sep, qualname = name.partition(":")
+    if not sep or not module_name or not qualname:
+        raise SchemaError(f"schema name {name!r} is not 'module:Name'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise SchemaError(
+            f"cannot import module {module_name!r} of schema {name!r}: {type(exc).__name__}: {exc}"
+        ) from None
+    for part in qualname.split("."):
+        if not part.isidentifier() or part.startswith("__"):
+            raise SchemaError(f"schema name {name!r} has an invalid part {part!r}")
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise SchemaError(f"module {module_name!r} has no {qualname!r} (schema {name!r})") from None
+    return obj

@@ -15,11 +15,15 @@ Gives tests the same rich data as demos, through the same load path:
 Options: ``--hotdata-strict`` (or ``HOTDATA_STRICT=1``) fails a test whose fixture is
 missing, invalid or stale instead of falling back; ``--hotdata-report`` prints, at
 the end, which fixtures tests used and which were stale, missing or fell back.
-The plugin only loads JSON: it never imports the build side and never calls a model.
+The plugin only loads JSON and never calls a model. In strict mode and for the report
+it classifies fixtures with the build's own classifier (the same answer as ``doit
+status``) when the project's catalog can be imported, and otherwise says which
+checks it skipped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,14 +32,18 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ._errors import FixtureInvalidError, FixtureMissingError
-from ._hotdata import FixtureState, HotData
-from ._registry import HotDataRegistry, registry
+from ._env import truthy
+from ._errors import FixtureInvalidError, FixtureMissingError, HotDataError
+from ._freshness import FixtureState, FixtureStatus
+from ._hotdata import HotData
+from ._registry import HotDataRegistry, find_fixtures_root, registry
 
 __all__ = ["HotDataAccess", "hotdata_fixture"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
+# The build's checks (hotdata.make's BUILD_CHECKS), named when they cannot run here.
+BUILD_CHECK_NAMES = ("fingerprint", "format", "name", "generator", "templates", "schema", "params", "model")
 
 
 @dataclass
@@ -45,6 +53,46 @@ class _Use:
     state: str
     reason: str
     fell_back: bool = False
+    skipped: tuple[str, ...] = ()
+
+
+class _Planner:
+    """The project's build classifier, when its catalog can be imported; else why not."""
+
+    def __init__(self, project_root: Path) -> None:
+        self.project_root = project_root
+        self._pipeline: Any = None
+        self.why_not: str | None = None
+        self._loaded = False
+
+    def status(self, name: str) -> FixtureStatus | None:
+        if not self._loaded:
+            self._loaded = True
+            self._pipeline, self.why_not = _open_pipeline(self.project_root)
+        if self._pipeline is None or name not in self._pipeline.catalog:
+            return None
+        status: FixtureStatus = self._pipeline.status(name)
+        return status
+
+
+def _open_pipeline(project_root: Path) -> tuple[Any, str | None]:
+    pyproject = project_root / "pyproject.toml"
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return None, f"no pyproject.toml in {project_root}"
+    if "[tool.hotdata" not in text:
+        return None, f"{pyproject} has no [tool.hotdata] table"
+    try:
+        from .make import Pipeline, load_config
+    except ImportError as exc:
+        return None, f"hotdata's build side cannot be imported ({exc}); install hotdata[build]"
+    try:
+        pipeline = Pipeline(load_config(project_root))
+        pipeline.catalog  # noqa: B018 - imports the generator modules
+    except HotDataError as exc:
+        return None, f"the project's catalog cannot be loaded: {exc}"
+    return pipeline, None
 
 
 @dataclass
@@ -52,13 +100,32 @@ class _Session:
     strict: bool
     root: Path
     registry: HotDataRegistry
+    planner: _Planner | None  # the build's classifier, asked only in strict mode or for a report
+    found: HotDataRegistry = field(init=False)
     uses: dict[str, _Use] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.found = HotDataRegistry(self.root)  # fixtures declared once, found by their records
+
+    def handle(self, name: str, schema: Any = None) -> HotData[Any]:
+        if name in self.registry:
+            return self.registry.get(name)
+        if schema is not None:
+            return HotData.from_name(self.root, name, schema)
+        return self.found.get(name)
+
+    def status(self, handle: HotData[Any], name: str) -> FixtureStatus:
+        """The build's verdict when the catalog declares ``name``, else the runtime's (saying what it skipped)."""
+        full = None if self.planner is None else self.planner.status(name)
+        if full is not None:
+            return full
+        return dataclasses.replace(handle.status(), skipped=BUILD_CHECK_NAMES)
 
     def resolve(self, handle: HotData[Any], default: Any, name: str | None = None) -> Any:
         """The fixture's value, or the default, or a failure: by state and strictness."""
         label = name or handle.name
-        status = handle.status()
-        use = _Use(label, str(handle.path), status.state.value, status.reason)
+        status = self.status(handle, label)
+        use = _Use(label, str(handle.path), status.state.value, status.reason, skipped=status.skipped)
         self.uses[label] = use
         if self.strict and status.state is not FixtureState.FRESH:
             pytest.fail(
@@ -95,10 +162,9 @@ class HotDataAccess:
         return self._session.registry
 
     def handle(self, name: str, schema: Any = None) -> HotData[Any]:
-        """The registered handle for ``name``, or a new one under the fixtures root for ``schema``."""
-        if name in self._session.registry or schema is None:
-            return self._session.registry.get(name)
-        return HotData.from_name(self._session.root, name, schema)
+        """The handle for ``name``: registered, or for ``schema`` under the fixtures root, or
+        found from the fixture's provenance record (a fixture declared once with ``@fixture``)."""
+        return self._session.handle(name, schema)
 
     def load(self, name: str, schema: Any = None) -> Any:
         """The fixture's validated value; fails the test when it cannot be loaded."""
@@ -146,18 +212,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="at the end, list the hotdata fixtures tests used and which were stale, missing or fell back",
     )
-    parser.addini("hotdata_fixtures_dir", "root of fixture names for the hotdata fixture", default="fixtures")
+    parser.addini(
+        "hotdata_fixtures_dir",
+        "root of fixture names for the hotdata fixture (default: fixtures_dir of [tool.hotdata])",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """https://docs.pytest.org/en/stable/reference/reference.html#pytest.hookspec.pytest_configure"""
-    strict = bool(config.getoption("hotdata_strict")) or os.environ.get("HOTDATA_STRICT", "") in (
-        "1",
-        "true",
-        "yes",
-    )
-    root = Path(str(config.rootpath)) / str(config.getini("hotdata_fixtures_dir"))
-    config.stash[_KEY] = _Session(strict=strict, root=root, registry=registry)
+    strict = bool(config.getoption("hotdata_strict")) or truthy(os.environ.get("HOTDATA_STRICT", ""))
+    project = Path(str(config.rootpath))
+    configured = str(config.getini("hotdata_fixtures_dir"))
+    root = project / configured if configured else find_fixtures_root(project)
+    planner = _Planner(project) if strict or config.getoption("hotdata_report") else None
+    config.stash[_KEY] = _Session(strict=strict, root=root, registry=registry, planner=planner)
 
 
 @pytest.fixture
@@ -184,6 +253,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         s: sum(u.state == s for u in session.uses.values()) for s in ("stale", "missing", "invalid", "edited")
     }
     fell_back = sum(u.fell_back for u in session.uses.values())
+    skipped = sorted({c for u in session.uses.values() for c in u.skipped})
+    if skipped:
+        why = (session.planner and session.planner.why_not) or "not declared in the project's catalog"
+        tr.write_line(f"build checks skipped ({', '.join(skipped)}): {why}")
     tr.write_line(
         f"{len(session.uses)} used, {counts['stale']} stale, {counts['missing']} missing, "
         f"{counts['invalid']} invalid, {counts['edited']} edited, {fell_back} fell back"

@@ -14,8 +14,8 @@ Imported only when used (it needs watchfiles); ``import hotdata`` stays light.
 
 A callback only ever receives a freshly loaded, validated value. An invalid or
 half-written file keeps the last good value and emits a ``HotDataWarning`` naming
-the file; the next valid write goes through. Temporary files and provenance-only
-changes are ignored.
+the file; the next valid write goes through. Temporary files, pending files and
+provenance-only changes are ignored. ``start()`` returns once the watch is armed.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 
 import watchfiles
 
-from ._errors import FixtureInvalidError, FixtureMissingError, HotDataWarning
+from ._errors import FixtureInvalidError, FixtureMissingError, HotDataError, HotDataWarning
 from ._names import DATA_SUFFIX, META_SUFFIX
 from ._registry import HotDataRegistry, registry
 
@@ -50,6 +50,8 @@ class HotDataWatcher:
         registry: where handles are looked up by name (default: ``hotdata.registry``).
         debounce: most milliseconds to gather a burst of writes into one batch.
         step: milliseconds of quiet after a change before the batch is delivered.
+        poll: milliseconds between checks that the fixtures directory is still the
+            one being watched (deleted, recreated or renamed over: the watch re-arms).
     """
 
     def __init__(
@@ -59,17 +61,19 @@ class HotDataWatcher:
         *,
         debounce: int = 100,
         step: int = 10,
+        poll: int = 100,
     ) -> None:
         self.root = Path(fixtures_dir)
         self.registry = registry
         self.debounce = debounce
         self.step = step
+        self.poll = poll
         self._callbacks: dict[str, list[Callback]] = {}
         self._invalid_callbacks: list[Callable[[str, Exception], None]] = []
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
+        self._armed = threading.Event()
         self.last_good: dict[str, Any] = {}
 
     def on_change(self, name: str, callback: Callback | None = None) -> Any:
@@ -141,40 +145,94 @@ class HotDataWatcher:
 
     # -- running ------------------------------------------------------------------------
 
+    def _key(self, name: str) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.registry.get(name).path)
+        except (OSError, HotDataError):
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _root_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.root)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    async def _root_back(self, stop_event: asyncio.Event | None) -> bool:
+        """Wait until the fixtures directory exists again; False when stopped first."""
+        logger.warning("fixtures directory %s is gone; watching for it to come back", self.root)
+        while self._root_identity() is None:
+            if stop_event is not None and stop_event.is_set():
+                return False
+            await asyncio.sleep(self.poll / 1000)
+        return True
+
     async def watch(self, stop_event: asyncio.Event | None = None) -> AsyncIterator[str]:
-        """Yield the name of each registered fixture whose data file changed and validated."""
+        """Yield the name of each registered fixture whose data file changed and validated.
+
+        When the fixtures directory is deleted and recreated, or replaced by a rename,
+        the watch is re-armed on the new directory and every fixture that changed
+        meanwhile is delivered.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
-        async for changes in watchfiles.awatch(
-            self.root,
-            watch_filter=self._filter,
-            debounce=self.debounce,
-            step=self.step,
-            stop_event=stop_event,
-        ):
-            names = sorted({n for _, path in changes if (n := self._name_for(path)) is not None})
-            for name in names:
-                if self._reload(name):
-                    yield name
+        keys = {name: self._key(name) for name in self.registry.names()}
+        while stop_event is None or not stop_event.is_set():
+            identity = self._root_identity()
+            if identity is None:
+                if not await self._root_back(stop_event):
+                    return
+                continue
+            async for changes in watchfiles.awatch(
+                self.root,
+                watch_filter=self._filter,
+                debounce=self.debounce,
+                step=self.step,
+                stop_event=stop_event,
+                rust_timeout=self.poll,
+                yield_on_timeout=True,  # a regular beat: the watch is armed, and the root can be checked
+            ):
+                self._armed.set()
+                if self._root_identity() != identity:
+                    break  # the directory was replaced: the notifier watches a dead inode
+                if changes:
+                    names = sorted({n for _, path in changes if (n := self._name_for(path)) is not None})
+                else:  # catch up on anything the notifier could not see (a re-armed watch)
+                    names = [n for n in self.registry.names() if keys.get(n) != self._key(n)]
+                for name in names:
+                    keys[name] = self._key(name)
+                    if self._reload(name):
+                        yield name
 
     def start(self) -> HotDataWatcher:
-        """Watch in a background thread (for apps without an event loop)."""
+        """Watch in a background thread (for apps without an event loop); returns once armed,
+        so a write made after ``start()`` returns is always seen."""
         if self._thread is not None:
             return self
-        self._ready.clear()
+        self._armed.clear()
         self._thread = threading.Thread(target=self._run_thread, name="hotdata-watcher", daemon=True)
         self._thread.start()
-        self._ready.wait(timeout=5)
+        while not self._armed.wait(0.05):
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the watcher of {self.root} stopped before it was armed; see the log")
         return self
+
+    @property
+    def armed(self) -> bool:
+        """True once the file-system watch is in place."""
+        return self._armed.is_set()
 
     def _run_thread(self) -> None:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            self._ready.set()
             async for _ in self.watch(self._stop):
                 pass
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except Exception:
+            logger.exception("the watcher of %s stopped", self.root)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the background thread; returns once it has ended (or ``timeout`` passed)."""

@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from hotdata.testing import write_fixture
+
+__all__ = ["Agent", "Connection", "write_fixture"]
+
 
 class Connection(BaseModel):
     target: str

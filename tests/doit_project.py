@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +64,21 @@ class Project:
         )
 
     def calls(self) -> list[str]:
-        """Fixture names of every model call so far, then forget them."""
+        """Fixture names of every model call so far (from the ``[fixture NAME]`` line the
+        templates start with), then forget them."""
         if not self.log.exists():
             return []
-        names = [json.loads(line)["fixture"] for line in self.log.read_text().splitlines()]
+        prompts = [json.loads(line)["prompt"] for line in self.log.read_text().splitlines()]
         self.log.unlink()
-        return sorted(names)
+        return sorted(fixture_of(p) for p in prompts)
+
+    def wait_for_call(self, timeout: float = 60.0) -> None:
+        """Block until the fake model has received a request (an observed event, not a guess)."""
+        deadline = time.monotonic() + timeout
+        while not (self.log.exists() and self.log.read_text().strip()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no model call reached the fake within {timeout:.0f}s")
+            time.sleep(0.01)
 
     def status(self, env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         proc = self.doit("status", "--json", env=env, check=True)
@@ -82,6 +93,11 @@ class Project:
         text = path.read_text()
         assert old in text, f"{old!r} not in {rel}"
         path.write_text(text.replace(old, new, 1))
+
+
+def fixture_of(prompt: str) -> str:
+    match = re.search(r"\[fixture ([^\]]+)\]", prompt)
+    return match[1] if match else "?"
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import subprocess
@@ -62,7 +63,7 @@ def test_doit_auto_rebuilds_what_changed_and_survives_errors(tmp_path: Path) -> 
         auto.wait_for("note.j2, line 2")
         auto.wait_for("still watching")
 
-        project.path("templates/note.j2").write_text("Hello, new teammate.\n")
+        project.path("templates/note.j2").write_text("[fixture {{ fixture_name }}]\nHello, new teammate.\n")
         auto.wait_for("hotdata: 1 generated")
         assert project.calls() == ["notes/welcome"]
 
@@ -87,10 +88,13 @@ def test_doit_auto_rebuilds_what_changed_and_survives_errors(tmp_path: Path) -> 
 def test_doit_auto_sigterm_during_a_build_exits_cleanly(tmp_path: Path) -> None:
     project = Project.create(tmp_path)
     auto = Running(project.popen("auto", env={"HOTDATA_FAKE_LATENCY": "3"}))
-    time.sleep(2.5)  # inside the first, slow build
+    project.wait_for_call()  # inside the first, slow build
     auto.proc.send_signal(signal.SIGTERM)
     _, err = auto.proc.communicate(timeout=30)
     assert auto.proc.returncode == 0
     assert "Traceback" not in err
-    for data in project.path("fixtures").rglob("*.json"):
-        assert not data.name.startswith(".")
+    fixtures = project.path("fixtures")
+    # the stopped build's temp files are removed (no other build holds the lock)
+    assert [p.name for p in fixtures.rglob("*") if p.name.endswith(".tmp")] == []
+    for data in fixtures.rglob("*.json"):
+        json.loads(data.read_text())  # complete: old or new, never half-written

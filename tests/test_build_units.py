@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field, TypeAdapter
 
-from hotdata.make import ConfigError, extract_json, load_config
+from hotdata.make import ConfigError, load_config
+from hotdata.make._context import extract_json
 from hotdata.make._fingerprint import function_source
-from hotdata.testing import FakeModelClient, fake_from_schema
+from hotdata.testing import fake_from_schema
 
 
 def test_extract_json_tolerates_fences_and_prose() -> None:
@@ -59,18 +59,24 @@ def test_fake_from_schema_is_valid_and_deterministic(seed: int) -> None:
     )
 
 
-def test_fake_client_modes() -> None:
-    from hotdata.make import ModelError, ModelRequest
+def test_fake_models_are_llm_models_registered_through_the_plugin_hook() -> None:
+    from hotdata.make import ModelError
+    from hotdata.make._llm import open_model
+    from hotdata.make._model import ModelRequest
 
+    plugins = ["hotdata.testing.fake_models"]
     request = ModelRequest(
         model="hotdata-fake", prompt="p", fixture="x", json_schema=Outer.model_json_schema()
     )
-    reply = asyncio.run(FakeModelClient().complete(request))
+    reply = asyncio.run(open_model("hotdata-fake", plugins=plugins).complete(request))
     Outer.model_validate_json(reply.text)
+    assert reply.finish_reason == "stop"
     with pytest.raises(ModelError, match="refuses every call"):
-        asyncio.run(FakeModelClient(mode="fail").complete(request))
-    with pytest.raises(ModelError, match="unknown fake model mode"):
-        FakeModelClient.from_model_id("hotdata-fake:whatever")
+        asyncio.run(open_model("hotdata-fake:fail", plugins=plugins).complete(request))
+    with pytest.raises(ModelError, match="unknown model 'hotdata-fake:whatever'"):
+        open_model("hotdata-fake:whatever", plugins=plugins)
+    with pytest.raises(ConfigError, match="no register_models hook"):
+        open_model("hotdata-fake", plugins=["json"])
 
 
 def write_pyproject(tmp_path: Path, body: str) -> Path:
@@ -110,33 +116,11 @@ def test_config_errors_name_the_key(tmp_path: Path, body: str, env: dict[str, st
     assert "pyproject.toml" in str(info.value) or "HOTDATA_" in str(info.value)
 
 
-def test_checker_ttl_with_controlled_clock(tmp_path: Path) -> None:
-    from hotdata import FixtureState, HotData
-    from hotdata.make import FixtureSpec, FreshnessChecker, HotDataConfig
-
-    class Note(BaseModel):
-        title: str
-
-    async def gen(ctx: Any) -> Note:
-        return Note(title="t")
-
-    spec = FixtureSpec(name="notes/a", generator=gen, schema=Note, ttl="1d")
-    config = HotDataConfig(root=tmp_path, model="hotdata-fake")
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    checker = FreshnessChecker(config, now=now)
-    handle = HotData(tmp_path / "fixtures/notes/a.json", Note, name="notes/a", clock=lambda: now)
-    handle.save(Note(title="t"), fingerprint=checker.fingerprint(spec, {}))
-    assert checker.check(spec).state is FixtureState.FRESH
-    later = FreshnessChecker(config, now=now + timedelta(days=3))
-    report = later.check(spec)
-    assert (report.state, report.reason) == (FixtureState.STALE, "ttl 1d expired 2d ago")
-    record = json.loads((tmp_path / "fixtures/notes/a.meta.json").read_text())
-    assert record["fingerprint"]["model"] == "hotdata-fake"
-
-
 def test_build_public_names() -> None:
     import hotdata.make as build
+    from hotdata.make import _LAZY  # type: ignore[attr-defined]
 
+    assert sorted(_LAZY) == sorted(build.__all__)
     assert dir(build) == sorted(build.__all__)
     for name in build.__all__:
         assert getattr(build, name) is not None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import write_fixture
 from textual.widgets import Static
 
 from demos.app import COCKPIT, FALLBACKS, GARDEN_MAIN, HotDataDemo, pane_id
@@ -33,7 +34,7 @@ async def until(pilot: object, check: Callable[[], bool], timeout: float = 10.0)
 
 @pytest.fixture
 def fixtures(tmp_path: Path) -> Path:
-    HotData.from_name(tmp_path, COCKPIT, AgentSnapshot).save(agent("Kestrel"))
+    write_fixture(HotData.from_name(tmp_path, COCKPIT, AgentSnapshot), agent("Kestrel"))
     return tmp_path
 
 
@@ -56,14 +57,14 @@ def test_dev_mode_shows_a_replaced_fixture_and_survives_an_invalid_one(fixtures:
     async def main() -> None:
         app = HotDataDemo(fixtures, dev=True)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause(0.5)  # the watcher starts
-            handle.save(agent("Vesper"))
+            assert await until(pilot, lambda: app.watcher is not None and app.watcher.armed)
+            write_fixture(handle, agent("Vesper"))
             assert await until(pilot, lambda: "Vesper" in text_of(app, COCKPIT)), text_of(app, COCKPIT)
             handle.path.write_text('{"name": "Broken"')
             notice = app.query_one("#notice", Static)
             assert await until(pilot, lambda: "invalid" in str(notice.content)), str(notice.content)
             assert "Vesper" in text_of(app, COCKPIT)
-            handle.save(agent("Oriel"))
+            write_fixture(handle, agent("Oriel"))
             assert await until(pilot, lambda: "Oriel" in text_of(app, COCKPIT))
 
     with pytest.warns(Warning):  # HotDataWarning for the invalid write

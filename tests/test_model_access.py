@@ -12,8 +12,10 @@ import pytest
 from doit_project import Project
 from pydantic import BaseModel, Field
 
-from hotdata.make import ModelError, ModelRequest, RetrySettings
+from hotdata.make import ModelError
+from hotdata.make._config import RetrySettings
 from hotdata.make._llm import LlmClient
+from hotdata.make._model import ModelRequest
 from hotdata.testing import FakeOpenAIServer
 
 SECRET = "sk-hotdata-TESTSECRET-0123456789abcdef"
@@ -136,7 +138,7 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
 ) -> None:
     from hotdata.make import FixtureSpec, HotDataConfig
     from hotdata.make._context import GenerationContext
-    from hotdata.make._fingerprint import FreshnessChecker
+    from hotdata.make._fingerprint import Inputs
     from hotdata.make._templates import TemplateSet
 
     user_dir = tmp_path / "llm-noschema"
@@ -150,7 +152,7 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
         return result
 
     spec = FixtureSpec(name="cards/plain", generator=gen, schema=Card)
-    checker = FreshnessChecker(HotDataConfig(root=tmp_path))
+    inputs = Inputs(HotDataConfig(root=tmp_path))
 
     async def no_gate() -> None:
         return None
@@ -161,7 +163,7 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
         model="plain-gpt",
         model_options={},
         templates=TemplateSet(tmp_path),
-        adapter=checker.adapter,
+        adapter=inputs.adapter,
         max_attempts=2,
         before_call=no_gate,
         after_call=lambda reply: None,

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Agent
+from conftest import Agent, write_fixture
 
 from hotdata import (
     DuplicateFixtureError,
@@ -12,12 +12,11 @@ from hotdata import (
     HotData,
     HotDataRegistry,
     InvalidFixtureName,
+    SchemaError,
     UnknownFixtureError,
-    fixture_paths,
-    hotdata_registry,
     registry,
-    validate_fixture_name,
 )
+from hotdata._names import fixture_paths, validate_fixture_name
 
 BAD_NAMES = [
     ("", "empty"),
@@ -63,7 +62,7 @@ def test_symlink_escape_is_rejected(tmp_path: Path) -> None:
 
 
 def test_registry(tmp_path: Path) -> None:
-    reg = HotDataRegistry()
+    reg = HotDataRegistry(tmp_path)
     a = HotData.from_name(tmp_path, "agents/a", Agent)
     b = HotData.from_name(tmp_path, "agents/b", Agent)
     reg.register("agents/a", a)
@@ -78,12 +77,34 @@ def test_registry(tmp_path: Path) -> None:
     assert reg.get("agents/b") is b
     with pytest.raises(UnknownFixtureError, match="agents/a, agents/b"):
         reg.get("agents/c")
-    a.save(Agent(id="a", name="A"))
+    write_fixture(a, Agent(id="a", name="A"))
     assert reg.list_stale() == ["agents/b"]
     assert reg.load("agents/a").name == "A"
     assert b.status().state is FixtureState.MISSING
 
 
-def test_default_registry_alias() -> None:
-    assert hotdata_registry is registry
+def test_default_registry() -> None:
     assert isinstance(registry, HotDataRegistry)
+
+
+def test_a_declared_fixture_loads_by_name_from_its_record(tmp_path: Path) -> None:
+    write_fixture(HotData.from_name(tmp_path, "agents/ada", Agent), Agent(id="a", name="Ada"))
+    reg = HotDataRegistry(tmp_path)
+    assert reg.load("agents/ada") == Agent(id="a", name="Ada")  # schema imported from the record
+    assert reg.get("agents/ada").schema is Agent
+    assert "agents/ada" in reg
+
+
+def test_a_record_naming_an_unimportable_schema_is_a_clear_error(tmp_path: Path) -> None:
+    handle = HotData.from_name(tmp_path, "agents/ada", Agent)
+    write_fixture(handle, Agent(id="a", name="Ada"))
+    text = handle.meta_path.read_text().replace("conftest:Agent", "no_such_module:Agent")
+    handle.meta_path.write_text(text)
+    with pytest.raises(SchemaError, match=r"ada\.meta\.json names schema 'no_such_module:Agent'"):
+        HotDataRegistry(tmp_path).load("agents/ada")
+    handle.meta_path.write_text(text.replace("no_such_module:Agent", "os:system()"))
+    with pytest.raises(SchemaError, match="invalid part"):  # a name, never code: nothing is evaluated
+        HotDataRegistry(tmp_path).load("agents/ada")
+    handle.meta_path.unlink()
+    with pytest.raises(UnknownFixtureError, match="no provenance record"):
+        HotDataRegistry(tmp_path).load("agents/ada")

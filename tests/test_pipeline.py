@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -249,7 +248,7 @@ def test_generate_ad_hoc(project: Project) -> None:
         "--schema",
         "gens.schemas:Note",
         "--prompt",
-        "A note about {{ topic }}",
+        "[fixture {{ fixture_name }}] A note about {{ topic }}",
         "--name",
         "adhoc/rain",
         "--param",
@@ -270,7 +269,7 @@ def test_two_concurrent_runs_are_safe(project: Project) -> None:
     project.edit("templates/note.j2", "welcome", "warm welcome")
     env = {"HOTDATA_FAKE_LATENCY": "0.5"}
     first = project.popen("fixtures", env=env)
-    time.sleep(0.3)
+    project.wait_for_call()  # the first run holds the lock and is generating
     second = project.popen("fixtures", env=env)
     out1, err1 = first.communicate(timeout=60)
     out2, err2 = second.communicate(timeout=60)
@@ -306,7 +305,7 @@ def test_catalog_document_is_written_and_kept_current(project: Project) -> None:
 def test_ctrl_c_stops_at_once_without_a_traceback(project: Project) -> None:
     project.edit("templates/partials/voice.j2", "vividly", "boldly")
     proc = project.popen("fixtures", env={"HOTDATA_FAKE_LATENCY": "5"})
-    time.sleep(2.5)
+    project.wait_for_call()  # in the middle of a model call
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 130

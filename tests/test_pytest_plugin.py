@@ -1,34 +1,65 @@
-"""The pytest plugin, through generated test files run in a pytester sub-session."""
+"""The pytest plugin, through generated test files run in a pytester sub-session.
+
+The sub-project is a real hotdata project: its fixtures are declared with
+``@fixture`` and built by ``doit fixtures`` in a subprocess, so strict mode can
+use the build's own classifier, as it does for users.
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-CONFTEST = """
-import pytest
+PYPROJECT = """
+[tool.hotdata]
+fixtures_dir = "fixtures"
+generators = ["gens"]
+templates_dir = "templates"
+model = "hotdata-fake"
+llm_plugins = ["hotdata.testing.fake_models"]
+"""
+
+SCHEMAS = """
 from pydantic import BaseModel
-from hotdata import HotData, registry
-from hotdata.pytest_plugin import hotdata_fixture
 
 
 class Agent(BaseModel):
     name: str
     phase: str
+"""
+
+GENERATORS = """
+from hotdata.make import fixture
+
+from .schemas import Agent
 
 
-registry.register("agents/ada", HotData.from_name("fixtures", "agents/ada", Agent, ttl="7d"))
+@fixture("agents/ada", schema=Agent, template="ada.j2", ttl="7d")
+async def ada(ctx):
+    ctx.render()
+    return Agent(name="Ada", phase="deliberating")
+
+
+@fixture("agents/bo", schema=Agent, template="ada.j2")
+async def bo(ctx):
+    return Agent(name="Bo", phase="acting")
+"""
+
+CONFTEST = """
+from hotdata import HotData, registry
+from hotdata.pytest_plugin import hotdata_fixture
+
+from gens.schemas import Agent
+
+registry.register("agents/ada", HotData.from_name("fixtures", "agents/ada", Agent))
 registry.register("agents/gone", HotData.from_name("fixtures", "agents/gone", Agent))
 
 rich_agent = hotdata_fixture(registry.get("agents/ada"), default=lambda: Agent(name="Fallback", phase="idle"))
 gone_agent = hotdata_fixture(registry.get("agents/gone"), default=lambda: Agent(name="Fallback", phase="idle"))
 required_gone = hotdata_fixture(registry.get("agents/gone"))
-
-
-@pytest.fixture(autouse=True)
-def _isolated_registry():
-    yield
 """
 
 TESTS = """
@@ -41,36 +72,37 @@ def test_fallback(gone_agent):
 def test_access(hotdata):
     assert hotdata.load("agents/ada").phase == "deliberating"
 
-def test_access_by_schema(hotdata):
-    from conftest import Agent
-    assert hotdata.load("agents/ada", Agent).name == "Ada"
+def test_declared_once_loads_by_name(hotdata):
+    from gens.schemas import Agent
+    bo = hotdata.load("agents/bo")  # never registered: the schema comes from its record
+    assert isinstance(bo, Agent) and bo.name == "Bo"
 """
 
 
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest(CONFTEST)
-    fixtures = pytester.path / "fixtures" / "agents"
-    fixtures.mkdir(parents=True)
-    pytester.makepyfile(test_uses=TESTS)
-    # a fixture built the regular way, so it is fresh
-    pytester.makepyfile(
-        build="""
-from hotdata import HotData
-from conftest import Agent
-HotData.from_name("fixtures", "agents/ada", Agent, ttl="7d").save(Agent(name="Ada", phase="deliberating"))
-"""
+    pytester.makefile(".toml", pyproject=PYPROJECT)
+    (pytester.path / "gens").mkdir()
+    (pytester.path / "gens" / "__init__.py").write_text("")
+    (pytester.path / "gens" / "schemas.py").write_text(SCHEMAS)
+    (pytester.path / "gens" / "agents.py").write_text(GENERATORS)
+    (pytester.path / "templates").mkdir()
+    (pytester.path / "templates" / "ada.j2").write_text("Describe Ada.\n")
+    (pytester.path / "dodo.py").write_text(
+        "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
     )
-    pytester.runpython(pytester.path / "build.py")
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_uses=TESTS)
+    build = subprocess.run(
+        [sys.executable, "-m", "doit", "fixtures"], cwd=pytester.path, capture_output=True, text=True
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
     return pytester
 
 
 def test_fixtures_and_fallbacks(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("test_uses.py")
     result.assert_outcomes(passed=4)
-
-
-def test_missing_without_default_fails_with_the_file(project: pytest.Pytester) -> None:
     project.makepyfile(test_required="def test_it(required_gone):\n    pass\n")
     result = project.runpytest_subprocess("test_required.py")
     result.assert_outcomes(errors=1)
@@ -90,8 +122,23 @@ def test_strict_fails_missing_and_stale(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*agents/ada is stale: ttl 7d expired*"])
 
 
-def test_strict_from_the_environment(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOTDATA_STRICT", "1")
+def test_strict_agrees_with_doit_status_on_a_template_change(project: pytest.Pytester) -> None:
+    (project.path / "templates" / "ada.j2").write_text("Describe Ada, warmly.\n")
+    status = subprocess.run(
+        [sys.executable, "-m", "doit", "status", "--json"], cwd=project.path, capture_output=True, text=True
+    )
+    rows = {r["name"]: r for r in json.loads(status.stdout[status.stdout.index("[") :])}
+    assert rows["agents/ada"]["reason"] == "template ada.j2 changed"
+    result = project.runpytest_subprocess("-k", "named_fixture", "test_uses.py", "--hotdata-strict")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*agents/ada is stale: template ada.j2 changed*"])
+
+
+@pytest.mark.parametrize("value", ["1", "TRUE", "True", "on", "yes"])
+def test_strict_from_the_environment(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("HOTDATA_STRICT", value)
     result = project.runpytest_subprocess("-k", "fallback", "test_uses.py")
     result.assert_outcomes(errors=1)
 
@@ -106,9 +153,20 @@ def test_report_lists_use_states_and_fallbacks(project: pytest.Pytester) -> None
         [
             "*= hotdata =*",
             "agents/ada: edited: *",
+            "agents/bo: fresh",
             "agents/gone: missing (fell back to the default): *",
-            "2 used, 0 stale, 1 missing, 0 invalid, 1 edited, 1 fell back",
+            "build checks skipped (*): not declared in the project's catalog",
+            "3 used, 0 stale, 1 missing, 0 invalid, 1 edited, 1 fell back",
         ]
+    )
+
+
+def test_without_the_catalog_the_report_names_the_checks_it_skipped(project: pytest.Pytester) -> None:
+    (project.path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    result = project.runpytest_subprocess("--hotdata-report", "-k", "access", "test_uses.py")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["build checks skipped (*generator*templates*): *pyproject.toml has no ?tool.hotdata? table"]
     )
 
 

@@ -75,28 +75,46 @@ def consistent(project: Project) -> list[str]:
     return problems
 
 
+def _in_flight(fixtures: Path) -> bool:
+    """A write is under way: a temp file or a pending record exists."""
+    return any(p.name.endswith((".tmp", ".pending")) for p in fixtures.rglob(".*")) or any(
+        fixtures.rglob("*.pending")
+    )
+
+
 def test_kill_9_at_random_moments_never_corrupts(tmp_path: Path, server: FakeOpenAIServer) -> None:
     server.latency = 0.1
     project, env = http_project(tmp_path, server, 24)
     env["HOTDATA_CONCURRENCY"] = "4"
+    fixtures = project.path("fixtures")
     rng = random.Random(7)
-    kills = 0
+    kills = during_writes = 0
     for _ in range(22):
+        seen = len(server.requests)
         proc = project.popen("fixtures", "force=1", env=env)
-        time.sleep(rng.uniform(0.6, 2.2))
+        # Kill on observed events, never after a guessed delay: first the k-th request
+        # reaching the server, then (when one shows up soon) a write in flight.
+        target = seen + rng.randint(1, 16)
+        while len(server.requests) < target and proc.poll() is None:
+            time.sleep(0.002)
+        writing = False
+        while not writing and len(server.requests) < target + 4 and proc.poll() is None:
+            writing = _in_flight(fixtures)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
+            during_writes += writing
         proc.communicate(timeout=30)
         assert consistent(project) == []
-    assert kills >= 20
+    assert kills == 22, "every run is killed on an event that happens mid-run"
+    assert during_writes >= 1, "some kills land while a pair is being written"
     final = project.doit("fixtures", env=env)
     assert final.returncode == 0, final.stdout + final.stderr
     assert consistent(project) == []
     rows = project.status(env)
     assert len(rows) == 27
     assert {row["state"] for row in rows.values()} == {"fresh"}
-    leftovers = [p.name for p in project.path("fixtures").rglob("*") if p.name.endswith((".tmp", ".pending"))]
+    leftovers = [p.name for p in fixtures.rglob("*") if p.name.endswith((".tmp", ".pending"))]
     assert leftovers == []
 
 
@@ -153,10 +171,10 @@ def test_corrupt_provenance_and_non_utf8_files(tmp_path: Path) -> None:
     meta.write_text('{"format": 1, "name": ')
     row = project.status()["notes/welcome"]
     assert row["state"] == "stale"
-    assert "provenance record unreadable" in row["reason"]
+    assert "provenance record welcome.meta.json unreadable" in row["reason"]
     proc = project.doit("validate")
     assert proc.returncode != 0
-    assert "welcome.meta.json is unreadable" in proc.stdout
+    assert "welcome.meta.json unreadable" in proc.stdout
     project.doit("fixtures", check=True)
     assert project.calls() == ["notes/welcome"]
 

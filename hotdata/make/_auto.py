@@ -21,9 +21,9 @@ from typing import Any
 
 from doit.cmd_base import Command
 
+from ._commit import Writer
 from ._config import HotDataConfig, load_config
 from ._errors import ConfigError
-from ._session import remove_stray_temp_files
 
 __all__ = ["Auto", "SourceFilter"]
 
@@ -149,6 +149,7 @@ class Auto(Command):  # type: ignore[misc]
         finally:
             child.clear()
         if stop.is_set():
-            remove_stray_temp_files(config.fixtures_path)
+            # only when no other build holds the lock: its temp files are in use
+            Writer(config.fixtures_path, config.state_path).clean_if_idle()
         elif proc.returncode != 0:
             print(f"doit auto: build failed (exit {proc.returncode}); still watching", flush=True)

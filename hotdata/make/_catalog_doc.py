@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .._duration import format_duration
-from .._store import write_atomic
-from ._session import BuildSession
+from ._pipeline import Pipeline
 
 __all__ = ["CATALOG_FILE", "render_catalog", "write_catalog"]
 
@@ -17,20 +16,19 @@ def _ttl(delta: timedelta | None) -> str:
     return "forever" if delta is None else format_duration(delta)
 
 
-def render_catalog(session: BuildSession) -> str:
-    """The Markdown table of every fixture, from the committed records."""
+def render_catalog(pipeline: Pipeline) -> str:
+    """The Markdown table of every fixture, from the committed records as they are now."""
     rows = []
-    for spec in session.catalog:
-        report = session.reports.get(spec.name) or session.check(spec.name)
-        if spec.name in session.outcomes:  # generated in this run: read the new record
-            report = session.check(spec.name)
-        rec = report.record
+    pipeline.planner.rescan()  # this run may have written fixtures since it listed them
+    for spec in pipeline.catalog:
+        status = pipeline.planner.status(spec)
+        rec = status.record
         generated = rec.generated_at.strftime("%Y-%m-%d %H:%M UTC") if rec else "-"
         model = rec.model if rec and rec.model else "-"
         schema = getattr(spec.schema, "__qualname__", str(spec.schema))
         rows.append(
             f"| `{spec.name}` | `{schema}` | `{spec.generator_name}` | {model} | {generated} | "
-            f"{_ttl(session.checker.ttl_for(spec))} | {report.state.value} |"
+            f"{_ttl(pipeline.inputs.ttl_for(spec))} | {status.state.value} |"
         )
     return (
         "# Fixtures\n\n"
@@ -41,14 +39,7 @@ def render_catalog(session: BuildSession) -> str:
     )
 
 
-def write_catalog(session: BuildSession) -> bool:
+def write_catalog(pipeline: Pipeline) -> bool:
     """Rewrite the catalog when its content changed; True when it was written."""
-    path = session.config.fixtures_path / CATALOG_FILE
-    text = render_catalog(session).encode("utf-8")
-    try:
-        if path.read_bytes() == text:
-            return False
-    except OSError:
-        pass
-    write_atomic(path, text)
-    return True
+    path = pipeline.config.fixtures_path / CATALOG_FILE
+    return pipeline.writer.write_document(path, render_catalog(pipeline).encode("utf-8"))

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .._duration import TTL, parse_ttl
+from .._env import truthy
 from ._errors import ConfigError
 
 __all__ = ["DEFAULT_MODEL", "HotDataConfig", "RetrySettings", "find_project_root", "load_config"]
@@ -43,6 +44,7 @@ class HotDataConfig(BaseModel):
     templates_dir: str = "generators/templates"
     model: str = DEFAULT_MODEL
     model_options: dict[str, Any] = Field(default_factory=dict)
+    llm_plugins: list[str] = Field(default_factory=list)
     ttl: TTL = None
     concurrency: int = Field(8, ge=1, le=256)
     retries: RetrySettings = Field(default_factory=RetrySettings)
@@ -64,6 +66,11 @@ class HotDataConfig(BaseModel):
     @property
     def templates_path(self) -> Path:
         return self.root / self.templates_dir
+
+    @property
+    def state_path(self) -> Path:
+        """hotdata's local state (build lock, caches): ``.hotdata/`` in the project, never committed."""
+        return self.root / ".hotdata"
 
 
 _ENV: dict[str, str] = {
@@ -104,7 +111,7 @@ def load_config(root: Path | None = None, environ: Mapping[str, str] | None = No
     for var, key in _ENV.items():
         value = env.get(var)
         if value is not None and value != "":
-            table[key] = value.strip().lower() in ("1", "true", "yes", "on") if key == "offline" else value
+            table[key] = truthy(value) if key == "offline" else value
     unknown = [k for k in env if k.startswith("HOTDATA_") and k not in _ENV and k not in _OTHER_ENV]
     if unknown:
         raise ConfigError(

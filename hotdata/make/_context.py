@@ -6,14 +6,16 @@ import json
 import random
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._provenance import Usage
 from .._schema import SchemaAdapter
 from ._errors import GenerationError, TemplateError
 from ._model import ModelClient, ModelReply, ModelRequest
 from ._spec import FixtureSpec
-from ._templates import TemplateSet
+
+if TYPE_CHECKING:  # jinja2 is imported only when something is rendered
+    from ._templates import TemplateSet
 
 __all__ = ["GenerationContext", "extract_json"]
 

@@ -13,19 +13,20 @@ value from the environment or ``llm``'s key store can reach a log or a record.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential, wait_random
 
 from ._config import RetrySettings
-from ._errors import ModelError
+from ._errors import ConfigError, ModelError
 from ._model import ModelReply, ModelRequest
 from ._secrets import redact
 
-__all__ = ["LlmClient", "classify"]
+__all__ = ["LlmClient", "classify", "open_model"]
 
 
 class _Transient(Exception):
@@ -78,6 +79,51 @@ def classify(exc: BaseException, model_id: str) -> BaseException:
     if status is not None:
         return ModelError(f"model {model_id}: HTTP {status}: {message}")
     return ModelError(f"model {model_id}: {name}: {message}")
+
+
+def finish_reason(response_json: Any) -> str | None:
+    """Why the model stopped, from the provider's response body as ``llm`` keeps it."""
+    if not isinstance(response_json, dict):
+        return None
+    choices = response_json.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        reason = choices[0].get("finish_reason")
+    else:
+        reason = response_json.get("finish_reason") or response_json.get("stop_reason")
+    if reason == "max_tokens":  # Anthropic's word for it
+        reason = "length"
+    return reason if isinstance(reason, str) else None
+
+
+def register_plugins(modules: Sequence[str]) -> None:
+    """Register project-local ``llm`` plugin modules (``llm_plugins`` in ``[tool.hotdata]``).
+
+    The same hook an installed plugin's entry point provides, for modules that live
+    in the project (or test doubles that must not be installed for every user).
+    """
+    import llm
+
+    for name in modules:
+        if llm.plugins.pm.get_plugin(name) is not None:
+            continue
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigError(
+                f"llm_plugins in [tool.hotdata]: cannot import {name!r} ({type(exc).__name__}: {exc})"
+            ) from None
+        if not hasattr(module, "register_models"):
+            raise ConfigError(
+                f"llm_plugins in [tool.hotdata]: {name!r} has no register_models hook; an llm plugin "
+                "defines `@llm.hookimpl def register_models(register): ...`"
+            )
+        llm.plugins.pm.register(module, name=name)
+
+
+def open_model(model_id: str, retries: RetrySettings | None = None, plugins: Sequence[str] = ()) -> LlmClient:
+    """The client for ``model_id``: any model an ``llm`` plugin registers (the only way in)."""
+    register_plugins(plugins)
+    return LlmClient(model_id, retries)
 
 
 class LlmClient:
@@ -142,14 +188,19 @@ class LlmClient:
             usage = await response.usage()
         else:
 
-            def run() -> tuple[str, Any]:
+            def run() -> tuple[str, Any, Any]:
                 response = self._sync.prompt(request.prompt, system=request.system, stream=False, **kwargs)
-                return response.text(), response.usage()
+                return response.text(), response.usage(), response
 
-            text, usage = await asyncio.to_thread(run)
+            text, usage, response = await asyncio.to_thread(run)
         if not text.strip():
             raise _Transient("the model returned an empty answer")
-        return ModelReply(text=text, input_tokens=usage.input, output_tokens=usage.output)
+        return ModelReply(
+            text=text,
+            input_tokens=usage.input,
+            output_tokens=usage.output,
+            finish_reason=finish_reason(getattr(response, "response_json", None)),
+        )
 
     async def complete(self, request: ModelRequest) -> ModelReply:
         settings = self.retries

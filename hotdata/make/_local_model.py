@@ -93,6 +93,7 @@ class LocalModel(llm.Model):
             completion = model.create_chat_completion(messages=messages, **kwargs)
         usage = completion.get("usage") or {}
         response.set_usage(input=usage.get("prompt_tokens"), output=usage.get("completion_tokens"))
+        response.response_json = {"finish_reason": completion["choices"][0].get("finish_reason")}
         yield completion["choices"][0]["message"]["content"] or ""
 
 

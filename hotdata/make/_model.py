@@ -1,8 +1,11 @@
-"""The model seam: what a generator's context asks of a model, and who answers.
+"""The model seam: what a generator's context asks of a model, and what comes back.
 
-``ModelClient`` is the one interface between hotdata and any model. Clients are
-resolved from the model id: ids starting with ``hotdata-fake`` are the test
-double in ``hotdata.testing``; every other id goes through ``llm``.
+Every model — the embedded default, any provider, the test doubles — is an
+``llm`` model, registered through ``llm``'s ``register_models`` plugin hook, and
+reached through one client (``hotdata.make._llm.open_model``). To add a backend,
+write an ``llm`` plugin; nothing in hotdata needs to change. ``ModelClient`` is
+the small interface the generation stage talks to, so unit tests can hand it
+any object with a ``complete`` method.
 """
 
 from __future__ import annotations
@@ -11,9 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ._config import RetrySettings
-
-__all__ = ["ModelClient", "ModelReply", "ModelRequest", "resolve_client"]
+__all__ = ["ModelClient", "ModelReply", "ModelRequest"]
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,16 @@ class ModelRequest:
 
 @dataclass(frozen=True)
 class ModelReply:
+    """A model's answer; ``finish_reason`` is ``"length"`` when it stopped at its token limit."""
+
     text: str
     input_tokens: int | None = None
     output_tokens: int | None = None
+    finish_reason: str | None = None
 
 
 class ModelClient(Protocol):
-    """Anything that answers a ``ModelRequest``; raise ``ModelError`` on failure.
+    """Anything that answers a ``ModelRequest``; raises ``ModelError`` on failure.
 
     ``supports_schema`` says whether the model takes the JSON Schema itself
     (structured output / constrained decoding); when it does not, the schema is
@@ -47,14 +51,3 @@ class ModelClient(Protocol):
     supports_schema: bool
 
     async def complete(self, request: ModelRequest) -> ModelReply: ...
-
-
-def resolve_client(model_id: str, retries: RetrySettings | None = None) -> ModelClient:
-    """The client for ``model_id``."""
-    if model_id.startswith("hotdata-fake"):
-        from ..testing import FakeModelClient
-
-        return FakeModelClient.from_model_id(model_id)
-    from ._llm import LlmClient
-
-    return LlmClient(model_id, retries)

@@ -1,182 +1,127 @@
-"""The doit reporter for hotdata builds: progress while it runs, a summary at the end.
-
-Uses rich: a live progress bar on a terminal, plain lines (with done/total and
-elapsed time) when output is not a terminal, as in CI.
-"""
+"""The doit reporter of hotdata builds: a line per fixture while it runs, a summary at the end."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
-import time
-from typing import Any
+from typing import Any, TextIO
 
 from doit.reporter import ConsoleReporter
 
-from ._session import BuildSession
+from .._freshness import FixtureState
+from ._outcome import OutcomeKind
+from ._pipeline import Pipeline
+from ._progress import Progress
 
-__all__ = ["make_reporter"]
+__all__ = ["CATALOG_SUBTASK", "HotDataReporter", "fixture_task_name"]
 
 _PREFIX = "fixtures:"
-_CATALOG = _PREFIX + "_catalog"
+CATALOG_SUBTASK = "_catalog"
+# hotdata's own tasks print for themselves; doit's ". task" lines would only add noise
 _QUIET = frozenset({"status", "validate", "generate", "fixtures", "catalog"})
 
 
-def make_reporter(session: BuildSession) -> type[ConsoleReporter]:
-    """A doit reporter class bound to ``session`` (doit instantiates it itself)."""
+def fixture_task_name(task_name: str) -> str | None:
+    """The fixture a doit task builds (``fixtures:agents/a`` -> ``agents/a``), else None."""
+    if task_name.startswith(_PREFIX) and task_name != _PREFIX + CATALOG_SUBTASK:
+        return task_name[len(_PREFIX) :]
+    return None
 
-    class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
-        desc = "hotdata progress and summary"
 
-        def __init__(self, outstream: Any, options: dict[str, Any]) -> None:
-            super().__init__(outstream, options)
-            self.total = 0
-            self.done = 0
-            self.started = time.monotonic()
-            self.progress: Any = None
-            self.bar: Any = None
-            isatty = getattr(outstream, "isatty", None)
-            self.terminal = bool(isatty and isatty())
+class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
+    """Reports ``pipeline``'s fixtures; other tasks as doit's console reporter does."""
 
-        def _print(self, text: str) -> None:
-            if self.progress is not None:
-                self.progress.console.print(text, highlight=False, markup=False)
-            else:
-                self.outstream.write(text + "\n")
+    desc = "hotdata progress and summary"
 
-        def _interrupted(self, signum: int, frame: Any) -> None:
-            # doit's thread runner answers Ctrl-C with a traceback after waiting on its
-            # workers. Every write is an atomic rename, so stopping at once is safe:
-            # unfinished fixtures keep their previous files (a half-done pair is
-            # finished by the next build, which also removes stray temp files).
-            if self.progress is not None:
-                self.progress.stop()
-                self.progress = None
-            s = session.summary()
-            self.outstream.write(
-                f"hotdata: interrupted; {s['generated']} generated before the stop, the others keep "
-                "their previous files\n"
+    def __init__(self, pipeline: Pipeline, outstream: TextIO | None = None) -> None:
+        stream = outstream or sys.stdout
+        super().__init__(stream, {"show_out": True, "show_err": True})
+        self.pipeline = pipeline
+        self.progress = Progress(stream)
+
+    def _interrupted(self, signum: int, frame: Any) -> None:
+        # doit's thread runner answers Ctrl-C with a traceback after waiting on its
+        # workers. Every write is an atomic rename, so stopping at once is safe:
+        # unfinished fixtures keep their previous files (a half-done pair is
+        # finished by the next build, which also removes stray temp files).
+        self.progress.stop()
+        summary = self.pipeline.summary()
+        self.outstream.write(
+            f"hotdata: interrupted; {summary.generated} generated before the stop, the others keep "
+            "their previous files\n"
+        )
+        self.outstream.flush()
+        os._exit(130)
+
+    def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._interrupted)
+        names: set[str] = set()
+        for selected in selected_tasks:
+            if selected == "fixtures":
+                names.update(n for t in tasks if (n := fixture_task_name(t)) is not None)
+            elif (name := fixture_task_name(selected)) is not None:
+                names.add(name)
+        self.progress.start(len(names))
+
+    def execute_task(self, task: Any) -> None:
+        name = fixture_task_name(task.name)
+        if name is not None:
+            self.progress.working_on(name)
+        elif task.name not in _QUIET and not task.name.startswith(_PREFIX):
+            super().execute_task(task)
+
+    def skip_uptodate(self, task: Any) -> None:
+        name = fixture_task_name(task.name)
+        if name is None:
+            return
+        self.progress.advance(name)
+        status = self.pipeline.last_status(name)
+        if status is not None and status.check == "edited":
+            broken = " and no longer valid" if status.state is FixtureState.INVALID else ""
+            self.progress.line(
+                f"!! {name}: edited by hand{broken}, kept (doit fixtures force=1 overwrites it)"
             )
-            self.outstream.flush()
-            os._exit(130)
 
-        def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, self._interrupted)
-            names: set[str] = set()
-            for sel in selected_tasks:
-                if sel == "fixtures":
-                    names.update(t for t in tasks if t.startswith(_PREFIX) and t != _CATALOG)
-                elif sel.startswith(_PREFIX) and sel != _CATALOG:
-                    names.add(sel)
-            self.total = len(names)
-            if self.total and self.terminal:
-                # rich only for a live terminal; plain lines (and no import) otherwise
-                from rich.console import Console
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeElapsedColumn,
-                )
-
-                self.progress = Progress(
-                    TextColumn("[bold]fixtures"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    TextColumn("{task.description}"),
-                    console=Console(file=self.outstream, soft_wrap=True),
-                    transient=True,
-                )
-                self.bar = self.progress.add_task("", total=self.total)
-                self.progress.start()
-
-        def _line(self, text: str) -> None:
-            if self.progress is not None:
-                self._print(text)
-            else:
-                elapsed = time.monotonic() - self.started
-                self._print(f"[{self.done}/{self.total} {elapsed:6.1f}s] {text}")
-
-        def _advance(self, name: str) -> None:
-            self.done += 1
-            if self.progress is not None:
-                self.progress.update(self.bar, advance=1, description=name)
-
-        def execute_task(self, task: Any) -> None:
-            if task.name == _CATALOG:
-                return
-            if task.name.startswith(_PREFIX) and self.progress is not None:
-                self.progress.update(self.bar, description=task.name[len(_PREFIX) :])
-            elif task.name not in _QUIET and not task.name.startswith(_PREFIX):
-                super().execute_task(task)
-
-        def skip_uptodate(self, task: Any) -> None:
-            if not task.name.startswith(_PREFIX) or task.name == _CATALOG:
-                return
-            name = task.name[len(_PREFIX) :]
-            self._advance(name)
-            report = session.reports.get(name)
-            if report is not None and report.state.value == "edited":
-                self._line(f"!! {name}: edited by hand, kept (doit fixtures force=1 overwrites it)")
-
-        def add_success(self, task: Any) -> None:
-            if not task.name.startswith(_PREFIX) or task.name == _CATALOG:
-                return
-            name = task.name[len(_PREFIX) :]
-            self._advance(name)
-            outcome = session.outcomes.get(name)
-            if outcome is None:
-                return
-            if outcome.status == "generated":
-                u = outcome.usage
-                tokens = (u.input_tokens or 0) + (u.output_tokens or 0)
-                self._line(
-                    f".  {name} generated ({outcome.seconds:.1f}s, {u.calls} call(s), {tokens} tokens)"
-                )
-            elif outcome.status == "skipped":
-                self._line(f"-- {name} {outcome.message} (built by another run)")
-
-        def add_failure(self, task: Any, fail: Any) -> None:
-            if task.name == "fixtures" and not task.actions:
-                return  # the group fails when a fixture failed: that one is already reported
-            if not task.name.startswith(_PREFIX) or task.name == _CATALOG:
-                self.failures.append({"task": task, "exception": fail})
-                self._print(f"FAILED {task.name}: {fail.get_msg().strip()}")
-                return
-            name = task.name[len(_PREFIX) :]
-            self._advance(name)
-            outcome = session.outcomes.get(name)
-            message = outcome.message if outcome else fail.get_msg().strip()
-            label = "STOPPED" if outcome is not None and outcome.status == "budget" else "FAILED"
-            self._line(f"{label} {name}: {message}")
-
-        def complete_run(self) -> None:
-            if self.progress is not None:
-                self.progress.stop()
-                self.progress = None
-            for err in self.runtime_errors:
-                self._print(f"ERROR: {err}")
-            if self.total == 0:
-                return
-            s = session.summary()
-            self._print(
-                f"hotdata: {s['generated']} generated, {s['up_to_date']} up to date, "
-                f"{len(s['failed'])} failed, {len(s['edited_skipped'])} edited and kept, "
-                f"{len(s['budget'])} stopped by budget; {s['model_calls']} model call(s), "
-                f"{s['tokens']} tokens, {s['seconds']:.1f}s"
+    def add_success(self, task: Any) -> None:
+        name = fixture_task_name(task.name)
+        if name is None:
+            return
+        self.progress.advance(name)
+        outcome = self.pipeline.outcome(name)
+        if outcome is None:
+            return
+        if outcome.kind is OutcomeKind.GENERATED:
+            u = outcome.usage
+            tokens = (u.input_tokens or 0) + (u.output_tokens or 0)
+            waited = f", waited {outcome.waited:.1f}s" if outcome.waited >= 0.1 else ""
+            self.progress.line(
+                f".  {name} generated ({outcome.seconds:.1f}s{waited}, {u.calls} call(s), {tokens} tokens)"
             )
-            if s["budget"]:
-                self._print(
-                    f"Budget reached: {len(s['budget'])} fixture(s) stay stale: {', '.join(s['budget'])}"
-                )
-            if s["failed"]:
-                self._print(f"{len(s['failed'])} fixture(s) failed:")
-                for name in s["failed"]:
-                    self._print(f"  - {name}: {session.outcomes[name].message}")
-            session.close()
+        elif outcome.kind is OutcomeKind.SKIPPED:
+            self.progress.line(f"-- {name} {outcome.message} (built by another run)")
 
-    return HotDataReporter
+    def add_failure(self, task: Any, fail: Any) -> None:
+        if task.name == "fixtures" and not task.actions:
+            return  # the group fails when a fixture failed: that one is already reported
+        name = fixture_task_name(task.name)
+        if name is None:
+            self.failures.append({"task": task, "exception": fail})
+            self.progress.print(f"FAILED {task.name}: {fail.get_msg().strip()}")
+            return
+        self.progress.advance(name)
+        outcome = self.pipeline.outcome(name)
+        message = outcome.message if outcome else fail.get_msg().strip()
+        label = "STOPPED" if outcome is not None and outcome.kind is OutcomeKind.BUDGET else "FAILED"
+        self.progress.line(f"{label} {name}: {message}")
+
+    def complete_run(self) -> None:
+        self.progress.stop()
+        for err in self.runtime_errors:
+            self.progress.print(f"ERROR: {err}")
+        if self.progress.total:
+            for line in self.pipeline.summary().lines():
+                self.progress.print(line)
+        self.pipeline.close()

@@ -1,0 +1,141 @@
+"""What ``doit status``, ``doit validate`` and ``doit generate`` do and print.
+
+All three ask the pipeline's planner, so they agree with each other and with
+what ``doit fixtures`` rebuilds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from doit.exceptions import TaskFailed
+
+from .._errors import HotDataError
+from .._freshness import FixtureState, FixtureStatus
+from .._provenance import sha256_hex
+from .._schema import SchemaAdapter, import_schema
+from ._config import HotDataConfig
+from ._errors import CatalogError
+from ._outcome import OutcomeKind
+from ._pipeline import Pipeline
+from ._spec import FixtureSpec
+
+__all__ = ["adhoc_spec", "generate", "status", "validate", "validation_problems"]
+
+# Checks whose objection means the committed files are inconsistent, not merely out of date.
+_BROKEN_RECORD_CHECKS = frozenset({"record", "fingerprint", "name"})
+
+
+def validation_problems(status: FixtureStatus, adapter: SchemaAdapter[Any]) -> list[str]:
+    """Why ``doit validate`` fails for this fixture (stale and edited ones only get a note)."""
+    if status.state is FixtureState.MISSING:
+        return [f"{status.data_path}: missing; build it with `doit fixtures`"]
+    if status.state is FixtureState.INVALID:
+        try:
+            errors = adapter.errors_for(status.data_path.read_bytes())
+        except OSError:
+            errors = []
+        return [f"{status.data_path}: {e}" for e in errors] or [status.reason]
+    if status.check in _BROKEN_RECORD_CHECKS:
+        return [f"{status.meta_path}: {status.reason}; rebuild with `doit fixtures`"]
+    return []
+
+
+def validate(pipeline: Pipeline) -> bool | TaskFailed:
+    failed: list[str] = []
+    for spec in pipeline.catalog:
+        status = pipeline.status(spec.name)
+        problems = validation_problems(status, pipeline.inputs.adapter(spec.schema))
+        if problems:
+            failed += problems
+        elif status.state is FixtureState.EDITED:
+            print(f"note: {spec.name}: edited by hand since generation")
+        elif status.state is FixtureState.STALE:
+            print(f"note: {spec.name}: stale: {status.reason}")
+    count = len(pipeline.catalog)
+    if failed:
+        print(f"doit validate: {len(failed)} problem(s) in {count} fixture(s):")
+        for line in failed:
+            print(f"  - {line}")
+        return TaskFailed(f"{len(failed)} fixture problem(s); see the list above")
+    print(f"doit validate: all {count} fixture(s) valid")
+    return True
+
+
+def _format_age(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def status(pipeline: Pipeline, json_output: bool) -> bool:
+    rows = [pipeline.status(spec.name).to_json() for spec in pipeline.catalog]
+    if json_output:
+        print(json.dumps(rows, indent=2))
+        return True
+    width = max([len(r["name"]) for r in rows] + [4])
+    for r in rows:
+        tokens = "-" if r["tokens"] is None else str(r["tokens"])
+        print(
+            f"{r['name']:<{width}}  {r['state']:<7}  {_format_age(r['age_seconds']):>5}  "
+            f"{r['model'] or '-':<16} {tokens:>7} tok  {r['reason']}"
+        )
+    return True
+
+
+def _split_param(text: str) -> tuple[str, Any]:
+    # key:value, because doit itself takes every key=value argument as a doit variable
+    key, sep, value = text.partition(":")
+    if not sep or not key:
+        raise CatalogError(f"--param {text!r} is not key:value (for example --param topic:rain)")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def adhoc_spec(
+    config: HotDataConfig, schema: Any, template: str, prompt: str, name: str, params: dict[str, Any]
+) -> FixtureSpec:
+    """The spec of ``doit generate``: one fixture from a template or inline prompt text."""
+
+    async def adhoc(ctx: Any, **_: Any) -> Any:
+        text = ctx.render() if template else ctx.render_text(prompt)
+        return await ctx.generate(text)
+
+    return FixtureSpec(
+        name=name,
+        generator=adhoc,
+        schema=schema,
+        templates=(template,) if template else (),
+        params=params,
+        version="adhoc:" + sha256_hex(prompt.encode())[:16] if prompt else "adhoc",
+    )
+
+
+def generate(
+    pipeline: Pipeline, schema: str, template: str, prompt: str, name: str, param: list[str]
+) -> bool | TaskFailed:
+    if not schema or not name or bool(template) == bool(prompt):
+        return TaskFailed(
+            "doit generate needs --schema module:Name, --name fixture/name and exactly one of "
+            "--template file.j2 or --prompt 'text'"
+        )
+    try:
+        params = dict(_split_param(p) for p in param)
+        try:
+            schema_type = import_schema(schema)
+        except HotDataError as exc:
+            raise CatalogError(f"--schema {schema}: {exc}") from None
+        pipeline.add(adhoc_spec(pipeline.config, schema_type, template, prompt, name, params))
+        outcome = pipeline.build(name)
+    except HotDataError as exc:
+        return TaskFailed(str(exc))
+    if outcome.kind is not OutcomeKind.GENERATED:
+        return TaskFailed(outcome.message or outcome.kind.value)
+    print(f"generated {name} ({outcome.usage.calls} model call(s))")
+    return True

@@ -1,0 +1,243 @@
+"""Stage 3, commit: the only code that writes under the fixtures directory.
+
+A data file and its provenance record are replaced as one roll-forward
+transaction, so a crash (kill -9 included) at any moment leaves either the old
+pair or the new one, never a mix:
+
+1. write ``<name>.json`` and ``<name>.meta.json`` to temporary files in the same
+   directory and fsync them; the new record is parked as ``<name>.meta.json.pending``;
+2. rename the data temp file over ``<name>.json``;
+3. rename the pending record over ``<name>.meta.json``; fsync the directory.
+
+A crash before 2 leaves the old pair and a pending record that does not match
+the data (removed by ``recover``). A crash between 2 and 3 leaves the new data
+and a pending record that matches it: readers already use it, and ``recover``
+finishes the rename. Writes happen under the build lock (``.hotdata/lock`` in
+the project, a directory that ignores itself in git), so two builds never write
+at once; holding it, leftover temp files can only be a killed run's and are
+removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from .._provenance import parse_provenance, sha256_hex
+from .._store import PENDING_SUFFIX
+from ._candidate import Candidate
+from ._errors import GenerationError
+
+__all__ = ["Writer", "ensure_state_dir", "write_atomic", "write_candidate", "write_pair"]
+
+
+def _default_mode() -> int:
+    umask = os.umask(0o022)  # read the umask (the only way) and put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_mode()
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem allows it
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_temp(directory: Path, stem: str, payload: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
+    try:
+        # mkstemp makes 0600 files; fixtures are ordinary readable files
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, _FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Replace ``path`` with ``payload`` so readers see the old or new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path.parent, path.name, payload)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_pair(data_path: Path, meta_path: Path, data: bytes, record_bytes: bytes, data_sha: str) -> None:
+    """Write a data file and its record as one roll-forward transaction (see the module docstring)."""
+    data_path.parent.mkdir(parents=True, exist_ok=True)
+    pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
+    data_tmp = _write_temp(data_path.parent, data_path.name, data)
+    try:
+        meta_tmp = _write_temp(meta_path.parent, meta_path.name, record_bytes)
+        try:
+            os.replace(meta_tmp, pending)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(meta_tmp)
+            raise
+        os.replace(data_tmp, data_path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(data_tmp)
+        with contextlib.suppress(OSError):
+            if not data_path.exists() or sha256_hex(data_path.read_bytes()) != data_sha:
+                os.unlink(pending)
+        raise
+    os.replace(pending, meta_path)
+    _fsync_dir(data_path.parent)
+
+
+def write_candidate(candidate: Candidate) -> None:
+    """The candidate's data and record as a pair (the caller holds the build lock)."""
+    record = candidate.record
+    write_pair(
+        candidate.data_path, candidate.meta_path, candidate.data, record.to_bytes(), record.data_sha256
+    )
+
+
+def recover(data_path: Path, meta_path: Path) -> bool:
+    """Finish or discard an interrupted write; True when a pending record was committed."""
+    pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
+    if not pending.exists():
+        return False
+    try:
+        record = parse_provenance(pending, pending.read_bytes())
+        current = sha256_hex(data_path.read_bytes())
+    except Exception:
+        record, current = None, None
+    if record is not None and record.data_sha256 == current:
+        os.replace(pending, meta_path)
+        _fsync_dir(meta_path.parent)
+        return True
+    with contextlib.suppress(OSError):
+        os.unlink(pending)
+    return False
+
+
+def _remove_stray_temp_files(fixtures_dir: Path) -> list[Path]:
+    removed = []
+    if fixtures_dir.is_dir():
+        for path in fixtures_dir.rglob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def ensure_state_dir(state_dir: Path) -> Path:
+    """The project's local state directory (lock, caches), created with a ``.gitignore`` of ``*``
+    so that nothing in it is ever committed, whatever the project's own ignore rules say."""
+    ignore = state_dir / ".gitignore"
+    if not ignore.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(ignore, b"# hotdata's local state: never committed\n*\n")
+    return state_dir
+
+
+class Writer:
+    """Writes fixtures under ``fixtures_path``, holding the build lock in ``state_dir`` while it does."""
+
+    def __init__(self, fixtures_path: Path, state_dir: Path, lock_timeout: float = 600.0) -> None:
+        self.fixtures_path = fixtures_path
+        self.state_dir = state_dir
+        self.lock_timeout = lock_timeout
+        self._lock: Any = None
+        self._guard = threading.Lock()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.state_dir / "lock"
+
+    def acquire(self) -> None:
+        """Take the build lock (waiting for another build up to ``lock_timeout``), once."""
+        with self._guard:
+            if self._lock is not None:
+                return
+            import filelock
+
+            self.fixtures_path.mkdir(parents=True, exist_ok=True)
+            ensure_state_dir(self.state_dir)
+            lock = filelock.FileLock(str(self.lock_path))
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                print(
+                    f"hotdata: another build holds {self.lock_path}; waiting up to {self.lock_timeout:.0f}s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                try:
+                    lock.acquire(timeout=self.lock_timeout)
+                except filelock.Timeout:
+                    raise GenerationError(
+                        f"another hotdata build still holds {self.lock_path} after {self.lock_timeout:.0f}s; "
+                        "wait for it to finish (or raise lock_timeout in [tool.hotdata])"
+                    ) from None
+            self._lock = lock
+            # Holding the lock, no one else writes here: temp files are leftovers of a killed run.
+            _remove_stray_temp_files(self.fixtures_path)
+
+    def release(self) -> None:
+        with self._guard:
+            if self._lock is not None:
+                with contextlib.suppress(Exception):
+                    self._lock.release()
+                self._lock = None
+
+    def clean_if_idle(self) -> list[Path]:
+        """Remove a killed build's temp files, only when no build holds the lock."""
+        import filelock
+
+        if not self.fixtures_path.is_dir():
+            return []
+        ensure_state_dir(self.state_dir)
+        lock = filelock.FileLock(str(self.lock_path))
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return []  # a build is running: its temp files are in use
+        try:
+            return _remove_stray_temp_files(self.fixtures_path)
+        finally:
+            lock.release()
+
+    def recover(self, data_path: Path, meta_path: Path) -> bool:
+        self.acquire()
+        return recover(data_path, meta_path)
+
+    def commit(self, candidate: Candidate) -> None:
+        """Replace the fixture's data and record with the candidate's, crash-safely."""
+        self.acquire()
+        write_candidate(candidate)
+
+    def write_document(self, path: Path, payload: bytes) -> bool:
+        """Write a document such as ``fixtures/README.md`` when its content changed."""
+        try:
+            if path.read_bytes() == payload:
+                return False
+        except OSError:
+            pass
+        write_atomic(path, payload)
+        return True

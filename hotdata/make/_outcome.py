@@ -1,0 +1,57 @@
+"""What happened to each fixture in one build, and the run's summary."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from .._provenance import Usage
+
+__all__ = ["BuildSummary", "Outcome", "OutcomeKind"]
+
+
+class OutcomeKind(enum.StrEnum):
+    GENERATED = "generated"
+    SKIPPED = "skipped"  # another run built it while this one waited for the lock
+    FAILED = "failed"
+    BUDGET = "budget"  # the run's budget was spent; the fixture stays stale
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One fixture's result; ``seconds`` is time generating, ``waited`` time queued for a slot."""
+
+    name: str
+    kind: OutcomeKind
+    message: str = ""
+    seconds: float = 0.0
+    waited: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    """The totals a run ends with."""
+
+    generated: int
+    up_to_date: int
+    failed: tuple[Outcome, ...]
+    budget: tuple[str, ...]
+    edited_kept: tuple[str, ...]
+    calls: int
+    tokens: int
+    seconds: float
+
+    def lines(self) -> list[str]:
+        out = [
+            f"hotdata: {self.generated} generated, {self.up_to_date} up to date, "
+            f"{len(self.failed)} failed, {len(self.edited_kept)} edited and kept, "
+            f"{len(self.budget)} stopped by budget; {self.calls} model call(s), "
+            f"{self.tokens} tokens, {self.seconds:.1f}s"
+        ]
+        if self.budget:
+            out.append(f"Budget reached: {len(self.budget)} fixture(s) stay stale: {', '.join(self.budget)}")
+        if self.failed:
+            out.append(f"{len(self.failed)} fixture(s) failed:")
+            out += [f"  - {o.name}: {o.message}" for o in self.failed]
+        return out

@@ -1,0 +1,174 @@
+"""``Pipeline``: one build process, fixture by fixture through plan → generate → commit.
+
+It owns the stages and hands values between them; it keeps no state of theirs.
+doit's tasks (``_project``) call ``status``, ``is_up_to_date`` and ``build``; the
+reporter reads ``outcome``, ``last_status`` and ``summary``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from .._errors import HotDataError, InvalidFixtureName
+from .._freshness import Clock, FixtureState, FixtureStatus, utcnow
+from ._catalog import Catalog, load_catalog
+from ._commit import Writer
+from ._config import HotDataConfig
+from ._errors import GenerationError
+from ._fingerprint import Inputs
+from ._outcome import BuildSummary, Outcome, OutcomeKind
+from ._plan import Planner
+from ._runner import BudgetExhausted, Runner, describe_exception
+from ._secrets import redact
+from ._spec import FixtureSpec
+
+__all__ = ["Pipeline"]
+
+
+class Pipeline:
+    """Plan, generate and commit the fixtures of one project in one process.
+
+    Args:
+        config: the project's validated ``[tool.hotdata]``.
+        force: rebuild selected fixtures even when fresh or hand-edited.
+        catalog: the specs to use (default: imported from the configured generator modules).
+    """
+
+    def __init__(
+        self,
+        config: HotDataConfig,
+        *,
+        force: bool = False,
+        catalog: Catalog | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.config = config
+        self.force = force
+        self.inputs = Inputs(config)
+        self.runner = Runner(config, self.inputs, clock=clock)
+        self.writer = Writer(config.fixtures_path, config.state_path, config.lock_timeout)
+        self._clock = clock
+        self._catalog = catalog
+        self._planner: Planner | None = None
+        self._statuses: dict[str, FixtureStatus] = {}
+        self._outcomes: dict[str, Outcome] = {}
+        self._guard = threading.Lock()
+        self.started = time.monotonic()
+
+    # -- stage 1: plan --------------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        """Every fixture spec (imports the generator modules on first use)."""
+        if self._catalog is None:
+            self._catalog = load_catalog(self.config)
+        return self._catalog
+
+    @property
+    def planner(self) -> Planner:
+        if self._planner is None:
+            self._planner = Planner(self.catalog, self.inputs, clock=self._clock)
+        return self._planner
+
+    def add(self, spec: FixtureSpec) -> None:
+        """Add a one-off spec (``doit generate``) to this run's catalog."""
+        self._catalog = Catalog([*self.catalog, spec])
+        self._planner = None
+
+    def status(self, name: str) -> FixtureStatus:
+        status = self.planner.status(self.catalog.get(name))
+        with self._guard:
+            self._statuses[name] = status
+        return status
+
+    def is_up_to_date(self, name: str) -> bool:
+        """doit ``uptodate``: fresh and hand-edited fixtures are kept unless forced."""
+        return not self.force and not self.status(name).needs_build
+
+    def last_status(self, name: str) -> FixtureStatus | None:
+        """The status this run last computed for ``name``, if any."""
+        return self._statuses.get(name)
+
+    # -- stages 2 and 3: generate, commit ---------------------------------------------
+
+    def build(self, name: str) -> Outcome:
+        """Generate and commit fixture ``name`` (called from a doit worker thread)."""
+        spec = self.catalog.get(name)
+        queued = time.monotonic()
+        try:
+            outcome = self.runner.run(self._build(spec, queued))
+        except HotDataError as exc:
+            # the one place failure messages leave the build: no key value gets past it
+            kind = OutcomeKind.BUDGET if isinstance(exc, BudgetExhausted) else OutcomeKind.FAILED
+            outcome = Outcome(name, kind, redact(str(exc)), seconds=time.monotonic() - queued)
+        except Exception as exc:  # a bug or an environment fault: this fixture fails, the run goes on
+            message = redact(f"fixture {name}: {describe_exception(exc, 'the build')}")
+            outcome = Outcome(name, OutcomeKind.FAILED, message, seconds=time.monotonic() - queued)
+        with self._guard:
+            self._outcomes[name] = outcome
+        return outcome
+
+    async def _build(self, spec: FixtureSpec, queued: float) -> Outcome:
+        import asyncio
+
+        async with self.runner.slot():
+            started = time.monotonic()
+            await asyncio.to_thread(self.writer.acquire)
+            try:
+                data_path, meta_path = self.planner.paths(spec)
+            except InvalidFixtureName as exc:
+                raise GenerationError(f"fixture {spec.name}: {exc}") from None
+            await asyncio.to_thread(self.writer.recover, data_path, meta_path)
+            # Another run may have built it while this one waited for the lock.
+            status = self.planner.status(spec, rescan=True)
+            if not self.force and not status.needs_build:
+                return Outcome(spec.name, OutcomeKind.SKIPPED, f"{status.state.value}: {status.reason}")
+            candidate = await self.runner.generate(spec, data_path, meta_path)
+            # fsync-heavy: in a worker thread, so writes overlap and the loop keeps serving requests
+            await asyncio.to_thread(self.writer.commit, candidate)
+            return Outcome(
+                spec.name,
+                OutcomeKind.GENERATED,
+                seconds=time.monotonic() - started,
+                waited=started - queued,
+                usage=candidate.record.usage,
+            )
+
+    def finish_interrupted_writes(self) -> int:
+        """Finish (or discard) every half-done write the plan came across; the count finished."""
+        finished = 0
+        for name in sorted(self.planner.pending_seen):
+            spec = self.catalog.get(name)
+            finished += self.writer.recover(*self.planner.paths(spec))
+        self.planner.pending_seen.clear()
+        return finished
+
+    def outcome(self, name: str) -> Outcome | None:
+        return self._outcomes.get(name)
+
+    def data_path(self, spec: FixtureSpec) -> Path:
+        return self.planner.paths(spec)[0]
+
+    # -- the end ----------------------------------------------------------------------
+
+    def summary(self) -> BuildSummary:
+        outcomes = list(self._outcomes.values())
+        of = {kind: [o for o in outcomes if o.kind is kind] for kind in OutcomeKind}
+        statuses = {n: s for n, s in self._statuses.items() if n not in self._outcomes}
+        return BuildSummary(
+            generated=len(of[OutcomeKind.GENERATED]),
+            up_to_date=sum(s.state is FixtureState.FRESH for s in statuses.values())
+            + len(of[OutcomeKind.SKIPPED]),
+            failed=tuple(sorted(of[OutcomeKind.FAILED], key=lambda o: o.name)),
+            budget=tuple(sorted(o.name for o in of[OutcomeKind.BUDGET])),
+            edited_kept=tuple(sorted(n for n, s in statuses.items() if s.check == "edited")),
+            calls=self.runner.budget.calls,
+            tokens=self.runner.budget.tokens,
+            seconds=time.monotonic() - self.started,
+        )
+
+    def close(self) -> None:
+        self.runner.close()
+        self.writer.release()

@@ -1,0 +1,183 @@
+"""Stage 1, plan: the catalog plus one classifier decide each fixture's state and reason.
+
+The runtime's ``Classifier`` (data, record, schema, ttl) gets the build's record
+checks: one small function per input, run in the order of ``CHECKS`` like doit's
+checkers, each returning the reason in words when its input changed. ``doit
+fixtures`` (its ``uptodate``), ``doit status``, ``doit validate`` and the pytest
+plugin's strict mode all ask ``Planner.status``, so they never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .._errors import InvalidFixtureName
+from .._freshness import Classifier, Clock, FixtureState, FixtureStatus, RecordCheck, TtlCheck, utcnow
+from .._names import META_SUFFIX, PathCache, fixture_paths
+from .._provenance import Provenance
+from .._store import PENDING_SUFFIX
+from ._catalog import Catalog
+from ._fingerprint import FINGERPRINT_FORMAT, Fingerprint, Inputs
+from ._spec import FixtureSpec
+
+__all__ = ["BUILD_CHECKS", "CHECKS", "BuildCheck", "Planner"]
+
+Check = Callable[[FixtureSpec, Provenance, Fingerprint, Inputs], "str | None"]
+
+
+def _format(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+    if fp.format != FINGERPRINT_FORMAT:
+        return f"fingerprint format changed ({fp.format} -> {FINGERPRINT_FORMAT})"
+    return None
+
+
+def _name(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+    if record.name != spec.name:
+        return f"the record names fixture {record.name!r}, not {spec.name!r}"
+    return None
+
+
+def _generator(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+    if fp.generator == inputs.generator_hash(spec):
+        return None
+    if spec.version is not None or fp.generator.startswith("version:"):
+        return f"generator {spec.generator.__name__} version changed"
+    return f"generator {spec.generator.__name__} changed"
+
+
+def _templates(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+    for declared in spec.templates:
+        if declared not in fp.templates:
+            return f"template {declared} added"
+    for relpath, digest in sorted(fp.templates.items()):
+        current = inputs.template_hash(relpath)
+        if current is None:
+            return f"template {relpath} is missing"
+        if current != digest:
+            return f"template {relpath} changed"
+    return None
+
+
+def _schema(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+    if fp.schema_ != inputs.adapter(spec.schema).schema_hash():
+        return f"schema {spec.schema_label} changed"
+    for name, digest in sorted(fp.schemas_used.items()):
+        current = inputs.named_schema_hash(name)
+        label = name.rsplit(":", 1)[-1]
+        if current is None:
+            return f"schema {label} is gone"
+        if current != digest:
+            return f"schema {label} changed"
+    return None
+
+
+def _params(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+    if fp.params != inputs.params_for(spec):
+        return "variant parameters changed"
+    return None
+
+
+def _model(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+    model, options = inputs.model_for(spec)
+    if fp.model != model:
+        return f"model changed ({fp.model} -> {model})"
+    if fp.model_options != options:
+        return "model options changed"
+    return None
+
+
+# The build's checks by name, in the order they run (the first objection wins).
+CHECKS: dict[str, Check] = {
+    "format": _format,
+    "name": _name,
+    "generator": _generator,
+    "templates": _templates,
+    "schema": _schema,
+    "params": _params,
+    "model": _model,
+}
+BUILD_CHECKS = ("fingerprint", *CHECKS)
+
+
+class _FingerprintOf:
+    """The record's fingerprint parsed once for all checks of one classification."""
+
+    def __init__(self) -> None:
+        self._record: Provenance | None = None
+        self._parsed: Fingerprint | str = ""
+
+    def __call__(self, record: Provenance) -> Fingerprint | str:
+        """The fingerprint, or why it cannot be read."""
+        if record is not self._record:
+            self._record = record
+            try:
+                self._parsed = Fingerprint.model_validate(record.fingerprint or {})
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                where = ".".join(str(p) for p in err["loc"])
+                self._parsed = f"fingerprint.{where}: {err['msg']}" if where else f"fingerprint: {err['msg']}"
+        return self._parsed
+
+
+@dataclass(frozen=True)
+class BuildCheck:
+    """One of the build's checks of one fixture, as a ``RecordCheck`` of the runtime classifier."""
+
+    name: str
+    spec: FixtureSpec
+    inputs: Inputs
+    fingerprint_of: _FingerprintOf
+
+    def __call__(self, record: Provenance, now: datetime) -> str | None:
+        fp = self.fingerprint_of(record)
+        if isinstance(fp, str):
+            if self.name != "fingerprint":
+                return None
+            return f"provenance record {self.spec.name.rsplit('/', 1)[-1]}{META_SUFFIX} unreadable: {fp}"
+        check = CHECKS.get(self.name)
+        return None if check is None else check(self.spec, record, fp, self.inputs)
+
+
+class Planner:
+    """The state of every fixture in a catalog, by one classifier per fixture."""
+
+    def __init__(self, catalog: Catalog, inputs: Inputs, *, clock: Clock = utcnow) -> None:
+        self.catalog = catalog
+        self.inputs = inputs
+        self.clock = clock
+        self._paths = PathCache()
+        self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
+
+    def paths(self, spec: FixtureSpec) -> tuple[Path, Path]:
+        """``(data_path, meta_path)``; ``InvalidFixtureName`` when the name escapes the root."""
+        return fixture_paths(self.inputs.config.fixtures_path, spec.name, self._paths)
+
+    def classifier(self, spec: FixtureSpec) -> Classifier:
+        fingerprint_of = _FingerprintOf()
+        checks: list[RecordCheck] = [BuildCheck(n, spec, self.inputs, fingerprint_of) for n in BUILD_CHECKS]
+        checks.append(TtlCheck(self.inputs.ttl_for(spec), use_record_ttl=False))
+        return Classifier(self.inputs.adapter(spec.schema), checks, clock=self.clock)
+
+    def rescan(self) -> None:
+        """Forget cached directory listings (after files were written)."""
+        self._paths.clear()
+
+    def status(self, spec: FixtureSpec, *, rescan: bool = False) -> FixtureStatus:
+        """Where ``spec`` stands now; ``rescan`` forgets cached directory listings first."""
+        if rescan:
+            self.rescan()
+        try:
+            data_path, meta_path = self.paths(spec)
+        except InvalidFixtureName as exc:  # e.g. a symlink out of the fixtures root
+            where = self.inputs.config.fixtures_path / spec.name
+            return FixtureStatus(spec.name, FixtureState.INVALID, str(exc), where, where, check="data")
+        listing = self._paths.listing(str(meta_path.parent))
+        pending = (meta_path.name + PENDING_SUFFIX) in listing
+        if pending:
+            self.pending_seen.add(spec.name)
+        return self.classifier(spec).classify(spec.name, data_path, meta_path, pending=pending)

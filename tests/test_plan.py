@@ -1,0 +1,215 @@
+"""The plan stage: one classifier, every reason it gives, in-process (the doit tests cover the wiring)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from hotdata import FixtureState, HotData
+from hotdata.make import FixtureSpec, HotDataConfig
+from hotdata.make._candidate import make_candidate
+from hotdata.make._catalog import Catalog
+from hotdata.make._commit import write_pair
+from hotdata.make._fingerprint import Inputs
+from hotdata.make._plan import BUILD_CHECKS, Planner
+from hotdata.pytest_plugin import BUILD_CHECK_NAMES
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+class Note(BaseModel):
+    title: str
+
+
+class Helper(BaseModel):
+    text: str
+
+
+class NoteV2(BaseModel):
+    title: str
+    mood: str = "calm"
+
+
+async def gen(ctx: Any, **params: Any) -> Note:
+    return Note(title="t")
+
+
+class World:
+    """A project directory with one fixture written as a build would write it."""
+
+    def __init__(self, root: Path, spec: FixtureSpec, config: dict[str, Any] | None = None) -> None:
+        self.root = root
+        (root / "templates").mkdir(exist_ok=True)
+        (root / "templates" / "note.j2").write_text("Write a note.\n")
+        self.config = HotDataConfig(root=root, templates_dir="templates", model="m", **(config or {}))
+        self.spec = spec
+        self.write(spec)
+
+    def inputs(self) -> Inputs:
+        return Inputs(self.config)  # a new process: nothing cached
+
+    def write(
+        self, spec: FixtureSpec, schemas_used: dict[str, str] | None = None, when: datetime = NOW
+    ) -> None:
+        inputs = self.inputs()
+        closure = {t: inputs.template_hash(t) or "" for t in spec.templates}
+        data = self.config.fixtures_path / f"{spec.name}.json"
+        meta = self.config.fixtures_path / f"{spec.name}.meta.json"
+        model, options = inputs.model_for(spec)
+        c = make_candidate(
+            spec.name,
+            data,
+            meta,
+            inputs.adapter(spec.schema),
+            Note(title="t"),
+            generated_at=when,
+            ttl=inputs.ttl_for(spec),
+            fingerprint=inputs.fingerprint(spec, closure, schemas_used),
+            model=model,
+            model_options=options,
+        )
+        write_pair(c.data_path, c.meta_path, c.data, c.record.to_bytes(), c.record.data_sha256)
+
+    def status(self, spec: FixtureSpec | None = None, now: datetime = NOW) -> tuple[FixtureState, str, str]:
+        spec = spec or self.spec
+        planner = Planner(Catalog([spec]), self.inputs(), clock=lambda: now)
+        s = planner.status(spec)
+        return s.state, s.check, s.reason
+
+    @property
+    def meta(self) -> Path:
+        return self.config.fixtures_path / f"{self.spec.name}.meta.json"
+
+    @property
+    def data(self) -> Path:
+        return self.config.fixtures_path / f"{self.spec.name}.json"
+
+    def edit_record(self, **changes: Any) -> None:
+        record = json.loads(self.meta.read_text())
+        for key, value in changes.items():
+            target = record
+            *path, last = key.split(".")
+            for part in path:
+                target = target[part]
+            target[last] = value
+        self.meta.write_text(json.dumps(record))
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    spec = FixtureSpec(name="notes/a", generator=gen, schema=Note, templates=("note.j2",), params={"k": 1})
+    return World(tmp_path, spec)
+
+
+def test_fresh(world: World) -> None:
+    assert world.status() == (FixtureState.FRESH, "", "up to date")
+
+
+def test_fingerprint_format(world: World) -> None:
+    world.edit_record(**{"fingerprint.format": 1})
+    assert world.status() == (FixtureState.STALE, "format", "fingerprint format changed (1 -> 2)")
+
+
+def test_generator_code_and_version_pin(world: World) -> None:
+    async def other(ctx: Any, **params: Any) -> Note:
+        return Note(title="other")
+
+    changed = dataclasses.replace(world.spec, generator=other)
+    assert world.status(changed) == (FixtureState.STALE, "generator", "generator other changed")
+    pinned = dataclasses.replace(world.spec, version="2")
+    assert world.status(pinned) == (FixtureState.STALE, "generator", "generator gen version changed")
+
+
+def test_templates_added_missing_changed(world: World) -> None:
+    (world.root / "templates" / "extra.j2").write_text("More.\n")
+    added = dataclasses.replace(world.spec, templates=("note.j2", "extra.j2"))
+    assert world.status(added) == (FixtureState.STALE, "templates", "template extra.j2 added")
+    (world.root / "templates" / "note.j2").write_text("Write a better note.\n")
+    assert world.status() == (FixtureState.STALE, "templates", "template note.j2 changed")
+    (world.root / "templates" / "note.j2").unlink()
+    assert world.status() == (FixtureState.STALE, "templates", "template note.j2 is missing")
+
+
+def test_schema_changed_and_helper_schema_changed_or_gone(world: World) -> None:
+    assert world.status(dataclasses.replace(world.spec, schema=NoteV2))[:2] == (FixtureState.STALE, "schema")
+    inputs = world.inputs()
+    world.write(world.spec, schemas_used={f"{__name__}:Helper": inputs.adapter(Helper).schema_hash()})
+    assert world.status()[0] is FixtureState.FRESH
+    world.write(world.spec, schemas_used={f"{__name__}:Helper": "sha256:old"})
+    assert world.status() == (FixtureState.STALE, "schema", "schema Helper changed")
+    world.write(world.spec, schemas_used={f"{__name__}:Gone": "sha256:old"})
+    assert world.status() == (FixtureState.STALE, "schema", "schema Gone is gone")
+
+
+def test_params_model_and_options(world: World) -> None:
+    params = dataclasses.replace(world.spec, params={"k": 2})
+    assert world.status(params) == (FixtureState.STALE, "params", "variant parameters changed")
+    model = dataclasses.replace(world.spec, model="other")
+    assert world.status(model) == (FixtureState.STALE, "model", "model changed (m -> other)")
+    options = dataclasses.replace(world.spec, model_options={"temperature": 0.1})
+    assert world.status(options) == (FixtureState.STALE, "model", "model options changed")
+
+
+def test_ttl_counts_from_the_record_and_a_future_record_is_stale(world: World) -> None:
+    with_ttl = dataclasses.replace(world.spec, ttl="1d")
+    world.write(with_ttl)
+    assert world.status(with_ttl, NOW + timedelta(hours=23))[0] is FixtureState.FRESH
+    assert world.status(with_ttl, NOW + timedelta(days=3)) == (
+        FixtureState.STALE,
+        "ttl",
+        "ttl 1d expired 2d ago",
+    )
+    world.write(with_ttl, when=datetime(2100, 1, 1, tzinfo=UTC))
+    state, check, reason = world.status(with_ttl)
+    assert (state, check) == (FixtureState.STALE, "ttl")
+    assert "2100-01-01 00:00 UTC is in the future" in reason
+    world.write(with_ttl, when=datetime(9999, 12, 31, tzinfo=UTC))  # + ttl overflows a datetime
+    assert world.status(with_ttl)[:2] == (FixtureState.STALE, "ttl")
+
+
+def test_record_unreadable_missing_or_of_another_fixture(world: World) -> None:
+    world.edit_record(**{"fingerprint.templates": ["note.j2"]})
+    state, check, reason = world.status()
+    assert (state, check) == (FixtureState.STALE, "fingerprint")
+    assert reason.startswith("provenance record a.meta.json unreadable: fingerprint.templates:")
+    world.edit_record(name="notes/b", **{"fingerprint.templates": {}})
+    assert world.status()[1:] == ("name", "the record names fixture 'notes/b', not 'notes/a'")
+    world.meta.write_text("[1, 2")
+    assert world.status()[:2] == (FixtureState.STALE, "record")
+    world.meta.unlink()
+    assert world.status() == (FixtureState.STALE, "record", "provenance record a.meta.json is missing")
+
+
+def test_edited_kept_but_invalid_wins_and_missing(world: World) -> None:
+    world.data.write_text('{"title": "hand-written"}\n')
+    assert world.status()[:2] == (FixtureState.EDITED, "edited")
+    world.data.write_text('\ufeff{"title": "x",}')  # a BOM and a trailing comma: not JSON any more
+    planner = Planner(Catalog([world.spec]), world.inputs(), clock=lambda: NOW)
+    broken = planner.status(world.spec)
+    assert (broken.state, broken.check) == (FixtureState.INVALID, "edited")  # invalid wins over edited
+    assert not broken.needs_build  # but a hand edit is never overwritten by a normal build
+    world.meta.unlink()
+    assert world.status()[:2] == (FixtureState.INVALID, "data")  # nothing says it was generated: rebuilt
+    world.data.unlink()
+    assert world.status() == (FixtureState.MISSING, "data", "a.json does not exist")
+
+
+def test_runtime_and_build_classifiers_agree_where_both_can_see(world: World) -> None:
+    handle = HotData(world.data, Note, name="notes/a", clock=lambda: NOW)
+    assert handle.status().state is FixtureState.FRESH
+    with_ttl = dataclasses.replace(world.spec, ttl="1d")
+    world.write(with_ttl)
+    later = NOW + timedelta(days=3)
+    runtime = HotData(world.data, Note, name="notes/a", clock=lambda: later).status()
+    assert (runtime.state, runtime.reason) == (FixtureState.STALE, "ttl 1d expired 2d ago")
+    assert world.status(with_ttl, later)[2] == runtime.reason
+
+
+def test_the_plugin_names_the_build_checks_it_skips() -> None:
+    assert BUILD_CHECK_NAMES == BUILD_CHECKS
