@@ -121,12 +121,13 @@ class FixtureStatus:
 
 
 class RecordCheck(Protocol):
-    """One rule about a readable record whose data is intact: a reason when stale, else None."""
+    """One rule about a readable record whose data (``data``, its bytes) is intact: a reason
+    when the fixture is stale, else None."""
 
     @property
     def name(self) -> str: ...
 
-    def __call__(self, record: Provenance, now: datetime) -> str | None: ...
+    def __call__(self, record: Provenance, now: datetime, data: bytes) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class TtlCheck:
     use_record_ttl: bool = True
     name: str = "ttl"
 
-    def __call__(self, record: Provenance, now: datetime) -> str | None:
+    def __call__(self, record: Provenance, now: datetime, data: bytes = b"") -> str | None:
         if record.generated_at > now + _CLOCK_SKEW:
             stamp = record.generated_at.strftime("%Y-%m-%d %H:%M UTC")
             return f"generated_at {stamp} is in the future; the record cannot be trusted"
@@ -233,7 +234,7 @@ class Classifier:
             )
         now = self.clock()
         for check in self.checks:
-            objection = check(record, now)
+            objection = check(record, now, raw)
             if objection is not None:
                 return status(FixtureState.STALE, check.name, objection, record)
         return status(FixtureState.FRESH, "", "up to date", record)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ._errors import ProvenanceError
 from ._schema import canonical_json
 
-__all__ = ["PROVENANCE_FORMAT", "Provenance", "Usage", "read_provenance", "sha256_hex"]
+__all__ = ["PROVENANCE_FORMAT", "FailedAttempt", "Provenance", "Usage", "read_provenance", "sha256_hex"]
 
 # Bump when the meaning of a record changes: every older record becomes stale on purpose.
 PROVENANCE_FORMAT = 1
@@ -33,6 +33,15 @@ class Usage(BaseModel):
     calls: int = 0
     input_tokens: int | None = None
     output_tokens: int | None = None
+
+
+class FailedAttempt(BaseModel):
+    """A model answer that was not accepted, and why (schema errors or quality gates)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempt: int
+    reasons: list[str]
 
 
 class Provenance(BaseModel):
@@ -54,6 +63,9 @@ class Provenance(BaseModel):
     attempts: int = 0
     usage: Usage = Field(default_factory=Usage)
     usage_per_attempt: list[Usage] = Field(default_factory=list)
+    failed_attempts: list[FailedAttempt] = Field(default_factory=list)
+    # The quality settings (hash) the data passed when it was generated; None: not gated.
+    quality: str | None = None
     hotdata_version: str = ""
 
     @field_validator("generated_at")

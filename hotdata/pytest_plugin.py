@@ -43,7 +43,17 @@ __all__ = ["HotDataAccess", "hotdata_fixture"]
 T = TypeVar("T")
 _MISSING: Any = object()
 # The build's checks (hotdata.make's BUILD_CHECKS), named when they cannot run here.
-BUILD_CHECK_NAMES = ("fingerprint", "format", "name", "generator", "templates", "schema", "params", "model")
+BUILD_CHECK_NAMES = (
+    "fingerprint",
+    "format",
+    "name",
+    "generator",
+    "templates",
+    "schema",
+    "params",
+    "model",
+    "quality",
+)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, Field, TypeAdapter
 
 from hotdata.make import ConfigError, load_config
-from hotdata.make._context import extract_json
+from hotdata.make._ask import extract_json, open_pointer, schema_for_model
 from hotdata.make._fingerprint import function_source
 from hotdata.testing import fake_from_schema
 
@@ -19,6 +19,27 @@ def test_extract_json_tolerates_fences_and_prose() -> None:
     assert extract_json('Sure! Here it is:\n```json\n{"a": 1}\n```\nEnjoy.') == '{"a": 1}'
     assert extract_json('The answer is {"a": [1, 2]} as requested.') == '{"a": [1, 2]}'
     assert extract_json("no json here") == "no json here"
+    # valid JSON then prose, or two values: the first value is the answer
+    assert extract_json('{"a": 1}\nThis object describes a card.') == '{"a": 1}'
+    assert extract_json('{"a": 1} {"b": 2}') == '{"a": 1}'
+
+
+def test_open_pointer_names_where_a_cut_off_answer_stopped() -> None:
+    assert open_pointer('{"data": [{"embedding": [1.0, 1.0, 1.0') == "/data/0/embedding/2"
+    assert open_pointer('{"a": 1, "b": {"c": "some te') == "/b/c"
+    assert open_pointer('[1, 2, {"x": [') == "/2/x/0"
+
+
+def test_the_schema_sent_to_the_model_closes_objects_and_caps_arrays() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"type": "string"}}},
+        "additionalProperties": True,
+    }
+    asked = schema_for_model(schema, 4)
+    assert asked["additionalProperties"] is False
+    assert asked["properties"]["tags"]["maxItems"] == 4
+    assert schema["additionalProperties"] is True  # the real schema is untouched
 
 
 def test_function_source_ignores_decorators_and_line_endings() -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import SchemaError
-from .._provenance import Provenance, Usage, sha256_hex
+from .._provenance import FailedAttempt, Provenance, Usage, sha256_hex
 from .._schema import SchemaAdapter, canonical_json
 from .._version import __version__
 
-__all__ = ["Candidate", "InvalidValue", "make_candidate"]
+__all__ = ["Candidate", "InvalidValue", "encode_value", "make_candidate"]
 
 
 class InvalidValue(ValueError):
@@ -32,6 +32,26 @@ class Candidate:
     meta_path: Path
     data: bytes
     record: Provenance
+
+
+def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
+    """The canonical JSON bytes of ``value``, validated as written.
+
+    Raises ``InvalidValue`` when the value is not of the schema, holds what JSON
+    cannot (NaN, infinity, a lone surrogate), or does not validate once written out.
+    """
+    try:
+        data = canonical_json(adapter.to_data(value))
+    except SchemaError as exc:
+        raise InvalidValue(str(exc)) from None
+    except ValueError as exc:
+        raise InvalidValue(f"a value JSON cannot hold ({exc})") from None
+    except UnicodeEncodeError as exc:  # a lone surrogate in a string
+        raise InvalidValue(f"text that is not valid Unicode ({exc.reason})") from None
+    errors = adapter.errors_for(data)
+    if errors:
+        raise InvalidValue(f"a value that does not validate against {adapter.label}: {'; '.join(errors[:3])}")
+    return data
 
 
 def make_candidate(
@@ -50,23 +70,11 @@ def make_candidate(
     attempts: int = 0,
     usage: Usage | None = None,
     usage_per_attempt: list[Usage] | None = None,
+    failed_attempts: list[FailedAttempt] | None = None,
+    quality: str | None = None,
 ) -> Candidate:
-    """Serialize ``value`` canonically, validate the bytes, and describe them in a record.
-
-    Raises ``InvalidValue`` when the value is not of the schema, holds what JSON
-    cannot (NaN, infinity), or does not validate once written out.
-    """
-    try:
-        data = canonical_json(adapter.to_data(value))
-    except SchemaError as exc:
-        raise InvalidValue(str(exc)) from None
-    except ValueError as exc:
-        raise InvalidValue(f"a value JSON cannot hold ({exc})") from None
-    except UnicodeEncodeError as exc:  # a lone surrogate in a string
-        raise InvalidValue(f"text that is not valid Unicode ({exc.reason})") from None
-    errors = adapter.errors_for(data)
-    if errors:
-        raise InvalidValue(f"a value that does not validate against {adapter.label}: {'; '.join(errors[:3])}")
+    """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record."""
+    data = encode_value(adapter, value)
     record = Provenance(
         name=name,
         schema_name=adapter.name,
@@ -81,6 +89,8 @@ def make_candidate(
         attempts=attempts,
         usage=usage or Usage(),
         usage_per_attempt=usage_per_attempt or [],
+        failed_attempts=failed_attempts or [],
+        quality=quality,
         hotdata_version=__version__,
     )
     return Candidate(name, data_path, meta_path, data, record)

@@ -19,6 +19,7 @@ from ._config import HotDataConfig
 from ._errors import CatalogError
 from ._outcome import OutcomeKind
 from ._pipeline import Pipeline
+from ._quality import QualityContext, check_value, near_duplicates
 from ._spec import FixtureSpec
 
 __all__ = ["adhoc_spec", "generate", "status", "validate", "validation_problems"]
@@ -42,11 +43,25 @@ def validation_problems(status: FixtureStatus, adapter: SchemaAdapter[Any]) -> l
     return []
 
 
+def quality_problems(pipeline: Pipeline, spec: FixtureSpec, status: FixtureStatus) -> list[str]:
+    """The quality gates over the committed data, whoever wrote it (by hand, an older hotdata)."""
+    try:
+        data = json.loads(status.data_path.read_bytes())
+    except (OSError, ValueError):
+        return []  # missing or not JSON: reported as such already
+    settings, checks = pipeline.inputs.quality_for(spec)
+    later = {n: v for n, v in pipeline.siblings(spec).items() if n > spec.name}  # each pair once
+    found = check_value(data, settings, QualityContext(), checks) + near_duplicates(data, later, settings)
+    return [f"{status.data_path}: {p.message} [{p.check}]" for p in found]
+
+
 def validate(pipeline: Pipeline) -> bool | TaskFailed:
     failed: list[str] = []
     for spec in pipeline.catalog:
         status = pipeline.status(spec.name)
         problems = validation_problems(status, pipeline.inputs.adapter(spec.schema))
+        if not problems:
+            problems = quality_problems(pipeline, spec, status)
         if problems:
             failed += problems
         elif status.state is FixtureState.EDITED:

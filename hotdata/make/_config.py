@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .._duration import TTL, parse_ttl
 from .._env import truthy
 from ._errors import ConfigError
+from ._quality import QualitySettings
 
 __all__ = ["DEFAULT_MODEL", "HotDataConfig", "RetrySettings", "find_project_root", "load_config"]
 
@@ -52,6 +53,7 @@ class HotDataConfig(BaseModel):
     max_tokens: int | None = Field(None, ge=0)
     offline: bool = False
     lock_timeout: float = Field(600.0, ge=0)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
 
     @field_validator("ttl")
     @classmethod
@@ -135,5 +137,12 @@ def load_config(root: Path | None = None, environ: Mapping[str, str] | None = No
 
 # Variables read elsewhere (the pytest plugin, the demo, test doubles, doit force).
 _OTHER_ENV = frozenset(
-    {"HOTDATA_FORCE", "HOTDATA_STRICT", "HOTDATA_DEV", "HOTDATA_FAKE_LOG", "HOTDATA_FAKE_LATENCY"}
+    {
+        "HOTDATA_FORCE",
+        "HOTDATA_STRICT",
+        "HOTDATA_DEV",
+        "HOTDATA_FAKE_LOG",
+        "HOTDATA_FAKE_LATENCY",
+        "HOTDATA_FAKE_SCRIPT",
+    }
 )

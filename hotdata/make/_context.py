@@ -2,81 +2,49 @@
 
 from __future__ import annotations
 
-import json
 import random
-import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._provenance import Usage
+from .._provenance import FailedAttempt, Usage
 from .._schema import SchemaAdapter
-from ._errors import GenerationError, TemplateError
-from ._model import ModelClient, ModelReply, ModelRequest
+from ._ask import Asker
+from ._errors import TemplateError
 from ._spec import FixtureSpec
 
 if TYPE_CHECKING:  # jinja2 is imported only when something is rendered
     from ._templates import TemplateSet
 
-__all__ = ["GenerationContext", "extract_json"]
-
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
-
-Gate = Callable[[], Awaitable[None]]
-
-
-def extract_json(text: str) -> str:
-    """The JSON inside a model answer: tolerates code fences and surrounding prose."""
-    stripped = text.strip()
-    if stripped[:1] in "{[":
-        return stripped
-    fenced = _FENCE.search(text)
-    if fenced:
-        return fenced.group(1).strip()
-    starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
-    if not starts:
-        return stripped
-    start = min(starts)
-    end = max(text.rfind("}"), text.rfind("]"))
-    return text[start : end + 1] if end > start else text[start:]
+__all__ = ["GenerationContext"]
 
 
 class GenerationContext:
-    """Renders the fixture's templates and asks the model for schema-validated objects.
+    """Renders the fixture's templates and asks the model for schema-valid, gate-passing values.
 
     ``ctx.params`` holds the variant parameters; ``ctx.rng`` is a ``random.Random``
-    seeded by the fixture name, for parts a generator computes itself.
+    seeded by the fixture name, for parts a generator computes itself (the same
+    names and numbers on every run, so a rebuild changes only what the model writes).
     """
 
     def __init__(
         self,
         spec: FixtureSpec,
         *,
-        client: ModelClient,
-        model: str,
-        model_options: Mapping[str, Any],
+        asker: Asker,
         templates: TemplateSet,
         adapter: Callable[[Any], SchemaAdapter[Any]],
-        max_attempts: int,
-        before_call: Gate,
-        after_call: Callable[[ModelReply], None],
     ) -> None:
         self.spec = spec
         self.name = spec.name
         self.params: dict[str, Any] = dict(spec.params)
         self.rng = random.Random(spec.name)
-        self.model = model
-        self.model_options = dict(model_options)
-        self.usage = Usage()
-        self.usage_per_attempt: list[Usage] = []
-        self.attempts = 0
+        self.model = asker.model
+        self.model_options = dict(asker.options)
         # Schemas asked of the model besides the fixture's own: inputs too.
         self.schemas_used: dict[str, str] = {}
-        self._client = client
+        self._asker = asker
         self._templates = templates
         self._adapter = adapter
-        self._max_attempts = max_attempts
-        self._before_call = before_call
-        self._after_call = after_call
 
     def render(self, template: str | None = None, **variables: Any) -> str:
         """Render ``template`` (default: the fixture's first template) with params + variables."""
@@ -93,63 +61,33 @@ class GenerationContext:
     async def generate(self, prompt: str, schema: Any = None, *, system: str | None = None) -> Any:
         """Ask the model for one object of ``schema`` (default: the fixture's schema).
 
-        The JSON Schema goes with the request; the answer is extracted, parsed and
-        validated. On a validation failure the errors are fed back and the model is
-        asked again, up to the configured attempts.
+        The answer is accepted when it validates and passes the quality gates
+        (truncated, repeated, echoed or degenerate text is refused); otherwise the
+        model is asked again, up to ``retries.validation_attempts`` times.
         """
         adapter = self._adapter(schema if schema is not None else self.spec.schema)
         if schema is not None and schema is not self.spec.schema:
             self.schemas_used[adapter.name] = adapter.schema_hash()
-        json_schema = adapter.json_schema()
-        # Models that take the schema (structured output, constrained decoding) get it
-        # with the request; the others read it in the prompt.
-        in_prompt = json_schema is not None and not getattr(self._client, "supports_schema", False)
-        schema_text = json.dumps(json_schema, indent=1) if in_prompt else None
-        current = prompt
-        if schema_text:
-            current = f"{prompt}\n\nAnswer with one JSON value matching this JSON Schema:\n{schema_text}"
-        errors: list[str] = []
-        for attempt in range(1, self._max_attempts + 1):
-            await self._before_call()
-            self.attempts += 1
-            request = ModelRequest(
-                model=self.model,
-                prompt=current,
-                fixture=self.name,
-                json_schema=json_schema,
-                system=system,
-                options=self.model_options,
-                attempt=attempt,
-            )
-            reply = await self._client.complete(request)
-            self._count(reply)
-            self._after_call(reply)
-            raw = extract_json(reply.text).encode("utf-8")
-            errors = adapter.errors_for(raw)
-            if not errors:
-                return adapter.validate_json(raw)
-            current = (
-                f"{prompt}\n\nYour previous answer did not validate:\n"
-                + "\n".join(f"- {e}" for e in errors[:20])
-                + (
-                    f"\n\nAnswer again with one JSON value matching this JSON Schema:\n{schema_text}"
-                    if schema_text
-                    else ""
-                )
-            )
-        raise GenerationError(
-            f"fixture {self.name}: the model's answer did not validate against {adapter.name} after "
-            f"{self._max_attempts} attempt(s); last errors: {'; '.join(errors[:5])}. Tighten the template "
-            "or the schema, or raise retries.validation_attempts in [tool.hotdata]"
-        )
+        return await self._asker.ask(prompt, adapter, system)
 
-    def _count(self, reply: ModelReply) -> None:
-        self.usage_per_attempt.append(
-            Usage(calls=1, input_tokens=reply.input_tokens, output_tokens=reply.output_tokens)
-        )
-        usage = self.usage
-        usage.calls += 1
-        if reply.input_tokens is not None:
-            usage.input_tokens = (usage.input_tokens or 0) + reply.input_tokens
-        if reply.output_tokens is not None:
-            usage.output_tokens = (usage.output_tokens or 0) + reply.output_tokens
+    # What the record keeps of the calls made for this fixture.
+
+    @property
+    def attempts(self) -> int:
+        return self._asker.attempts
+
+    @property
+    def usage(self) -> Usage:
+        return self._asker.usage
+
+    @property
+    def usage_per_attempt(self) -> list[Usage]:
+        return self._asker.usage_per_attempt
+
+    @property
+    def failed_attempts(self) -> list[FailedAttempt]:
+        return self._asker.failed
+
+    @property
+    def prompts(self) -> list[str]:
+        return self._asker.prompts

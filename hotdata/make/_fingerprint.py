@@ -17,6 +17,7 @@ import inspect
 import json
 import sys
 import textwrap
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .._duration import parse_ttl
 from .._schema import SchemaAdapter
 from ._config import HotDataConfig
+from ._quality import QUALITY_VERSION, QualitySettings, UserCheck
 from ._spec import FixtureSpec
 
 __all__ = ["FINGERPRINT_FORMAT", "Fingerprint", "Inputs", "canonical_value", "function_source"]
@@ -84,6 +86,7 @@ class Inputs:
         self._files: dict[str, str | None] = {}
         self._models: dict[str, tuple[str, dict[str, Any]]] = {}
         self._params: dict[str, dict[str, Any]] = {}
+        self._quality: dict[str, tuple[QualitySettings, tuple[UserCheck, ...], str]] = {}
 
     def adapter(self, schema: Any) -> SchemaAdapter[Any]:
         adapter = self._adapters.get(id(schema))
@@ -138,6 +141,33 @@ class Inputs:
         if cached is None:
             cached = self._params[spec.name] = canonical_value(dict(spec.params))
         return cached
+
+    def quality_for(self, spec: FixtureSpec) -> tuple[QualitySettings, tuple[UserCheck, ...]]:
+        """The quality settings of ``spec`` (project table and its overrides) and its own checks."""
+        cached = self._quality.get(spec.name)
+        if cached is None:
+            settings = self.config.quality
+            checks: tuple[UserCheck, ...] = ()
+            own = spec.quality
+            if isinstance(own, Mapping):
+                settings = settings.merged(own, where=f"quality= of fixture {spec.name!r}")
+            elif callable(own):
+                checks = (own,)
+            elif own is not None:
+                checks = tuple(own)
+            digest = _sha(
+                json.dumps(
+                    [QUALITY_VERSION, settings.model_dump(mode="json"), [function_source(f) for f in checks]],
+                    sort_keys=True,
+                ).encode()
+            )
+            cached = self._quality[spec.name] = (settings, checks, digest)
+        return cached[0], cached[1]
+
+    def quality_hash(self, spec: FixtureSpec) -> str:
+        """Identifies the gates a fixture's data must pass (settings, user checks, gate version)."""
+        self.quality_for(spec)
+        return self._quality[spec.name][2]
 
     def ttl_for(self, spec: FixtureSpec) -> timedelta | None:
         return parse_ttl(spec.ttl if spec.ttl is not None else self.config.ttl)

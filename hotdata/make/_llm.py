@@ -149,7 +149,11 @@ class LlmClient:
                     "`llm install <plugin>` adds providers, and extra-openai-models.yaml in the "
                     "llm user directory adds OpenAI-compatible endpoints"
                 ) from None
-        self.supports_schema = bool(getattr(self._async or self._sync, "supports_schema", False))
+        model = self._async or self._sync
+        self.supports_schema = bool(getattr(model, "supports_schema", False))
+        # A small model copies re-ask feedback into its answers: such models are resampled instead.
+        self.copies_feedback = bool(getattr(model, "hotdata_copies_feedback", False))
+        self.option_names = frozenset(getattr(model.Options, "model_fields", {}))
         self._bound_sdk_retries(self._async or self._sync)
 
     def _bound_sdk_retries(self, model: Any) -> None:

@@ -62,6 +62,7 @@ class LocalModel(llm.Model):
     model_id = LOCAL_MODEL_ID
     can_stream = False
     supports_schema = True
+    hotdata_copies_feedback = True  # a 135M model pastes error text into its fields
 
     class Options(llm.Options):
         temperature: float | None = Field(default=None, ge=0, le=2, description="sampling temperature")

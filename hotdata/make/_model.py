@@ -45,7 +45,9 @@ class ModelClient(Protocol):
 
     ``supports_schema`` says whether the model takes the JSON Schema itself
     (structured output / constrained decoding); when it does not, the schema is
-    written into the prompt instead.
+    written into the prompt instead. Optional attributes: ``copies_feedback`` (the
+    model pastes re-ask feedback into its answers, so it is resampled instead of
+    being told what was wrong) and ``option_names`` (the options it accepts).
     """
 
     supports_schema: bool

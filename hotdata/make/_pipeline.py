@@ -7,9 +7,11 @@ reporter reads ``outcome``, ``last_status`` and ``summary``.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from .._errors import HotDataError, InvalidFixtureName
 from .._freshness import Clock, FixtureState, FixtureStatus, utcnow
@@ -54,6 +56,7 @@ class Pipeline:
         self._planner: Planner | None = None
         self._statuses: dict[str, FixtureStatus] = {}
         self._outcomes: dict[str, Outcome] = {}
+        self._written: dict[str, Any] = {}  # data committed by this run, by fixture
         self._guard = threading.Lock()
         self.started = time.monotonic()
 
@@ -125,9 +128,10 @@ class Pipeline:
             status = self.planner.status(spec, rescan=True)
             if not self.force and not status.needs_build:
                 return Outcome(spec.name, OutcomeKind.SKIPPED, f"{status.state.value}: {status.reason}")
-            candidate = await self.runner.generate(spec, data_path, meta_path)
+            candidate = await self.runner.generate(spec, data_path, meta_path, self.siblings(spec))
             # fsync-heavy: in a worker thread, so writes overlap and the loop keeps serving requests
             await asyncio.to_thread(self.writer.commit, candidate)
+            self._written[spec.name] = json.loads(candidate.data)
             return Outcome(
                 spec.name,
                 OutcomeKind.GENERATED,
@@ -144,6 +148,21 @@ class Pipeline:
             finished += self.writer.recover(*self.planner.paths(spec))
         self.planner.pending_seen.clear()
         return finished
+
+    def siblings(self, spec: FixtureSpec) -> dict[str, Any]:
+        """The data of the other variants of ``spec``'s generator (a family must not repeat itself)."""
+        family: dict[str, Any] = {}
+        for other in self.catalog:
+            if other.generator is not spec.generator or other.name == spec.name:
+                continue
+            if other.name in self._written:
+                family[other.name] = self._written[other.name]
+                continue
+            try:
+                family[other.name] = json.loads(self.planner.paths(other)[0].read_bytes())
+            except (OSError, ValueError, HotDataError):
+                continue  # missing, unreadable or invalid: nothing to compare with
+        return family
 
     def outcome(self, name: str) -> Outcome | None:
         return self._outcomes.get(name)

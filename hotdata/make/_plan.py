@@ -9,6 +9,7 @@ plugin's strict mode all ask ``Planner.status``, so they never disagree.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,26 +24,31 @@ from .._provenance import Provenance
 from .._store import PENDING_SUFFIX
 from ._catalog import Catalog
 from ._fingerprint import FINGERPRINT_FORMAT, Fingerprint, Inputs
+from ._quality import QualityContext, check_value
 from ._spec import FixtureSpec
 
 __all__ = ["BUILD_CHECKS", "CHECKS", "BuildCheck", "Planner"]
 
-Check = Callable[[FixtureSpec, Provenance, Fingerprint, Inputs], "str | None"]
+Check = Callable[[FixtureSpec, Provenance, Fingerprint, Inputs, bytes], "str | None"]
 
 
-def _format(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+def _format(
+    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
+) -> str | None:
     if fp.format != FINGERPRINT_FORMAT:
         return f"fingerprint format changed ({fp.format} -> {FINGERPRINT_FORMAT})"
     return None
 
 
-def _name(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+def _name(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes) -> str | None:
     if record.name != spec.name:
         return f"the record names fixture {record.name!r}, not {spec.name!r}"
     return None
 
 
-def _generator(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+def _generator(
+    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
+) -> str | None:
     if fp.generator == inputs.generator_hash(spec):
         return None
     if spec.version is not None or fp.generator.startswith("version:"):
@@ -50,7 +56,9 @@ def _generator(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: I
     return f"generator {spec.generator.__name__} changed"
 
 
-def _templates(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+def _templates(
+    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
+) -> str | None:
     for declared in spec.templates:
         if declared not in fp.templates:
             return f"template {declared} added"
@@ -63,7 +71,9 @@ def _templates(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: I
     return None
 
 
-def _schema(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+def _schema(
+    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
+) -> str | None:
     if fp.schema_ != inputs.adapter(spec.schema).schema_hash():
         return f"schema {spec.schema_label} changed"
     for name, digest in sorted(fp.schemas_used.items()):
@@ -76,18 +86,37 @@ def _schema(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inpu
     return None
 
 
-def _params(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+def _params(
+    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
+) -> str | None:
     if fp.params != inputs.params_for(spec):
         return "variant parameters changed"
     return None
 
 
-def _model(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs) -> str | None:
+def _model(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes) -> str | None:
     model, options = inputs.model_for(spec)
     if fp.model != model:
         return f"model changed ({fp.model} -> {model})"
     if fp.model_options != options:
         return "model options changed"
+    return None
+
+
+def _quality(
+    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
+) -> str | None:
+    if record.quality is not None and record.quality == inputs.quality_hash(spec):
+        return None  # these very bytes passed these very gates when they were generated
+    settings, checks = inputs.quality_for(spec)
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None  # the classifier has already refused data that is not JSON
+    problems = check_value(value, settings, QualityContext(), checks)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"quality: {problems[0].message}{more}"
     return None
 
 
@@ -100,6 +129,7 @@ CHECKS: dict[str, Check] = {
     "schema": _schema,
     "params": _params,
     "model": _model,
+    "quality": _quality,
 }
 BUILD_CHECKS = ("fingerprint", *CHECKS)
 
@@ -133,14 +163,14 @@ class BuildCheck:
     inputs: Inputs
     fingerprint_of: _FingerprintOf
 
-    def __call__(self, record: Provenance, now: datetime) -> str | None:
+    def __call__(self, record: Provenance, now: datetime, data: bytes) -> str | None:
         fp = self.fingerprint_of(record)
         if isinstance(fp, str):
             if self.name != "fingerprint":
                 return None
             return f"provenance record {self.spec.name.rsplit('/', 1)[-1]}{META_SUFFIX} unreadable: {fp}"
         check = CHECKS.get(self.name)
-        return None if check is None else check(self.spec, record, fp, self.inputs)
+        return None if check is None else check(self.spec, record, fp, self.inputs, data)
 
 
 class Planner:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,13 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     try:
         config = load_config(Path(root) if root is not None else None)
     except HotDataError as exc:
+        _say(str(exc))
         return _broken(str(exc))
     pipeline = Pipeline(config, force=truthy(get_var("force", os.environ.get("HOTDATA_FORCE", ""))))
+    try:
+        pipeline.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
+    except HotDataError as exc:
+        _say(str(exc))
     doit_config = {
         "backend": "json",  # explicit: this Python's default dbm falls back to the fragile dbm.dumb
         "dep_file": str(config.root / ".doit.db"),
@@ -71,6 +77,12 @@ def _failing(basename: str, doc: str, message: str, params: list[dict[str, Any]]
     task: TaskDict = {"basename": basename, "actions": [lambda: TaskFailed(message)], "uptodate": [False]}
     # the task keeps its options, so `doit status --json` reports the real error, not "--json unknown"
     return {**task, "doc": doc, "params": params or []}
+
+
+def _say(message: str) -> None:
+    # Said at once, on stderr: doit rejects `fixtures:NAME` or an option such as --json
+    # before any task runs, which would hide the real error behind "Invalid parameter".
+    print(f"hotdata: {message}", file=sys.stderr, flush=True)
 
 
 def _broken(message: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
+    "QUALITY_VERSION",
     "BUILTIN_CHECKS",
     "CheckName",
     "DEFAULT_FEEDBACK_MARKERS",
@@ -46,6 +47,9 @@ __all__ = [
     "schema_for_pointer",
     "similarity",
 ]
+
+# Bump when a built-in check changes what it refuses: records that passed older gates are re-checked.
+QUALITY_VERSION = 1
 
 CheckName = Literal["truncated", "repeated", "echo", "degenerate", "near-duplicate"]
 BUILTIN_CHECKS: tuple[CheckName, ...] = get_args(CheckName)

@@ -10,19 +10,25 @@ before every model call.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import traceback
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import HotDataError
 from .._freshness import Clock, utcnow
-from ._candidate import Candidate, InvalidValue, make_candidate
+from .._provenance import FailedAttempt
+from .._schema import SchemaAdapter
+from ._ask import FEEDBACK_MARKERS, Asker, AskPolicy
+from ._candidate import Candidate, InvalidValue, encode_value, make_candidate
 from ._config import HotDataConfig
 from ._errors import GenerationError, ModelError
 from ._fingerprint import Inputs
 from ._model import ModelClient, ModelReply
+from ._quality import QualityContext, QualitySettings, UserCheck, check_value, near_duplicates
+from ._secrets import secret_values
 from ._spec import FixtureSpec
 
 if TYPE_CHECKING:
@@ -137,49 +143,100 @@ class Runner:
             closure = self._closures[spec.templates] = self._templates.closure(spec.templates)
         return self._templates, closure
 
-    async def generate(self, spec: FixtureSpec, data_path: Path, meta_path: Path) -> Candidate:
-        """Run the fixture's generator and validate what it returns; writes nothing."""
+    async def generate(
+        self,
+        spec: FixtureSpec,
+        data_path: Path,
+        meta_path: Path,
+        siblings: Mapping[str, Any] | None = None,
+    ) -> Candidate:
+        """Run the fixture's generator until its value validates and passes the quality gates
+        (``siblings``: the data of the family's other variants, which it must not repeat);
+        writes nothing."""
         from ._context import GenerationContext
 
         templates, closure = self._template_closure(spec)
         model, options = self.inputs.model_for(spec)
-        ctx = GenerationContext(
-            spec,
+        quality, checks = self.inputs.quality_for(spec)
+        asker = Asker(
             client=self.client(model),
             model=model,
-            model_options=options,
-            templates=templates,
-            adapter=self.inputs.adapter,
-            max_attempts=self.config.retries.validation_attempts,
+            options=options,
+            fixture=spec.name,
+            policy=AskPolicy(self.config.retries.validation_attempts, quality, checks, secret_values()),
             before_call=self.budget.before_call,
             after_call=self.budget.spent,
         )
+        ctx = GenerationContext(spec, asker=asker, templates=templates, adapter=self.inputs.adapter)
+        adapter = self.inputs.adapter(spec.schema)
         what = f"generator {spec.generator.__name__}"
+        problems: list[str] = []
+        for round_ in range(self.config.retries.validation_attempts):
+            asker.round, calls_before = round_, asker.attempts
+            asker.prompts.clear()
+            value = await self._run_generator(spec, ctx, what)
+            try:
+                data = encode_value(adapter, value)
+            except InvalidValue as exc:
+                raise GenerationError(
+                    f"fixture {spec.name}: {what} returned {exc}; nothing was written"
+                ) from None
+            problems = self._gate(json.loads(data), adapter, asker, quality, checks, siblings or {})
+            if not problems:
+                return make_candidate(
+                    spec.name,
+                    data_path,
+                    meta_path,
+                    adapter,
+                    value,
+                    generated_at=self.clock(),
+                    ttl=self.inputs.ttl_for(spec),
+                    fingerprint=self.inputs.fingerprint(spec, closure, ctx.schemas_used),
+                    generator=spec.generator_name,
+                    model=model,
+                    model_options=options,
+                    attempts=asker.attempts,
+                    usage=asker.usage,
+                    usage_per_attempt=asker.usage_per_attempt,
+                    failed_attempts=asker.failed,
+                    quality=self.inputs.quality_hash(spec),
+                )
+            asker.failed.append(
+                FailedAttempt(attempt=asker.attempts, reasons=[f"fixture: {p}" for p in problems])
+            )
+            if asker.attempts == calls_before:
+                break  # the generator asked the model nothing: another run returns the same value
+        raise GenerationError(
+            f"fixture {spec.name}: {what} returned data that fails the quality gates: "
+            f"{'; '.join(problems[:3])}; nothing was written. Improve the generator or its prompt, or tune "
+            "[tool.hotdata.quality] (or quality= on the fixture)"
+        )
+
+    @staticmethod
+    async def _run_generator(spec: FixtureSpec, ctx: Any, what: str) -> Any:
         try:
-            value = await spec.generator(ctx, **spec.params)
+            return await spec.generator(ctx, **spec.params)
         except HotDataError:
             raise
         except (Exception, SystemExit, KeyboardInterrupt) as exc:
             # SystemExit and KeyboardInterrupt raised by a generator would end the loop thread
             raise GenerationError(f"fixture {spec.name}: {describe_exception(exc, what)}") from None
-        try:
-            return make_candidate(
-                spec.name,
-                data_path,
-                meta_path,
-                self.inputs.adapter(spec.schema),
-                value,
-                generated_at=self.clock(),
-                ttl=self.inputs.ttl_for(spec),
-                fingerprint=self.inputs.fingerprint(spec, closure, ctx.schemas_used),
-                generator=spec.generator_name,
-                model=model,
-                model_options=options,
-                attempts=ctx.attempts,
-                usage=ctx.usage,
-                usage_per_attempt=ctx.usage_per_attempt,
-            )
-        except InvalidValue as exc:
-            raise GenerationError(
-                f"fixture {spec.name}: {what} returned {exc}; nothing was written"
-            ) from None
+
+    @staticmethod
+    def _gate(
+        data: Any,
+        adapter: SchemaAdapter[Any],
+        asker: Asker,
+        quality: QualitySettings,
+        checks: Sequence[UserCheck],
+        siblings: Mapping[str, Any],
+    ) -> list[str]:
+        """The quality problems of the whole fixture, near-duplicates of its siblings included."""
+        context = QualityContext(
+            prompt="\n\n".join(asker.prompts),
+            json_schema=adapter.json_schema(),
+            secrets=asker.policy.secrets,
+            feedback_markers=FEEDBACK_MARKERS,
+        )
+        problems = check_value(data, quality, context, checks) + near_duplicates(data, siblings, quality)
+        return [p.message for p in problems]

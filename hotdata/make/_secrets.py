@@ -6,12 +6,13 @@ import json
 import os
 import re
 
-__all__ = ["redact"]
+__all__ = ["redact", "secret_values"]
 
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
 
 
-def _secret_values() -> list[str]:
+def secret_values() -> list[str]:
+    """Every secret value hotdata knows: env values whose names look secret, llm's stored keys."""
     values = [v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 8]
     try:
         import llm
@@ -27,6 +28,6 @@ def _secret_values() -> list[str]:
 
 def redact(text: str) -> str:
     """``text`` with every known secret value and bearer token replaced by ``***``."""
-    for value in _secret_values():
+    for value in secret_values():
         text = text.replace(value, "***")
     return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)

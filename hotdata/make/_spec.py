@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._duration import TTL, parse_ttl
 from .._names import validate_fixture_name
 from ._errors import CatalogError
+from ._quality import QualitySettings
 
 __all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture"]
 
 Generator = Callable[..., Awaitable[Any]]
+# quality= on @fixture: overrides of [tool.hotdata.quality] ({"prose_min_words": 6,
+# "checks": [...]}), and/or user checks: callables (data, context) -> problems.
+Quality = Mapping[str, Any] | Callable[..., Any] | Sequence[Callable[..., Any]] | None
 
 _ATTR = "__hotdata_fixtures__"
 
@@ -30,6 +34,7 @@ class FixtureDeclaration:
     model: str | None
     model_options: Mapping[str, Any]
     version: str | None
+    quality: Quality
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class FixtureSpec:
     model: str | None = None
     model_options: Mapping[str, Any] = field(default_factory=dict)
     version: str | None = None
+    quality: Quality = None
 
     @property
     def generator_name(self) -> str:
@@ -66,6 +72,7 @@ def fixture(
     model: str | None = None,
     model_options: Mapping[str, Any] | None = None,
     version: str | None = None,
+    quality: Quality = None,
 ) -> Callable[[Generator], Generator]:
     """Declare that an async generator function builds one fixture, or one per variant.
 
@@ -80,10 +87,15 @@ def fixture(
 
     Templates are paths relative to the configured ``templates_dir``. ``version``
     pins the code version: when given it replaces the hash of the function's source.
+    ``quality`` adjusts the quality gates for this fixture: a mapping of
+    ``[tool.hotdata.quality]`` keys (``{"prose_min_words": 6}``), a user check
+    ``check(data, context) -> problems``, or a list of checks.
     """
     declared = tuple(([template] if template else []) + list(templates))
     try:
         parse_ttl(ttl)
+        if isinstance(quality, Mapping):
+            QualitySettings().merged(quality, where=f"quality= of fixture {name!r}")
     except ValueError as exc:
         raise CatalogError(f"fixture {name!r}: {exc}") from None
     decl = FixtureDeclaration(
@@ -95,6 +107,7 @@ def fixture(
         model=model,
         model_options=dict(model_options or {}),
         version=version,
+        quality=quality,
     )
 
     def decorate(fn: Generator) -> Generator:
@@ -135,6 +148,7 @@ def expand(fn: Generator) -> list[FixtureSpec]:
                     model=decl.model,
                     model_options=decl.model_options,
                     version=decl.version,
+                    quality=decl.quality,
                 )
             )
     return specs

@@ -13,7 +13,11 @@ Models:
 * ``hotdata-fake`` — schema-valid JSON derived from the request's schema and prompt;
 * ``hotdata-fake:fail`` — every call fails (a model that must not be called);
 * ``hotdata-fake:invalid-first`` — the first answer to each prompt (by its first
-  line) does not match the schema; later ones do.
+  line) does not match the schema; later ones do;
+* ``hotdata-fake:script`` — answers read from the JSON file ``HOTDATA_FAKE_SCRIPT``:
+  ``{"<text the prompt contains>": [answer, answer, ...]}``; each answer is the
+  text, or ``{"text": ..., "finish_reason": "length"}``. The n-th call whose
+  prompt contains a key gets that key's n-th answer (the last one repeats).
 
 Like a real model, they see only the prompt, the system prompt, the schema and
 the options. ``HOTDATA_FAKE_LOG`` names a file that gets one JSON line per call
@@ -40,7 +44,7 @@ from ._faker import fake_from_schema
 
 __all__ = ["FAKE_MODEL_IDS", "FakeAsyncModel", "FakeModel", "fake_answer", "register_models"]
 
-FAKE_MODEL_IDS = ("hotdata-fake", "hotdata-fake:fail", "hotdata-fake:invalid-first")
+FAKE_MODEL_IDS = ("hotdata-fake", "hotdata-fake:fail", "hotdata-fake:invalid-first", "hotdata-fake:script")
 _INVALID = '{"not": "what the schema wants"}'
 
 
@@ -60,6 +64,7 @@ class _Behaviour:
         self.model_id = model_id
         self.mode = model_id.split(":", 1)[1] if ":" in model_id else "ok"
         self._seen: set[str] = set()
+        self._asked: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def log(self, prompt: llm.Prompt) -> None:
@@ -84,14 +89,32 @@ class _Behaviour:
                 self._seen.add(first_line)
             if first:
                 return self._finish(response, text_prompt, _INVALID)
+        if self.mode == "script":
+            text, finish = self._scripted(text_prompt)
+            return self._finish(response, text_prompt, text, finish)
         schema = prompt.schema if isinstance(prompt.schema, dict) else None
         options = prompt.options.model_dump(exclude_none=True) if prompt.options else {}
         return self._finish(response, text_prompt, fake_answer(schema, text_prompt, options.get("seed")))
 
+    def _scripted(self, prompt: str) -> tuple[str, str]:
+        path = os.environ.get("HOTDATA_FAKE_SCRIPT")
+        if not path:
+            raise RuntimeError("hotdata-fake:script needs HOTDATA_FAKE_SCRIPT naming a JSON file of answers")
+        script: dict[str, list[Any]] = json.loads(Path(path).read_text(encoding="utf-8"))
+        key = next((k for k in script if k in prompt), None)
+        if key is None:
+            raise RuntimeError(f"no answer in {path} for a prompt starting {prompt[:60]!r}")
+        with self._lock:
+            n = self._asked[key] = self._asked.get(key, 0) + 1
+        answer = script[key][min(n, len(script[key])) - 1]
+        if isinstance(answer, dict):
+            return str(answer["text"]), str(answer.get("finish_reason", "stop"))
+        return answer if isinstance(answer, str) else json.dumps(answer), "stop"
+
     @staticmethod
-    def _finish(response: Any, prompt: str, text: str) -> str:
+    def _finish(response: Any, prompt: str, text: str, finish_reason: str = "stop") -> str:
         response.set_usage(input=len(prompt) // 4 + 1, output=len(text) // 4 + 1)
-        response.response_json = {"finish_reason": "stop"}
+        response.response_json = {"finish_reason": finish_reason}
         return text
 
 

@@ -1,0 +1,261 @@
+"""Asking a model for one value: attempts, validation, quality gates and what changes on a re-ask.
+
+An answer is accepted only when it parses, validates against the schema, holds
+nothing JSON cannot (NaN, infinity) and passes the quality gates. Otherwise the
+model is asked again, and the next attempt changes something:
+
+* a model that copies feedback into its answers (``copies_feedback``, such as the
+  small embedded model) is resampled with another seed instead of being shown
+  the errors; any other model is shown what was wrong;
+* an answer cut off at the token limit is named as such (``the model stopped at
+  its token limit in /data/0/embedding``) and the next attempt asks for less:
+  arrays capped tighter and, where the model takes it, more tokens.
+
+Every refused attempt is kept with its reasons, for the provenance record and
+the build summary.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._provenance import FailedAttempt, Usage
+from .._schema import SchemaAdapter, canonical_json
+from ._errors import GenerationError
+from ._model import ModelClient, ModelReply, ModelRequest
+from ._quality import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
+
+__all__ = ["AskPolicy", "Asker", "extract_json", "open_pointer", "schema_for_model"]
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+# Phrases of hotdata's own re-ask prompts: an answer that contains one copied the feedback.
+_NOT_VALID = "Your previous answer did not validate"
+_NOT_ACCEPTED = "Your previous answer was not accepted"
+_AGAIN = "Answer again with one JSON value matching this JSON Schema"
+FEEDBACK_MARKERS = (*DEFAULT_FEEDBACK_MARKERS, _NOT_VALID.lower(), _NOT_ACCEPTED.lower())
+# Arrays without a bound are asked for with at most this many items (halved after a cut-off).
+ARRAY_CAP = 8
+
+
+def extract_json(text: str) -> str:
+    """The first JSON value in a model answer: tolerates code fences, prose around it, and a
+    second value after it (the first one is taken)."""
+    fenced = _FENCE.search(text)
+    candidates = [fenced.group(1)] if fenced and text.strip()[:1] not in "{[" else []
+    candidates.append(text)
+    for candidate in candidates:
+        starts = [i for i in (candidate.find("{"), candidate.find("[")) if i >= 0]
+        if not starts:
+            continue
+        start = min(starts)
+        try:
+            _, end = json.JSONDecoder().raw_decode(candidate, start)
+        except ValueError:
+            continue
+        return candidate[start:end]
+    stripped = text.strip()
+    if fenced:
+        return fenced.group(1).strip()
+    starts = [i for i in (stripped.find("{"), stripped.find("[")) if i >= 0]
+    return stripped[min(starts) :] if starts else stripped
+
+
+def schema_for_model(json_schema: Mapping[str, Any], array_cap: int = ARRAY_CAP) -> dict[str, Any]:
+    """The schema to ask with: what it describes, not what it merely tolerates.
+
+    Objects are closed (no invented keys) and arrays without ``maxItems`` get one,
+    so a small model cannot run away inside an endless list. Validation still uses
+    the real schema.
+    """
+    schema = copy.deepcopy(dict(json_schema))
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("properties") and node.get("additionalProperties") is not False:
+                node["additionalProperties"] = False
+            if node.get("type") == "array" and "maxItems" not in node:
+                node["maxItems"] = max(array_cap, int(node.get("minItems", 0)))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return schema
+
+
+def open_pointer(text: str) -> str:
+    """The JSON pointer of the innermost value still open where ``text`` ends (a cut-off answer)."""
+    path: list[str | int] = []
+    kinds: list[str] = []  # "{" or "[" per open container
+    expecting_key = False
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            token = text[i + 1 : j]
+            if kinds and kinds[-1] == "{" and expecting_key:
+                try:
+                    path[-1] = json.loads(f'"{token}"')
+                except ValueError:
+                    path[-1] = token
+                expecting_key = False
+            i = j + 1
+            continue
+        if ch in "{[":
+            kinds.append(ch)
+            path.append("" if ch == "{" else 0)
+            expecting_key = ch == "{"
+        elif ch in "}]":
+            if kinds:
+                kinds.pop()
+                path.pop()
+        elif ch == ",":
+            if kinds and kinds[-1] == "[":
+                path[-1] = int(path[-1]) + 1
+            elif kinds:
+                expecting_key = True
+        i += 1
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path if p != "") or "/"
+
+
+@dataclass(frozen=True)
+class AskPolicy:
+    """How hard to try and what to accept."""
+
+    max_attempts: int
+    quality: QualitySettings
+    user_checks: Sequence[UserCheck] = ()
+    secrets: Sequence[str] = ()
+
+
+@dataclass
+class Asker:
+    """Asks one model for values on behalf of one fixture and keeps count of what it spent."""
+
+    client: ModelClient
+    model: str
+    options: Mapping[str, Any]
+    fixture: str
+    policy: AskPolicy
+    before_call: Callable[[], Awaitable[None]]
+    after_call: Callable[[ModelReply], None]
+    usage: Usage = field(default_factory=Usage)
+    usage_per_attempt: list[Usage] = field(default_factory=list)
+    failed: list[FailedAttempt] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+    attempts: int = 0
+    round: int = 0  # the generator's run: a new round samples new answers
+
+    async def ask(self, prompt: str, adapter: SchemaAdapter[Any], system: str | None = None) -> Any:
+        """One value of ``adapter``'s schema that passes validation and the quality gates."""
+        json_schema = adapter.json_schema()
+        takes_schema = bool(getattr(self.client, "supports_schema", False))
+        copies_feedback = bool(getattr(self.client, "copies_feedback", False))
+        cap = ARRAY_CAP
+        reasons: list[str] = []
+        extra_tokens = 0
+        self.prompts.append(prompt)
+        for attempt in range(1, self.policy.max_attempts + 1):
+            asked = schema_for_model(json_schema, cap) if json_schema is not None else None
+            text = prompt
+            if asked is not None and not takes_schema:
+                text += f"\n\n{_AGAIN.replace('again ', '')}:\n{json.dumps(asked, indent=1)}"
+            if reasons and not copies_feedback:
+                heading = _NOT_VALID if reasons[0].startswith("at ") else _NOT_ACCEPTED
+                text += f"\n\n{heading}:\n" + "\n".join(f"- {r}" for r in reasons[:20])
+            await self.before_call()
+            self.attempts += 1
+            request = ModelRequest(
+                model=self.model,
+                prompt=text,
+                fixture=self.fixture,
+                json_schema=asked,
+                system=system,
+                options=self._options(attempt, extra_tokens, copies_feedback or bool(reasons)),
+                attempt=attempt,
+            )
+            reply = await self.client.complete(request)
+            self._count(reply)
+            self.after_call(reply)
+            value, reasons = self._judge(reply, adapter, json_schema, prompt)
+            if not reasons:
+                return value
+            self.failed.append(FailedAttempt(attempt=self.attempts, reasons=reasons[:10]))
+            if reply.finish_reason == "length":
+                cap = max(1, cap // 2)
+                extra_tokens += max(256, reply.output_tokens or 0)
+        raise GenerationError(
+            f"fixture {self.fixture}: no acceptable answer for {adapter.label} in {self.policy.max_attempts} "
+            f"attempt(s); last: {'; '.join(reasons[:4])}. {_advice(reasons)}"
+        )
+
+    def _options(self, attempt: int, extra_tokens: int, resample: bool) -> dict[str, Any]:
+        options = dict(self.options)
+        # Another seed gives another answer; the same seed would repeat the refused one.
+        shift = 1000 * self.round + (attempt - 1 if resample else 0)
+        if shift and "seed" in options and isinstance(options["seed"], int):
+            options["seed"] += shift
+        elif shift and "temperature" in options and isinstance(options["temperature"], int | float):
+            options["temperature"] = min(1.5, float(options["temperature"]) + 0.1 * min(shift, 5))
+        accepted = getattr(self.client, "option_names", None)
+        if extra_tokens and (accepted is None or "max_tokens" in accepted):
+            options["max_tokens"] = int(options.get("max_tokens") or 1024) + extra_tokens
+        return options
+
+    def _judge(
+        self, reply: ModelReply, adapter: SchemaAdapter[Any], json_schema: Any, prompt: str
+    ) -> tuple[Any, list[str]]:
+        """The value and no reasons, or None and why the answer is refused."""
+        raw = extract_json(reply.text)
+        if reply.finish_reason == "length":
+            limit = f" ({reply.output_tokens:,} tokens)" if reply.output_tokens else ""
+            where = open_pointer(raw)
+            return None, [f"the model stopped at its token limit{limit} in {where}; the answer is cut off"]
+        errors = adapter.errors_for(raw.encode("utf-8"))
+        if errors:
+            return None, errors[:20]
+        value = adapter.validate_json(raw.encode("utf-8"))
+        try:
+            data = json.loads(canonical_json(adapter.to_data(value)))
+        except ValueError as exc:  # NaN or infinity passed validation but JSON cannot hold it
+            return None, [f"the answer holds a number JSON cannot: {exc}"]
+        context = QualityContext(
+            prompt=prompt,
+            json_schema=json_schema,
+            secrets=self.policy.secrets,
+            feedback_markers=FEEDBACK_MARKERS,
+        )
+        problems = check_value(data, self.policy.quality, context, self.policy.user_checks)
+        return value, [p.message for p in problems]
+
+    def _count(self, reply: ModelReply) -> None:
+        self.usage_per_attempt.append(
+            Usage(calls=1, input_tokens=reply.input_tokens, output_tokens=reply.output_tokens)
+        )
+        usage = self.usage
+        usage.calls += 1
+        if reply.input_tokens is not None:
+            usage.input_tokens = (usage.input_tokens or 0) + reply.input_tokens
+        if reply.output_tokens is not None:
+            usage.output_tokens = (usage.output_tokens or 0) + reply.output_tokens
+
+
+def _advice(reasons: list[str]) -> str:
+    if any("token limit" in r for r in reasons):
+        return "Ask for less (fewer or shorter items: maxItems, maxLength in the schema) or a larger model"
+    if reasons and not reasons[0].startswith("at "):
+        return (
+            "The answers were valid but failed quality gates; improve the prompt, or tune "
+            "[tool.hotdata.quality] (or quality= on the fixture)"
+        )
+    return "Tighten the template or the schema, or raise retries.validation_attempts in [tool.hotdata]"
