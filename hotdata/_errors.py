@@ -3,7 +3,7 @@
 Every error is a ``HotDataError``; catch that to catch them all::
 
     HotDataError
-    ├── InvalidFixtureName          a name that is absolute, escapes the root, ...
+    ├── InvalidFixtureName          a name that escapes the root, breaks doit or a file system
     ├── FixtureMissingError         no data file where one was expected
     ├── FixtureInvalidError         a data file that does not match its schema
     ├── ProvenanceError             a provenance record that cannot be read
@@ -39,12 +39,15 @@ class HotDataError(Exception):
 class InvalidFixtureName(HotDataError, ValueError):
     """A fixture name is not a safe relative path inside the fixtures root."""
 
-    def __init__(self, name: str, why: str) -> None:
+    def __init__(self, name: str, why: str, where: str | None = None) -> None:
         self.name = name
         self.why = why
+        self.where = where  # e.g. the @fixture declaration and variant that produced the name
+        origin = f" ({where})" if where else ""
         super().__init__(
-            f"invalid fixture name {name!r}: {why}. Fixture names are "
-            "slash-separated relative paths such as 'agent_snapshots/cockpit_demo'."
+            f"invalid fixture name {name!r}{origin}: {why}. A fixture name is '/'-separated segments "
+            "of letters, digits, '_', '-' and '.', each starting with a letter, digit or '_', "
+            "such as 'agent_snapshots/cockpit_demo' (the rules: hotdata._names)."
         )
 
 

@@ -15,10 +15,16 @@ The order of the rules:
 4. the record is unreadable or missing: ``stale``;
 5. the data's sha256 differs from the record's: ``edited`` (kept by normal builds);
 6. the record checks, in order: the first one that objects makes the fixture ``stale``.
+
+A staged pair (``NAME.json.new`` and ``NAME.meta.json.new``, a rebuilt fixture
+awaiting review) is judged by the same rules first: when it is up to date the
+fixture is ``pending``; when its inputs changed again it is ``stale`` and its
+rebuild replaces the staged pair.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +36,7 @@ from ._duration import format_duration
 from ._errors import ProvenanceError
 from ._provenance import Provenance, sha256_hex
 from ._schema import SchemaAdapter
-from ._store import read_record
+from ._store import read_record, read_staged
 
 __all__ = [
     "Classifier",
@@ -60,6 +66,7 @@ class FixtureState(enum.StrEnum):
     MISSING = "missing"
     INVALID = "invalid"
     EDITED = "edited"
+    PENDING = "pending"  # a regenerated version is staged beside the committed one, awaiting review
 
     def __str__(self) -> str:
         return self.value
@@ -183,37 +190,87 @@ class Classifier:
         self.skipped = tuple(skipped)
 
     def classify(
-        self, name: str, data_path: Path, meta_path: Path, *, pending: bool | None = None
+        self,
+        name: str,
+        data_path: Path,
+        meta_path: Path,
+        *,
+        pending: bool | None = None,
+        staged: bool | None = None,
     ) -> FixtureStatus:
-        """The status of fixture ``name``; ``pending=False`` skips looking for a pending record."""
+        """The status of fixture ``name``.
 
-        def status(
-            state: FixtureState, check: str, reason: str, record: Provenance | None = None
-        ) -> FixtureStatus:
-            age = None
-            if record is not None:
-                try:
-                    age = self.clock() - record.generated_at
-                except OverflowError:
-                    age = None
-            return FixtureStatus(name, state, reason, data_path, meta_path, record, age, self.skipped, check)
-
+        ``pending=False`` / ``staged=False`` say the caller listed the directory and
+        there is no pending record / no staged pair, so neither is looked for.
+        """
+        pair = None if staged is False else read_staged(data_path, meta_path)
+        if pair is not None:
+            raw, record = pair
+            judged = self._judge(name, data_path, meta_path, raw, record, None)
+            if judged.state is FixtureState.FRESH:
+                why = record.reason or "regenerated"
+                return dataclasses.replace(
+                    judged,
+                    state=FixtureState.PENDING,
+                    check="review",
+                    reason=f"awaiting review: {why}; `doit review` shows the change",
+                )
+            # The inputs changed again since: rebuilt, and the new change replaces this one.
+            return dataclasses.replace(
+                judged, reason=f"{judged.reason} (replaces the change awaiting review)"
+            )
         try:
             raw = data_path.read_bytes()
         except FileNotFoundError:
-            return status(FixtureState.MISSING, "data", f"{data_path.name} does not exist")
+            return self._status(
+                name, data_path, meta_path, FixtureState.MISSING, "data", f"{data_path.name} does not exist"
+            )
         except IsADirectoryError:
-            return status(FixtureState.INVALID, "data", f"{data_path} is a directory, not a data file")
+            reason = f"{data_path} is a directory, not a data file"
+            return self._status(name, data_path, meta_path, FixtureState.INVALID, "data", reason)
         except OSError as exc:
-            return status(FixtureState.INVALID, "data", f"cannot read {data_path}: {exc.strerror}")
-        data_sha = sha256_hex(raw)
-        record: Provenance | None = None
+            reason = f"cannot read {data_path}: {exc.strerror}"
+            return self._status(name, data_path, meta_path, FixtureState.INVALID, "data", reason)
         record_error: str | None = None
         try:
-            record = read_record(data_path, meta_path, data_sha, pending=pending)
+            found = read_record(data_path, meta_path, sha256_hex(raw), pending=pending)
         except ProvenanceError as exc:
-            record_error = exc.why
-        intact = record is not None and record.data_sha256 == data_sha
+            found, record_error = None, exc.why
+        return self._judge(name, data_path, meta_path, raw, found, record_error)
+
+    def _status(
+        self,
+        name: str,
+        data_path: Path,
+        meta_path: Path,
+        state: FixtureState,
+        check: str,
+        reason: str,
+        record: Provenance | None = None,
+    ) -> FixtureStatus:
+        age = None
+        if record is not None:
+            try:
+                age = self.clock() - record.generated_at
+            except OverflowError:
+                age = None
+        return FixtureStatus(name, state, reason, data_path, meta_path, record, age, self.skipped, check)
+
+    def _judge(
+        self,
+        name: str,
+        data_path: Path,
+        meta_path: Path,
+        raw: bytes,
+        record: Provenance | None,
+        record_error: str | None,
+    ) -> FixtureStatus:
+        def status(
+            state: FixtureState, check: str, reason: str, record: Provenance | None = None
+        ) -> FixtureStatus:
+            return self._status(name, data_path, meta_path, state, check, reason, record)
+
+        intact = record is not None and record.data_sha256 == sha256_hex(raw)
         if intact and record is not None and record.schema_hash != self.adapter.schema_hash():
             return status(FixtureState.STALE, "schema", f"schema {self.adapter.label} changed", record)
         errors = self.adapter.errors_for(raw)

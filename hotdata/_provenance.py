@@ -66,6 +66,8 @@ class Provenance(BaseModel):
     failed_attempts: list[FailedAttempt] = Field(default_factory=list)
     # The quality settings (hash) the data passed when it was generated; None: not gated.
     quality: str | None = None
+    # Why it was (re)generated, in the classifier's words ("template partials/voice.j2 changed").
+    reason: str | None = None
     hotdata_version: str = ""
 
     @field_validator("generated_at")

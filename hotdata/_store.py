@@ -12,11 +12,36 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from ._provenance import Provenance, parse_provenance, read_provenance
+from ._errors import ProvenanceError
+from ._provenance import Provenance, parse_provenance, read_provenance, sha256_hex
 
-__all__ = ["PENDING_SUFFIX", "read_record"]
+__all__ = ["PENDING_SUFFIX", "STAGED_SUFFIX", "read_record", "read_staged", "staged_paths"]
 
 PENDING_SUFFIX = ".pending"
+# A rebuilt fixture awaiting review: NAME.json.new and NAME.meta.json.new beside the committed pair.
+STAGED_SUFFIX = ".new"
+
+
+def staged_paths(data_path: Path, meta_path: Path) -> tuple[Path, Path]:
+    return data_path.with_name(data_path.name + STAGED_SUFFIX), meta_path.with_name(
+        meta_path.name + STAGED_SUFFIX
+    )
+
+
+def read_staged(data_path: Path, meta_path: Path) -> tuple[bytes, Provenance] | None:
+    """The staged pair's data and record, or None when there is no complete staged pair.
+
+    The record is written last, so a pair is complete when it exists, reads, and
+    describes the staged data's sha256.
+    """
+    staged_data, staged_meta = staged_paths(data_path, meta_path)
+    try:
+        meta_raw = staged_meta.read_bytes()
+        raw = staged_data.read_bytes()
+        record = parse_provenance(staged_meta, meta_raw)
+    except (OSError, ProvenanceError):
+        return None
+    return (raw, record) if record.data_sha256 == sha256_hex(raw) else None
 
 
 def read_record(

@@ -72,6 +72,7 @@ def make_candidate(
     usage_per_attempt: list[Usage] | None = None,
     failed_attempts: list[FailedAttempt] | None = None,
     quality: str | None = None,
+    reason: str | None = None,
 ) -> Candidate:
     """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record."""
     data = encode_value(adapter, value)
@@ -91,6 +92,7 @@ def make_candidate(
         usage_per_attempt=usage_per_attempt or [],
         failed_attempts=failed_attempts or [],
         quality=quality,
+        reason=reason,
         hotdata_version=__version__,
     )
     return Candidate(name, data_path, meta_path, data, record)

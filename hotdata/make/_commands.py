@@ -38,6 +38,8 @@ def validation_problems(status: FixtureStatus, adapter: SchemaAdapter[Any]) -> l
         except OSError:
             errors = []
         return [f"{status.data_path}: {e}" for e in errors] or [status.reason]
+    if status.state is FixtureState.PENDING:
+        return [f"{status.name}: {status.reason} (accept or reject it before CI can pass)"]
     if status.check in _BROKEN_RECORD_CHECKS:
         return [f"{status.meta_path}: {status.reason}; rebuild with `doit fixtures`"]
     return []

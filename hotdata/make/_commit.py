@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .._provenance import parse_provenance, sha256_hex
-from .._store import PENDING_SUFFIX
+from .._store import PENDING_SUFFIX, read_staged, staged_paths
 from ._candidate import Candidate
 from ._errors import GenerationError
 
@@ -117,8 +117,18 @@ def write_candidate(candidate: Candidate) -> None:
     )
 
 
+def _drop_incomplete_staged(data_path: Path, meta_path: Path) -> None:
+    """Remove half of a staged pair left by a crash (a complete pair is kept for review)."""
+    data_new, meta_new = staged_paths(data_path, meta_path)
+    if (data_new.exists() or meta_new.exists()) and read_staged(data_path, meta_path) is None:
+        for path in (meta_new, data_new):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
 def recover(data_path: Path, meta_path: Path) -> bool:
     """Finish or discard an interrupted write; True when a pending record was committed."""
+    _drop_incomplete_staged(data_path, meta_path)
     pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
     if not pending.exists():
         return False
@@ -231,6 +241,52 @@ class Writer:
         """Replace the fixture's data and record with the candidate's, crash-safely."""
         self.acquire()
         write_candidate(candidate)
+
+    def stage(self, candidate: Candidate) -> None:
+        """Write the candidate as a staged pair beside the committed one, which stays untouched.
+
+        The data goes first and the record last: the record's presence marks a complete
+        pair, so a crash leaves either the previous staged pair or the new one usable.
+        """
+        self.acquire()
+        data_new, meta_new = staged_paths(candidate.data_path, candidate.meta_path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(meta_new)  # an older staged pair stops counting before its data is replaced
+        write_atomic(data_new, candidate.data)
+        write_atomic(meta_new, candidate.record.to_bytes())
+
+    def accept(self, data_path: Path, meta_path: Path) -> bool:
+        """Replace the committed pair with the staged one, crash-safely; False when none is staged.
+
+        The staged record is copied to ``.pending`` (not moved), so until the data
+        rename a crash leaves the committed pair and the staged pair both intact; after
+        it, the pending record matches the new data and recovery finishes the rename.
+        """
+        self.acquire()
+        pair = read_staged(data_path, meta_path)
+        if pair is None:
+            return False
+        _, record = pair
+        data_new, meta_new = staged_paths(data_path, meta_path)
+        pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
+        write_atomic(pending, record.to_bytes())
+        os.replace(data_new, data_path)
+        os.replace(pending, meta_path)
+        _fsync_dir(data_path.parent)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(meta_new)
+        return True
+
+    def reject(self, data_path: Path, meta_path: Path) -> bool:
+        """Delete the staged pair (record first: it is what makes a pair count); False when none."""
+        self.acquire()
+        data_new, meta_new = staged_paths(data_path, meta_path)
+        found = False
+        for path in (meta_new, data_new):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                found = True
+        return found
 
     def write_document(self, path: Path, payload: bytes) -> bool:
         """Write a document such as ``fixtures/README.md`` when its content changed."""

@@ -52,6 +52,7 @@ class HotDataConfig(BaseModel):
     max_calls: int | None = Field(None, ge=0)
     max_tokens: int | None = Field(None, ge=0)
     offline: bool = False
+    review: bool = False
     lock_timeout: float = Field(600.0, ge=0)
     quality: QualitySettings = Field(default_factory=QualitySettings)
 
@@ -78,6 +79,7 @@ class HotDataConfig(BaseModel):
 _ENV: dict[str, str] = {
     "HOTDATA_MODEL": "model",
     "HOTDATA_OFFLINE": "offline",
+    "HOTDATA_REVIEW": "review",
     "HOTDATA_CONCURRENCY": "concurrency",
     "HOTDATA_FIXTURES_DIR": "fixtures_dir",
     "HOTDATA_MAX_CALLS": "max_calls",
@@ -113,7 +115,7 @@ def load_config(root: Path | None = None, environ: Mapping[str, str] | None = No
     for var, key in _ENV.items():
         value = env.get(var)
         if value is not None and value != "":
-            table[key] = truthy(value) if key == "offline" else value
+            table[key] = truthy(value) if key in ("offline", "review") else value
     unknown = [k for k in env if k.startswith("HOTDATA_") and k not in _ENV and k not in _OTHER_ENV]
     if unknown:
         raise ConfigError(

@@ -12,6 +12,7 @@ __all__ = ["BuildSummary", "Outcome", "OutcomeKind"]
 
 class OutcomeKind(enum.StrEnum):
     GENERATED = "generated"
+    STAGED = "staged"  # generated and staged for review beside the committed pair
     SKIPPED = "skipped"  # another run built it while this one waited for the lock
     FAILED = "failed"
     BUDGET = "budget"  # the run's budget was spent; the fixture stays stale
@@ -27,6 +28,7 @@ class Outcome:
     seconds: float = 0.0
     waited: float = 0.0
     usage: Usage = field(default_factory=Usage)
+    replaced_staged: bool = False  # a newer change replaced one awaiting review
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class BuildSummary:
     """The totals a run ends with."""
 
     generated: int
+    pending_review: tuple[str, ...]
+    replaced_staged: int
     up_to_date: int
     failed: tuple[Outcome, ...]
     budget: tuple[str, ...]
@@ -54,4 +58,8 @@ class BuildSummary:
         if self.failed:
             out.append(f"{len(self.failed)} fixture(s) failed:")
             out += [f"  - {o.name}: {o.message}" for o in self.failed]
+        if self.replaced_staged:
+            out.append(f"{self.replaced_staged} change(s) awaiting review were replaced by newer ones")
+        if self.pending_review:
+            out.append(f"{len(self.pending_review)} fixture(s) pending review: doit review")
         return out

@@ -35,6 +35,8 @@ class Pipeline:
     Args:
         config: the project's validated ``[tool.hotdata]``.
         force: rebuild selected fixtures even when fresh or hand-edited.
+        review: stage rebuilt fixtures for review (``doit review``) instead of replacing
+            the committed ones (default: ``review`` in ``[tool.hotdata]``).
         catalog: the specs to use (default: imported from the configured generator modules).
     """
 
@@ -43,11 +45,13 @@ class Pipeline:
         config: HotDataConfig,
         *,
         force: bool = False,
+        review: bool | None = None,
         catalog: Catalog | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.config = config
         self.force = force
+        self.review = config.review if review is None else review
         self.inputs = Inputs(config)
         self.runner = Runner(config, self.inputs, clock=clock)
         self.writer = Writer(config.fixtures_path, config.state_path, config.lock_timeout)
@@ -128,16 +132,20 @@ class Pipeline:
             status = self.planner.status(spec, rescan=True)
             if not self.force and not status.needs_build:
                 return Outcome(spec.name, OutcomeKind.SKIPPED, f"{status.state.value}: {status.reason}")
-            candidate = await self.runner.generate(spec, data_path, meta_path, self.siblings(spec))
+            reason = "new fixture" if status.state is FixtureState.MISSING else status.reason
+            if self.force and not status.needs_build:
+                reason = "forced (force=1)"
+            candidate = await self.runner.generate(spec, data_path, meta_path, self.siblings(spec), reason)
             # fsync-heavy: in a worker thread, so writes overlap and the loop keeps serving requests
-            await asyncio.to_thread(self.writer.commit, candidate)
+            await asyncio.to_thread(self.writer.stage if self.review else self.writer.commit, candidate)
             self._written[spec.name] = json.loads(candidate.data)
             return Outcome(
                 spec.name,
-                OutcomeKind.GENERATED,
+                OutcomeKind.STAGED if self.review else OutcomeKind.GENERATED,
                 seconds=time.monotonic() - started,
                 waited=started - queued,
                 usage=candidate.record.usage,
+                replaced_staged="awaiting review" in status.reason,
             )
 
     def finish_interrupted_writes(self) -> int:
@@ -177,7 +185,14 @@ class Pipeline:
         of = {kind: [o for o in outcomes if o.kind is kind] for kind in OutcomeKind}
         statuses = {n: s for n, s in self._statuses.items() if n not in self._outcomes}
         return BuildSummary(
-            generated=len(of[OutcomeKind.GENERATED]),
+            generated=len(of[OutcomeKind.GENERATED]) + len(of[OutcomeKind.STAGED]),
+            pending_review=tuple(
+                sorted(
+                    [o.name for o in of[OutcomeKind.STAGED]]
+                    + [n for n, s in statuses.items() if s.state is FixtureState.PENDING]
+                )
+            ),
+            replaced_staged=sum(o.replaced_staged for o in outcomes),
             up_to_date=sum(s.state is FixtureState.FRESH for s in statuses.values())
             + len(of[OutcomeKind.SKIPPED]),
             failed=tuple(sorted(of[OutcomeKind.FAILED], key=lambda o: o.name)),

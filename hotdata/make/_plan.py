@@ -21,7 +21,7 @@ from .._errors import InvalidFixtureName
 from .._freshness import Classifier, Clock, FixtureState, FixtureStatus, RecordCheck, TtlCheck, utcnow
 from .._names import META_SUFFIX, PathCache, fixture_paths
 from .._provenance import Provenance
-from .._store import PENDING_SUFFIX
+from .._store import PENDING_SUFFIX, STAGED_SUFFIX
 from ._catalog import Catalog
 from ._fingerprint import FINGERPRINT_FORMAT, Fingerprint, Inputs
 from ._quality import QualityContext, check_value
@@ -208,6 +208,7 @@ class Planner:
             return FixtureStatus(spec.name, FixtureState.INVALID, str(exc), where, where, check="data")
         listing = self._paths.listing(str(meta_path.parent))
         pending = (meta_path.name + PENDING_SUFFIX) in listing
-        if pending:
-            self.pending_seen.add(spec.name)
-        return self.classifier(spec).classify(spec.name, data_path, meta_path, pending=pending)
+        staged = (meta_path.name + STAGED_SUFFIX) in listing
+        if pending or staged != ((data_path.name + STAGED_SUFFIX) in listing):
+            self.pending_seen.add(spec.name)  # a half-finished write for the commit stage to tidy
+        return self.classifier(spec).classify(spec.name, data_path, meta_path, pending=pending, staged=staged)

@@ -13,7 +13,7 @@ from doit.exceptions import TaskFailed
 
 from .._env import truthy
 from .._errors import HotDataError
-from . import _commands
+from . import _commands, _review
 from ._catalog_doc import write_catalog
 from ._config import load_config
 from ._pipeline import Pipeline
@@ -38,7 +38,12 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     except HotDataError as exc:
         _say(str(exc))
         return _broken(str(exc))
-    pipeline = Pipeline(config, force=truthy(get_var("force", os.environ.get("HOTDATA_FORCE", ""))))
+    review = get_var("review", None)
+    pipeline = Pipeline(
+        config,
+        force=truthy(get_var("force", os.environ.get("HOTDATA_FORCE", ""))),
+        review=None if review is None else truthy(review),
+    )
     try:
         pipeline.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
     except HotDataError as exc:
@@ -64,6 +69,9 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         ),
         "task_status": _status_creator(pipeline),
         "task_generate": _generate_creator(pipeline),
+        "task_review": _review_creator(pipeline),
+        "task_accept": _decision_creator(pipeline, "accept", _review.accept),
+        "task_reject": _decision_creator(pipeline, "reject", _review.reject),
         "task_catalog": _simple_creator(
             pipeline,
             "catalog",
@@ -229,3 +237,41 @@ def _generate_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
         }
 
     return task_generate
+
+
+def _review_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
+    def task_review() -> TaskDict:
+        """Show fixtures staged for review (why, and a field-level diff); decide a/r/s on a terminal."""
+        doc = task_review.__doc__ or ""
+        return _catalog_failure(pipeline, "review", doc, _STATUS_PARAMS) or {
+            "actions": [(_review.review, [pipeline], {})],
+            "params": _STATUS_PARAMS,
+            "uptodate": [False],
+            "verbosity": 2,
+            "doc": doc,
+        }
+
+    return task_review
+
+
+_ALL = [{"name": "all_", "long": "all", "type": bool, "default": False, "help": "every pending fixture"}]
+
+
+def _decision_creator(
+    pipeline: Pipeline, verb: str, decide: Callable[[Pipeline, list[str], bool], bool | TaskFailed]
+) -> Callable[[], TaskDict]:
+    def task() -> TaskDict:
+        doc = task.__doc__ or ""
+        return _catalog_failure(pipeline, verb, doc, _ALL) or {
+            "actions": [(decide, [pipeline], {})],
+            "params": _ALL,
+            "pos_arg": "names",
+            "uptodate": [False],
+            "verbosity": 2,
+            "doc": doc,
+        }
+
+    task.__doc__ = (
+        f"{verb.capitalize()} fixtures staged for review: doit {verb} NAME... or doit {verb} --all."
+    )
+    return task

@@ -20,7 +20,7 @@ __all__ = ["CATALOG_SUBTASK", "HotDataReporter", "fixture_task_name"]
 _PREFIX = "fixtures:"
 CATALOG_SUBTASK = "_catalog"
 # hotdata's own tasks print for themselves; doit's ". task" lines would only add noise
-_QUIET = frozenset({"status", "validate", "generate", "fixtures", "catalog"})
+_QUIET = frozenset({"status", "validate", "generate", "fixtures", "catalog", "review", "accept", "reject"})
 
 
 def fixture_task_name(task_name: str) -> str | None:
@@ -93,12 +93,13 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         outcome = self.pipeline.outcome(name)
         if outcome is None:
             return
-        if outcome.kind is OutcomeKind.GENERATED:
+        if outcome.kind in (OutcomeKind.GENERATED, OutcomeKind.STAGED):
             u = outcome.usage
             tokens = (u.input_tokens or 0) + (u.output_tokens or 0)
             waited = f", waited {outcome.waited:.1f}s" if outcome.waited >= 0.1 else ""
+            what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
             self.progress.line(
-                f".  {name} generated ({outcome.seconds:.1f}s{waited}, {u.calls} call(s), {tokens} tokens)"
+                f".  {name} {what} ({outcome.seconds:.1f}s{waited}, {u.calls} call(s), {tokens} tokens)"
             )
         elif outcome.kind is OutcomeKind.SKIPPED:
             self.progress.line(f"-- {name} {outcome.message} (built by another run)")

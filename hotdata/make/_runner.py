@@ -149,10 +149,11 @@ class Runner:
         data_path: Path,
         meta_path: Path,
         siblings: Mapping[str, Any] | None = None,
+        reason: str | None = None,
     ) -> Candidate:
         """Run the fixture's generator until its value validates and passes the quality gates
-        (``siblings``: the data of the family's other variants, which it must not repeat);
-        writes nothing."""
+        (``siblings``: the data of the family's other variants, which it must not repeat;
+        ``reason``: why it is rebuilt, for the record); writes nothing."""
         from ._context import GenerationContext
 
         templates, closure = self._template_closure(spec)
@@ -200,6 +201,7 @@ class Runner:
                     usage_per_attempt=asker.usage_per_attempt,
                     failed_attempts=asker.failed,
                     quality=self.inputs.quality_hash(spec),
+                    reason=reason,
                 )
             asker.failed.append(
                 FailedAttempt(attempt=asker.attempts, reasons=[f"fixture: {p}" for p in problems])

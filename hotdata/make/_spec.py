@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._duration import TTL, parse_ttl
+from .._errors import InvalidFixtureName
 from .._names import validate_fixture_name
 from ._errors import CatalogError
 from ._quality import QualitySettings
@@ -92,6 +95,13 @@ def fixture(
     ``check(data, context) -> problems``, or a list of checks.
     """
     declared = tuple(([template] if template else []) + list(templates))
+    variants = None if variants is None else list(variants)
+    for index, variant in enumerate(variants or ()):
+        if not isinstance(variant, Mapping):
+            raise CatalogError(
+                f"fixture {name!r}: variant {index} is a {type(variant).__name__}, not a mapping; "
+                "give each variant as a dict of parameters, e.g. {'archetype': 'soul_in_crisis'}"
+            )
     try:
         parse_ttl(ttl)
         if isinstance(quality, Mapping):
@@ -125,18 +135,27 @@ def fixture(
 
 
 def expand(fn: Generator) -> list[FixtureSpec]:
-    """The concrete specs a decorated generator declares (one per variant)."""
+    """The concrete specs a decorated generator declares (one per variant).
+
+    Each variant is checked here: its fixture name (``InvalidFixtureName``, naming the
+    generator and the variant) and its parameters (``CatalogError``), so that a bad
+    declaration stops the catalog with one line instead of failing later in doit or
+    at write time.
+    """
     specs = []
+    generator = f"{fn.__module__}:{fn.__qualname__}"
     for decl in getattr(fn, _ATTR, []):
         for params in decl.variants if decl.variants is not None else ({},):
+            origin = f"from @fixture({decl.name!r}) on {generator}"
+            if decl.variants is not None:
+                origin += f", variant {_short_repr(dict(params))}"
+            _check_param_keys(decl.name, origin, params)
+            name = _format_name(decl.name, origin, params)
             try:
-                name = decl.name.format(**params)
-            except (KeyError, IndexError) as exc:
-                raise CatalogError(
-                    f"fixture {decl.name!r} in {fn.__module__}.{fn.__qualname__}: the name uses "
-                    f"placeholder {exc} that variant {dict(params)!r} does not give"
-                ) from None
-            validate_fixture_name(name)
+                validate_fixture_name(name)
+            except InvalidFixtureName as exc:
+                raise InvalidFixtureName(name, exc.why, where=origin) from None
+            _check_param_values(name, generator, params)
             specs.append(
                 FixtureSpec(
                     name=name,
@@ -152,6 +171,104 @@ def expand(fn: Generator) -> list[FixtureSpec]:
                 )
             )
     return specs
+
+
+def _short_repr(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _format_name(pattern: str, origin: str, params: Mapping[str, Any]) -> str:
+    try:
+        return pattern.format(**params)
+    except (KeyError, IndexError) as exc:
+        raise CatalogError(
+            f"fixture {pattern!r} ({origin}): the name uses placeholder {exc} that the variant does not "
+            "give; add it to every variant or take it out of the name"
+        ) from None
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise CatalogError(
+            f"fixture {pattern!r} ({origin}): the name cannot be filled in: {exc}; write placeholders "
+            "as {param} or {param:format}, and '{{' / '}}' for literal braces"
+        ) from None
+
+
+def _check_param_keys(pattern: str, origin: str, params: Mapping[Any, Any]) -> None:
+    for key in params:
+        if not isinstance(key, str):
+            raise CatalogError(
+                f"fixture {pattern!r} ({origin}): variant parameter {key!r} is named by a "
+                f"{type(key).__name__}; parameters are keyword arguments of the generator, so name "
+                "each with a str"
+            )
+
+
+# Variant parameters are recorded as JSON in the provenance record and hashed into
+# the fingerprint, so each must survive a JSON round trip unchanged (see _json_problem).
+_NOT_JSON_WHY = (
+    "hotdata records parameters as JSON and hashes them into the fingerprint, and turning this value "
+    "into text is not stable (a set's order changes between processes, an object's repr may hold "
+    "its memory address), so the fixture could read stale on every run and its record would not show "
+    "what the generator got"
+)
+
+
+def _check_param_values(name: str, generator: str, params: Mapping[str, Any]) -> None:
+    for key, value in params.items():
+        problem = _json_problem(value, key)
+        if problem is not None:
+            raise CatalogError(f"fixture {name!r} ({generator}): variant parameter {problem}")
+
+
+def _json_problem(value: Any, path: str) -> str | None:
+    """What keeps ``value`` from being a JSON value that round-trips unchanged, or None."""
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return (
+            f"{path} is {value!r}, which JSON cannot hold: the record would store null and the fixture "
+            "would read stale on every run; use a finite number, None, or a string such as 'inf'"
+        )
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (
+                f"{path} holds a lone surrogate ({value[exc.start]!r} at index {exc.start}), which "
+                "UTF-8 cannot encode, so its record could not be written; fix the string"
+            )
+        return None
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            problem = _json_problem(item, f"{path}[{index}]")
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return (
+                    f"{path} has key {key!r}, a {type(key).__name__}: JSON object keys are strings, so "
+                    f"the record would show {str(key)!r} instead; use str keys"
+                )
+            problem = _json_problem(item, f"{path}[{key!r}]")
+            if problem is not None:
+                return problem
+        return None
+    kind = type(value).__name__
+    return f"{path} is a {kind}, not a JSON value: {_NOT_JSON_WHY}. Pass {_json_instead(value)} instead"
+
+
+def _json_instead(value: Any) -> str:
+    if isinstance(value, set | frozenset):
+        return "a sorted list"
+    if isinstance(value, enum.Enum):
+        return "its .value"
+    if callable(getattr(value, "model_dump", None)):
+        return "value.model_dump(mode='json')"
+    return "a str, number, list or dict of str keys built from it (str(path), date.isoformat(), ...)"
 
 
 def declared_generators(module: Any) -> list[Generator]:

@@ -7,7 +7,8 @@ files as bytes and never needs jinja2.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,56 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def _outside(directory: Path, name: str) -> str | None:
+    """Where template ``name`` really is when that is outside ``directory`` (through a symlink), else None.
+
+    jinja2's ``FileSystemLoader`` refuses ``..`` in a template name but follows
+    symlinks, to files and to directories alike; this closes that second way out.
+    """
+    root = os.path.realpath(directory)
+    real = os.path.realpath(os.path.join(root, *[p for p in name.split("/") if p not in ("", ".")]))
+    if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    return real
+
+
+class _ContainedLoader(jinja2.FileSystemLoader):
+    """A ``FileSystemLoader`` that refuses templates resolving outside its directory.
+
+    Every load goes through it: the templates a fixture names and each one they
+    include, import or extend, dynamic includes at render time too.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(str(directory), encoding="utf-8")
+        self.directory = directory
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        if ".." in template.split("/"):
+            raise TemplateError(
+                f"template {template!r} reaches outside the templates directory {self.directory} "
+                "with '..'; templates may only use templates inside it (move the file there)"
+            )
+        real = _outside(self.directory, template)
+        if real is not None:
+            raise TemplateError(
+                f"template {template!r} in {self.directory} is a symlink to {real}, outside the "
+                "templates directory; hotdata does not read prompts from outside it (a symlink could "
+                "leak any file into a prompt): copy the file into the templates directory, or point "
+                "templates_dir at a directory that holds both"
+            )
+        return super().get_source(environment, template)
+
+
 class TemplateSet:
     """The jinja2 environment over one templates directory."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(directory), encoding="utf-8"),
+            loader=_ContainedLoader(directory),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,  # prompts are plain text, not HTML
@@ -64,23 +108,29 @@ class TemplateSet:
         every template in the directory counts as an input.
         """
         hashes: dict[str, str] = {}
-        todo = list(names)
+        todo: list[tuple[str, str | None]] = [(name, None) for name in names]
         dynamic = False
         while todo:
-            name = todo.pop()
+            name, parent = todo.pop()
             if name in hashes:
                 continue
-            tree = self._parse(name)
+            try:
+                tree = self._parse(name)
+            except TemplateError as exc:
+                if parent is None:
+                    raise
+                raise TemplateError(f"{exc} (used by template {parent!r})") from None
             hashes[name] = _sha((self.directory / name).read_bytes())
             for ref in meta.find_referenced_templates(tree):
                 if ref is None:
                     dynamic = True
                 else:
-                    todo.append(ref)
+                    todo.append((ref, name))
         if dynamic:
             for path in sorted(self.directory.rglob("*")):
-                if path.is_file() and not path.name.startswith("."):
-                    rel = path.relative_to(self.directory).as_posix()
+                rel = path.relative_to(self.directory).as_posix()
+                # a symlink out of the directory cannot be included (the loader refuses it): not an input
+                if path.is_file() and not path.name.startswith(".") and _outside(self.directory, rel) is None:
                     hashes.setdefault(rel, _sha(path.read_bytes()))
         return hashes
 
