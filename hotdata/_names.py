@@ -34,12 +34,19 @@ platform the project is cloned on. The rules keep all three working::
 - **Suffixes.** No ``.json`` at the end (hotdata adds it) and none of the endings
   hotdata's own files use beside a data file (``.meta``, ``.pending``, ``.tmp``, ``.lock``).
 - **Length, in UTF-8 bytes.** A segment is at most ``MAX_SEGMENT_BYTES`` (200): file
-  systems allow 255 bytes per file name and the longest file hotdata writes
-  beside a data file, the record's temp file ``.<segment>.meta.json.XXXXXXXX.tmp``,
-  adds 24 to the segment; the rest is a margin for editors and other tools
-  (``.<name>.swp``). The whole name is at most ``MAX_NAME_BYTES`` (512), well inside
-  ``PATH_MAX`` (4096) with room for the project's own path. Windows without long
-  paths enabled limits the *whole* path to 260 characters: keep names short there.
+  systems allow 255 bytes per file name, and hotdata writes these beside a data
+  file (``XXXXXXXX`` is ``tempfile``'s random part)::
+
+      <segment>.json  <segment>.meta.json  <segment>.meta.json.pending
+      <segment>.json.new  <segment>.meta.json.new                   (staged for review)
+      .<segment>.json.XXXXXXXX.tmp  .<segment>.meta.json.XXXXXXXX.tmp   (atomic writes)
+      .<segment>.meta.json.pending.XXXXXXXX.tmp                      (accept: the longest)
+
+  The longest adds 32 bytes, so 223 would be the hard limit; 200 leaves a margin
+  for editors' and tools' files (``.<segment>.json.swp``) and for new suffixes. The
+  whole name is at most ``MAX_NAME_BYTES`` (512), well inside ``PATH_MAX`` (4096)
+  with room for the project's own path. Windows without long paths enabled limits
+  the *whole* path to 260 characters: keep names short there.
 
 Two names that differ only in case (``Agents/a``, ``agents/a``) are valid but name
 one file on case-insensitive file systems (macOS, Windows).

@@ -14,7 +14,7 @@ from doit_project import Project
 from hotdata import InvalidFixtureName
 from hotdata._names import MAX_NAME_BYTES, MAX_SEGMENT_BYTES, validate_fixture_name
 from hotdata.make import fixture
-from hotdata.make._commit import write_pair
+from hotdata.make._commit import write_atomic
 from hotdata.make._errors import CatalogError, TemplateError
 from hotdata.make._spec import expand
 from hotdata.make._templates import TemplateSet
@@ -88,14 +88,16 @@ def test_whole_name_length_boundary() -> None:
 
 
 def test_the_longest_segment_leaves_room_for_every_file_written_beside_it(tmp_path: Path) -> None:
-    # data, record, their temp files and the pending record all fit in 255 bytes
+    # every file hotdata writes beside a data file, each through a temp file of its own
+    suffixes = [".json", ".meta.json", ".meta.json.pending", ".json.new", ".meta.json.new"]
     segment = "é" * (MAX_SEGMENT_BYTES // 2)
     validate_fixture_name(f"agents/{segment}")
-    directory = tmp_path / "agents"
-    data, meta = directory / f"{segment}.json", directory / f"{segment}.meta.json"
-    write_pair(data, meta, b"{}", b"{}", "unused")
-    assert data.read_bytes() == meta.read_bytes() == b"{}"
-    assert len(f".{segment}.meta.json.XXXXXXXX.tmp".encode()) <= 255
+    for suffix in suffixes:
+        write_atomic(tmp_path / f"{segment}{suffix}", b"{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(segment + s for s in suffixes)
+    if os.pathconf(tmp_path, "PC_NAME_MAX") == 255:  # the 240-byte segment of the issue did not fit
+        with pytest.raises(OSError, match="File name too long"):
+            write_atomic(tmp_path / ("x" * 240 + ".meta.json.pending"), b"{}")
 
 
 def _declared(name: str, variants: list[dict[str, Any]] | None) -> Any:
@@ -235,7 +237,9 @@ def test_a_template_symlinked_out_of_the_directory_is_refused(tmp_path: Path) ->
     for call in (lambda: ts.render("linked.j2", {}), lambda: ts.closure(["linked.j2"])):
         with pytest.raises(TemplateError) as info:
             call()
-        assert f"template 'linked.j2' in {templates} is a symlink to {outside / 'secret.txt'}" in str(info.value)
+        assert f"template 'linked.j2' in {templates} is a symlink to {outside / 'secret.txt'}" in str(
+            info.value
+        )
     with pytest.raises(TemplateError, match=r"'shared/more.j2' .* is a symlink to .*outside/more.j2"):
         ts.render("shared/more.j2", {})
     with pytest.raises(TemplateError, match=r"symlink to .*secret.txt.*\(used by template 'uses.j2'\)"):
