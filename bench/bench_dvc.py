@@ -1,16 +1,17 @@
 """No-op check against DVC, the tool users would otherwise pick: `dvc status` on N stages.
 
-Run: python -m bench.bench_dvc [N ...]   (default: 100 1000)
+Run: python -m bench.bench_dvc [N ...]   (default: 1000; `python -m bench --dvc`)
 DVC lives only in the benchmark's own environment (bench/.dvc-venv, made on first
 use with `pip install dvc`), never in hotdata's. The pipeline has N stages, each with
 one dependency and one output, reproduced once so dvc.lock is committed state; then
 `dvc status` (everything up to date) is timed against `doit fixtures` with N fresh
-fixtures, both as whole processes, medians of repeated runs.
+fixtures, both as whole processes, taken in turn, medians of repeated runs. Target:
+ahead of DVC.
 """
 
 from __future__ import annotations
 
-import statistics
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,12 +21,18 @@ from typing import Any
 
 from bench import clean_env
 from bench.bench_noop import make_project
+from bench.figure import Target, figure, median
 
 DVC_VENV = Path(__file__).parent / ".dvc-venv"
 
 
 def dvc_binary() -> Path:
     dvc = DVC_VENV / "bin" / "dvc"
+    if DVC_VENV.is_symlink() and not DVC_VENV.exists():
+        raise SystemExit(
+            f"{DVC_VENV} points to {os.readlink(DVC_VENV)}, which does not exist: "
+            "remove the link (a venv is made there on the next run) or restore its target"
+        )
     if not dvc.exists():
         subprocess.run([sys.executable, "-m", "venv", str(DVC_VENV)], check=True)
         subprocess.run([str(DVC_VENV / "bin" / "pip"), "install", "-q", "dvc"], check=True)
@@ -65,26 +72,28 @@ def run(sizes: list[int], repeat: int = 3) -> list[dict[str, Any]]:
             make_project(hot_root, n)
             env = clean_env()
             timed([sys.executable, "-m", "doit", "fixtures"], hot_root, env)
-            dvc_times = [timed([str(dvc), "status", "-q"], dvc_root) for _ in range(repeat)]
-            hot_times = [
-                timed([sys.executable, "-m", "doit", "fixtures"], hot_root, env) for _ in range(repeat)
-            ]
-        d, h = statistics.median(dvc_times), statistics.median(hot_times)
+            dvc_times, hot_times = [], []
+            for _ in range(repeat):
+                dvc_times.append(timed([str(dvc), "status", "-q"], dvc_root))
+                hot_times.append(timed([sys.executable, "-m", "doit", "fixtures"], hot_root, env))
+        d, h = median(dvc_times), median(hot_times)
         print(
             f"N={n:>6}: doit fixtures {h:.2f}s, dvc status {d:.2f}s, ratio {h / d:.2f}x (target: ahead of DVC)"
         )
         results.append(
-            {
-                "metric": f"noop_vs_dvc_{n}",
-                "value": h,
-                "floor": d,
-                "ratio": h / d,
-                "target": "< 1 (ahead of DVC)",
-                "pass": h < d,
-            }
+            figure(
+                f"noop_vs_dvc_{n}",
+                f"no-op `doit fixtures` vs `dvc status`, N = {n:,}",
+                value=h,
+                unit="s",
+                floor=d,
+                floor_label=f"`dvc status`, {n:,} stages",
+                target=Target.below_floor(),
+                command=f"python -m bench.bench_dvc {n}",
+            )
         )
     return results
 
 
 if __name__ == "__main__":
-    run([int(a) for a in sys.argv[1:]] or [100, 1000])
+    run([int(a) for a in sys.argv[1:]] or [1000])
