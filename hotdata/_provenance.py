@@ -68,6 +68,9 @@ class Provenance(BaseModel):
     quality: str | None = None
     # Why it was (re)generated, in the classifier's words ("template partials/voice.j2 changed").
     reason: str | None = None
+    # The recorded answers it was built from (keys in fixtures/.answers), and how many were replayed.
+    answers: list[str] = Field(default_factory=list)
+    replayed: int = 0
     hotdata_version: str = ""
 
     @field_validator("generated_at")

@@ -124,7 +124,9 @@ class SchemaAdapter(Generic[T]):
         """sha256 of the canonical JSON Schema (cached: it is stable for a type)."""
         if self._hash is None:
             described = self.json_schema()
-            basis = canonical_json(described) if described is not None else self.name.encode()
+            basis = (
+                canonical_json(_canonical_schema(described)) if described is not None else self.name.encode()
+            )
             self._hash = "sha256:" + hashlib.sha256(basis).hexdigest()
         return self._hash
 
@@ -133,6 +135,20 @@ def _is_serializable_class(schema: type) -> bool:
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         return False
     return callable(getattr(schema, "to_json", None)) and callable(getattr(schema, "from_json", None))
+
+
+def _canonical_schema(node: Any) -> Any:
+    """The schema with enum values sorted: an enum built from a set lists its members in an
+    order that changes from one process to the next, and their order changes nothing that validates."""
+    if isinstance(node, dict):
+        out = {k: _canonical_schema(v) for k, v in node.items()}
+        values = out.get("enum")
+        if isinstance(values, list):
+            out["enum"] = sorted(values, key=lambda v: json.dumps(v, sort_keys=True))
+        return out
+    if isinstance(node, list):
+        return [_canonical_schema(v) for v in node]
+    return node
 
 
 def import_schema(name: str) -> Any:

@@ -117,14 +117,14 @@ def test_pipeline_through_real_http_keeps_old_files_and_never_leaks_the_key(
     before = (data.read_bytes(), meta.read_bytes())
 
     server.inject("401", 1)
-    proc = project.doit("fixtures:notes/welcome", "force=1", env=env)
+    proc = project.doit("fixtures:notes/welcome", "force=1", "replay=off", env=env)
     assert proc.returncode != 0
     assert "HTTP 401" in proc.stdout
     assert (data.read_bytes(), meta.read_bytes()) == before
 
     for kind in ("invalid", "truncated"):
         server.inject(kind, 1)
-        project.doit("fixtures:notes/welcome", "force=1", env=env, check=True)
+        project.doit("fixtures:notes/welcome", "force=1", "replay=off", env=env, check=True)
         assert json.loads(meta.read_text())["attempts"] == 2, kind
 
     written = [p for p in project.root.rglob("*") if p.is_file() and ".git" not in p.parts]
@@ -137,7 +137,9 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
     server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hotdata.make import FixtureSpec, HotDataConfig
+    from hotdata.make._ask import Asker, AskPolicy
     from hotdata.make._context import GenerationContext
+    from hotdata.make._quality import QualitySettings
     from hotdata.make._fingerprint import Inputs
     from hotdata.make._templates import TemplateSet
 
@@ -157,17 +159,16 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
     async def no_gate() -> None:
         return None
 
-    ctx = GenerationContext(
-        spec,
+    asker = Asker(
         client=client,
         model="plain-gpt",
-        model_options={},
-        templates=TemplateSet(tmp_path),
-        adapter=inputs.adapter,
-        max_attempts=2,
+        options={},
+        fixture=spec.name,
+        policy=AskPolicy(2, QualitySettings()),
         before_call=no_gate,
         after_call=lambda reply: None,
     )
+    ctx = GenerationContext(spec, asker=asker, templates=TemplateSet(tmp_path), adapter=inputs.adapter)
     card = asyncio.run(gen(ctx))
     assert isinstance(card, Card)
     assert ctx.usage.calls == 1 and ctx.usage.output_tokens

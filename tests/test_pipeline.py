@@ -66,17 +66,26 @@ def test_editing_an_included_template_rebuilds_exactly_its_users(project: Projec
 
 
 def test_editing_one_generator_leaves_its_sibling_alone(project: Project) -> None:
-    project.edit(
+    before = json.loads(project.path("fixtures/agents/crisis.json").read_text())
+    project.edit(  # a comment changes nothing
         "gens/agents.py",
         "    return await ctx.generate(ctx.render())\n",
         "    return await ctx.generate(ctx.render())  # v2\n",
     )
-    # the first occurrence is the agent generator
+    assert project.status()["agents/crisis"]["state"] == "fresh"
+    project.edit(  # post-processing code: the first occurrence is the agent generator
+        "gens/agents.py",
+        "    return await ctx.generate(ctx.render())  # v2\n",
+        "    agent = await ctx.generate(ctx.render())\n    return agent.model_copy(update={'name': agent.name.upper()})\n",
+    )
     status = project.status()
     assert status["agents/crisis"]["reason"] == "generator agent changed"
     assert status["notes/welcome"]["state"] == "fresh"
-    project.doit("fixtures", check=True)
-    assert project.calls() == ["agents/crisis", "agents/deliberating"]
+    proc = project.doit("fixtures", check=True)
+    assert project.calls() == []  # the same requests: answered from fixtures/.answers
+    assert "2 generated" in proc.stdout and "2 replayed" in proc.stdout
+    after = json.loads(project.path("fixtures/agents/crisis.json").read_text())
+    assert after == {**before, "name": before["name"].upper()}
 
 
 def test_schema_field_rebuilds_but_module_docstring_does_not(project: Project) -> None:
@@ -213,6 +222,10 @@ def test_status_json_and_offline(project: Project) -> None:
     rows = project.status()
     assert rows["notes/welcome"]["state"] == "missing"
     assert {"name", "state", "reason"} <= set(rows["agents/crisis"])
+    proc = project.doit("fixtures", env={"HOTDATA_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stdout  # offline, its recorded answer rebuilds it
+    assert "1 replayed" in proc.stdout
+    project.edit("templates/note.j2", "welcome", "warm welcome")  # a new request: offline cannot answer
     proc = project.doit("fixtures", env={"HOTDATA_OFFLINE": "1"})
     assert proc.returncode != 0
     assert "model calls are disabled (HOTDATA_OFFLINE=1" in proc.stdout

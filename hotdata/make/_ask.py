@@ -26,11 +26,12 @@ from typing import Any
 
 from .._provenance import FailedAttempt, Usage
 from .._schema import SchemaAdapter, canonical_json
+from ._answers import AnswerStore, ReplayMode, request_key
 from ._errors import GenerationError
 from ._model import ModelClient, ModelReply, ModelRequest
 from ._quality import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
 
-__all__ = ["AskPolicy", "Asker", "extract_json", "open_pointer", "schema_for_model"]
+__all__ = ["AskPolicy", "Asker", "ReplayMiss", "extract_json", "open_pointer", "schema_for_model"]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 # Phrases of hotdata's own re-ask prompts: an answer that contains one copied the feedback.
@@ -40,6 +41,10 @@ _AGAIN = "Answer again with one JSON value matching this JSON Schema"
 FEEDBACK_MARKERS = (*DEFAULT_FEEDBACK_MARKERS, _NOT_VALID.lower(), _NOT_ACCEPTED.lower())
 # Arrays without a bound are asked for with at most this many items (halved after a cut-off).
 ARRAY_CAP = 8
+
+
+class ReplayMiss(GenerationError):
+    """``replay = only`` and a request has no recorded answer."""
 
 
 def extract_json(text: str) -> str:
@@ -130,12 +135,14 @@ def open_pointer(text: str) -> str:
 
 @dataclass(frozen=True)
 class AskPolicy:
-    """How hard to try and what to accept."""
+    """How hard to try, what to accept, and where recorded answers come from."""
 
     max_attempts: int
     quality: QualitySettings
     user_checks: Sequence[UserCheck] = ()
     secrets: Sequence[str] = ()
+    answers: AnswerStore | None = None
+    replay: ReplayMode = "auto"
 
 
 @dataclass
@@ -153,7 +160,9 @@ class Asker:
     usage_per_attempt: list[Usage] = field(default_factory=list)
     failed: list[FailedAttempt] = field(default_factory=list)
     prompts: list[str] = field(default_factory=list)
+    answer_keys: list[str] = field(default_factory=list)  # every answer used, in the store
     attempts: int = 0
+    replayed: int = 0  # answers taken from the store instead of the model
     round: int = 0  # the generator's run: a new round samples new answers
 
     async def ask(self, prompt: str, adapter: SchemaAdapter[Any], system: str | None = None) -> Any:
@@ -173,7 +182,6 @@ class Asker:
             if reasons and not copies_feedback:
                 heading = _NOT_VALID if reasons[0].startswith("at ") else _NOT_ACCEPTED
                 text += f"\n\n{heading}:\n" + "\n".join(f"- {r}" for r in reasons[:20])
-            await self.before_call()
             self.attempts += 1
             request = ModelRequest(
                 model=self.model,
@@ -184,9 +192,8 @@ class Asker:
                 options=self._options(attempt, extra_tokens, copies_feedback or bool(reasons)),
                 attempt=attempt,
             )
-            reply = await self.client.complete(request)
+            reply = await self._answer(request)
             self._count(reply)
-            self.after_call(reply)
             value, reasons = self._judge(reply, adapter, json_schema, prompt)
             if not reasons:
                 return value
@@ -198,6 +205,32 @@ class Asker:
             f"fixture {self.fixture}: no acceptable answer for {adapter.label} in {self.policy.max_attempts} "
             f"attempt(s); last: {'; '.join(reasons[:4])}. {_advice(reasons)}"
         )
+
+    async def _answer(self, request: ModelRequest) -> ModelReply:
+        """The recorded answer to ``request`` (replay), or the model's (recorded for next time)."""
+        store, mode = self.policy.answers, self.policy.replay
+        if store is None:
+            await self.before_call()
+            reply = await self.client.complete(request)
+            self.after_call(reply)
+            return reply
+        key = request_key(request, self.round)
+        self.answer_keys.append(key)
+        recorded = store.get(key) if mode != "off" else None
+        if recorded is not None:
+            self.replayed += 1
+            return recorded.reply
+        if mode == "only":
+            raise ReplayMiss(
+                f"fixture {self.fixture}: replay = only and this request was never answered; "
+                f"{store.closest(self.fixture, request, self.round)}. Record it with `doit fixtures` "
+                "(replay = auto) and commit fixtures/.answers"
+            )
+        await self.before_call()
+        reply = await self.client.complete(request)
+        self.after_call(reply)
+        store.put(key, request, reply, self.fixture, self.round)
+        return reply
 
     def _options(self, attempt: int, extra_tokens: int, resample: bool) -> dict[str, Any]:
         options = dict(self.options)

@@ -73,6 +73,8 @@ def make_candidate(
     failed_attempts: list[FailedAttempt] | None = None,
     quality: str | None = None,
     reason: str | None = None,
+    answers: list[str] | None = None,
+    replayed: int = 0,
 ) -> Candidate:
     """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record."""
     data = encode_value(adapter, value)
@@ -93,6 +95,8 @@ def make_candidate(
         failed_attempts=failed_attempts or [],
         quality=quality,
         reason=reason,
+        answers=answers or [],
+        replayed=replayed,
         hotdata_version=__version__,
     )
     return Candidate(name, data_path, meta_path, data, record)

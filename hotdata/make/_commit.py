@@ -288,6 +288,10 @@ class Writer:
                 found = True
         return found
 
+    def write_answer(self, path: Path, payload: bytes) -> None:
+        """Record a model answer in the store (content-addressed: the same key, the same request)."""
+        write_atomic(path, payload)
+
     def write_document(self, path: Path, payload: bytes) -> bool:
         """Write a document such as ``fixtures/README.md`` when its content changed."""
         try:

@@ -6,7 +6,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -53,6 +53,7 @@ class HotDataConfig(BaseModel):
     max_tokens: int | None = Field(None, ge=0)
     offline: bool = False
     review: bool = False
+    replay: Literal["auto", "only", "off"] = "auto"
     lock_timeout: float = Field(600.0, ge=0)
     quality: QualitySettings = Field(default_factory=QualitySettings)
 
@@ -71,6 +72,11 @@ class HotDataConfig(BaseModel):
         return self.root / self.templates_dir
 
     @property
+    def answers_path(self) -> Path:
+        """The committed answer store: ``.answers/`` in the fixtures directory."""
+        return self.fixtures_path / ".answers"
+
+    @property
     def state_path(self) -> Path:
         """hotdata's local state (build lock, caches): ``.hotdata/`` in the project, never committed."""
         return self.root / ".hotdata"
@@ -80,6 +86,7 @@ _ENV: dict[str, str] = {
     "HOTDATA_MODEL": "model",
     "HOTDATA_OFFLINE": "offline",
     "HOTDATA_REVIEW": "review",
+    "HOTDATA_REPLAY": "replay",
     "HOTDATA_CONCURRENCY": "concurrency",
     "HOTDATA_FIXTURES_DIR": "fixtures_dir",
     "HOTDATA_MAX_CALLS": "max_calls",

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._duration import parse_ttl
 from .._schema import SchemaAdapter
+from ._closure import code_closure
 from ._config import HotDataConfig
 from ._quality import QUALITY_VERSION, QualitySettings, UserCheck
 from ._spec import FixtureSpec
@@ -32,7 +33,8 @@ from ._spec import FixtureSpec
 __all__ = ["FINGERPRINT_FORMAT", "Fingerprint", "Inputs", "canonical_value", "function_source"]
 
 # Bump when the fingerprint rules change: older records then read as stale, on purpose.
-FINGERPRINT_FORMAT = 2
+# 3: the generator's whole code closure (constants, helpers, classes it uses), not its source alone.
+FINGERPRINT_FORMAT = 3
 
 
 class Fingerprint(BaseModel):
@@ -42,6 +44,7 @@ class Fingerprint(BaseModel):
 
     format: int
     generator: str
+    code: dict[str, str] = Field(default_factory=dict)
     templates: dict[str, str] = Field(default_factory=dict)
     schema_: str = Field(alias="schema")
     schemas_used: dict[str, str] = Field(default_factory=dict)
@@ -83,6 +86,7 @@ class Inputs:
         self.config = config
         self._adapters: dict[int, SchemaAdapter[Any]] = {}
         self._generators: dict[int, str] = {}
+        self._closures: dict[int, dict[str, str]] = {}
         self._files: dict[str, str | None] = {}
         self._models: dict[str, tuple[str, dict[str, Any]]] = {}
         self._params: dict[str, dict[str, Any]] = {}
@@ -94,13 +98,26 @@ class Inputs:
             adapter = self._adapters[id(schema)] = SchemaAdapter(schema)
         return adapter
 
+    def code_closure(self, spec: FixtureSpec) -> dict[str, str]:
+        """The generator's code closure (``{"generators/agents.py:NAMES": hash}``), or {} when pinned."""
+        if spec.version is not None:
+            return {}
+        fn = spec.generator
+        closure = self._closures.get(id(fn))
+        if closure is None:
+            closure = self._closures[id(fn)] = code_closure(fn, self.config.root)
+        return closure
+
     def generator_hash(self, spec: FixtureSpec) -> str:
+        """``version:<pin>``, or the hash of the generator's whole code closure."""
         if spec.version is not None:
             return f"version:{spec.version}"
         fn = spec.generator
         digest = self._generators.get(id(fn))
         if digest is None:
-            digest = self._generators[id(fn)] = _sha(function_source(fn).encode("utf-8"))
+            closure = self.code_closure(spec)
+            basis = json.dumps(closure, sort_keys=True) if closure else function_source(fn)
+            digest = self._generators[id(fn)] = _sha(basis.encode("utf-8"))
         return digest
 
     def template_hash(self, relpath: str) -> str | None:
@@ -180,6 +197,7 @@ class Inputs:
         return {
             "format": FINGERPRINT_FORMAT,
             "generator": self.generator_hash(spec),
+            "code": self.code_closure(spec),
             "templates": dict(sorted(templates.items())),
             "schema": self.adapter(spec.schema).schema_hash(),
             "schemas_used": dict(sorted((schemas_used or {}).items())),

@@ -29,6 +29,7 @@ class Outcome:
     waited: float = 0.0
     usage: Usage = field(default_factory=Usage)
     replaced_staged: bool = False  # a newer change replaced one awaiting review
+    replayed: int = 0  # answers taken from the store instead of the model
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class BuildSummary:
     budget: tuple[str, ...]
     edited_kept: tuple[str, ...]
     calls: int
+    replayed: int
     tokens: int
     seconds: float
 
@@ -50,7 +52,7 @@ class BuildSummary:
         out = [
             f"hotdata: {self.generated} generated, {self.up_to_date} up to date, "
             f"{len(self.failed)} failed, {len(self.edited_kept)} edited and kept, "
-            f"{len(self.budget)} stopped by budget; {self.calls} model call(s), "
+            f"{len(self.budget)} stopped by budget; {self.calls} model call(s), {self.replayed} replayed, "
             f"{self.tokens} tokens, {self.seconds:.1f}s"
         ]
         if self.budget:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .._errors import HotDataError, InvalidFixtureName
 from .._freshness import Clock, FixtureState, FixtureStatus, utcnow
+from ._answers import AnswerStore, ReplayMode
 from ._catalog import Catalog, load_catalog
 from ._commit import Writer
 from ._config import HotDataConfig
@@ -37,6 +38,7 @@ class Pipeline:
         force: rebuild selected fixtures even when fresh or hand-edited.
         review: stage rebuilt fixtures for review (``doit review``) instead of replacing
             the committed ones (default: ``review`` in ``[tool.hotdata]``).
+        replay: ``auto``, ``only`` or ``off`` for recorded answers (default: ``replay`` in the table).
         catalog: the specs to use (default: imported from the configured generator modules).
     """
 
@@ -46,6 +48,7 @@ class Pipeline:
         *,
         force: bool = False,
         review: bool | None = None,
+        replay: ReplayMode | None = None,
         catalog: Catalog | None = None,
         clock: Clock = utcnow,
     ) -> None:
@@ -53,8 +56,11 @@ class Pipeline:
         self.force = force
         self.review = config.review if review is None else review
         self.inputs = Inputs(config)
-        self.runner = Runner(config, self.inputs, clock=clock)
         self.writer = Writer(config.fixtures_path, config.state_path, config.lock_timeout)
+        self.answers = AnswerStore(config.answers_path, self.writer.write_answer)
+        self.runner = Runner(
+            config, self.inputs, clock=clock, answers=self.answers, replay=replay or config.replay
+        )
         self._clock = clock
         self._catalog = catalog
         self._planner: Planner | None = None
@@ -135,7 +141,13 @@ class Pipeline:
             reason = "new fixture" if status.state is FixtureState.MISSING else status.reason
             if self.force and not status.needs_build:
                 reason = "forced (force=1)"
-            candidate = await self.runner.generate(spec, data_path, meta_path, self.siblings(spec), reason)
+            # an expired ttl asks for new data: the recorded answers are what expired
+            replay: ReplayMode | None = (
+                "off" if status.check == "ttl" and self.runner.replay == "auto" else None
+            )
+            candidate = await self.runner.generate(
+                spec, data_path, meta_path, self.siblings(spec), reason, replay
+            )
             # fsync-heavy: in a worker thread, so writes overlap and the loop keeps serving requests
             await asyncio.to_thread(self.writer.stage if self.review else self.writer.commit, candidate)
             self._written[spec.name] = json.loads(candidate.data)
@@ -146,6 +158,7 @@ class Pipeline:
                 waited=started - queued,
                 usage=candidate.record.usage,
                 replaced_staged="awaiting review" in status.reason,
+                replayed=candidate.record.replayed,
             )
 
     def finish_interrupted_writes(self) -> int:
@@ -199,6 +212,7 @@ class Pipeline:
             budget=tuple(sorted(o.name for o in of[OutcomeKind.BUDGET])),
             edited_kept=tuple(sorted(n for n, s in statuses.items() if s.check == "edited")),
             calls=self.runner.budget.calls,
+            replayed=sum(o.replayed for o in outcomes),
             tokens=self.runner.budget.tokens,
             seconds=time.monotonic() - self.started,
         )

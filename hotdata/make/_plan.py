@@ -23,6 +23,7 @@ from .._names import META_SUFFIX, PathCache, fixture_paths
 from .._provenance import Provenance
 from .._store import PENDING_SUFFIX, STAGED_SUFFIX
 from ._catalog import Catalog
+from ._closure import describe_change
 from ._fingerprint import FINGERPRINT_FORMAT, Fingerprint, Inputs
 from ._quality import QualityContext, check_value
 from ._spec import FixtureSpec
@@ -53,7 +54,7 @@ def _generator(
         return None
     if spec.version is not None or fp.generator.startswith("version:"):
         return f"generator {spec.generator.__name__} version changed"
-    return f"generator {spec.generator.__name__} changed"
+    return describe_change(fp.code, inputs.code_closure(spec), spec.generator.__name__)
 
 
 def _templates(
@@ -124,9 +125,9 @@ def _quality(
 CHECKS: dict[str, Check] = {
     "format": _format,
     "name": _name,
+    "schema": _schema,
     "generator": _generator,
     "templates": _templates,
-    "schema": _schema,
     "params": _params,
     "model": _model,
     "quality": _quality,

@@ -13,7 +13,7 @@ from doit.exceptions import TaskFailed
 
 from .._env import truthy
 from .._errors import HotDataError
-from . import _commands, _review
+from . import _commands, _review, _verify
 from ._catalog_doc import write_catalog
 from ._config import load_config
 from ._pipeline import Pipeline
@@ -38,11 +38,16 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     except HotDataError as exc:
         _say(str(exc))
         return _broken(str(exc))
-    review = get_var("review", None)
+    review, replay = get_var("review", None), get_var("replay", None)
+    if replay not in (None, "auto", "only", "off"):
+        message = f"replay={replay!r} is not one of auto, only, off"
+        _say(message)
+        return _broken(message)
     pipeline = Pipeline(
         config,
         force=truthy(get_var("force", os.environ.get("HOTDATA_FORCE", ""))),
         review=None if review is None else truthy(review),
+        replay=replay,
     )
     try:
         pipeline.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
@@ -69,6 +74,18 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         ),
         "task_status": _status_creator(pipeline),
         "task_generate": _generate_creator(pipeline),
+        "task_verify": _simple_creator(
+            pipeline,
+            "verify",
+            "Rebuild every fixture from recorded answers (0 model calls) and compare with the committed data.",
+            lambda: _verify.verify(pipeline),
+        ),
+        "task_prune": _simple_creator(
+            pipeline,
+            "prune",
+            "Remove recorded answers (fixtures/.answers) that no fixture of the catalog uses any more.",
+            lambda: _commands.prune(pipeline),
+        ),
         "task_review": _review_creator(pipeline),
         "task_accept": _decision_creator(pipeline, "accept", _review.accept),
         "task_reject": _decision_creator(pipeline, "reject", _review.reject),

@@ -20,7 +20,9 @@ __all__ = ["CATALOG_SUBTASK", "HotDataReporter", "fixture_task_name"]
 _PREFIX = "fixtures:"
 CATALOG_SUBTASK = "_catalog"
 # hotdata's own tasks print for themselves; doit's ". task" lines would only add noise
-_QUIET = frozenset({"status", "validate", "generate", "fixtures", "catalog", "review", "accept", "reject"})
+_QUIET = frozenset(
+    {"status", "validate", "generate", "fixtures", "catalog", "review", "accept", "reject", "verify", "prune"}
+)
 
 
 def fixture_task_name(task_name: str) -> str | None:

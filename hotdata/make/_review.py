@@ -9,7 +9,9 @@ reject, skip) or A/R/S for all remaining; without a terminal it only prints.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -109,16 +111,21 @@ def reject(pipeline: Pipeline, names: list[str], all_: bool) -> bool | TaskFaile
     return _decide(pipeline, names, all_, "reject", pipeline.writer.reject)
 
 
-def _read_key(stream: TextIO) -> str:
-    """One key press, without waiting for Enter (the terminal is put back as it was)."""
+@contextlib.contextmanager
+def _keys(stream: TextIO) -> Iterator[Callable[[], str]]:
+    """Single key presses without Enter, for the whole review (the terminal is put back after).
+
+    The terminal is switched once, before the first prompt, and without flushing
+    (TCSANOW): a key typed right after a prompt must not be thrown away.
+    """
     import termios
     import tty
 
     fd = stream.fileno()
     saved = termios.tcgetattr(fd)
+    tty.setcbreak(fd, termios.TCSANOW)
     try:
-        tty.setcbreak(fd)
-        return stream.read(1)
+        yield lambda: os.read(fd, 1).decode(errors="replace")
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
@@ -134,16 +141,31 @@ def review(pipeline: Pipeline, json_output: bool, stdin: TextIO | None = None) -
         print("doit review: nothing is pending review")
         return True
     interactive = stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
+        for i, change in enumerate(changes, 1):
+            print(f"\n[{i}/{len(changes)}] " + "\n".join(change.lines()), flush=True)
+        print(
+            f"\ndoit review: {len(changes)} fixture(s) pending; nothing changed (not a terminal). "
+            "Decide with `doit accept NAME...` / `doit reject NAME...` (or --all)."
+        )
+        return True
+    with _keys(stdin) as read_key:
+        counts = _decide_each(pipeline, changes, read_key)
+    print("\ndoit review: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return True
+
+
+def _decide_each(
+    pipeline: Pipeline, changes: list[StagedChange], read_key: Callable[[], str]
+) -> dict[str, int]:
     sticky = ""  # A, R or S: the decision for every remaining fixture
     counts = {"accepted": 0, "rejected": 0, "skipped": 0}
     for i, change in enumerate(changes, 1):
         print(f"\n[{i}/{len(changes)}] " + "\n".join(change.lines()), flush=True)
-        if not interactive:
-            continue
         key = sticky
         while key.lower() not in ("a", "r", "s", "q"):
             print("  a accept · r reject · s skip · A/R/S for all remaining · q quit > ", end="", flush=True)
-            key = _read_key(stdin)
+            key = read_key()
             print(key, flush=True)
         if key == "q":
             break
@@ -157,11 +179,4 @@ def review(pipeline: Pipeline, json_output: bool, stdin: TextIO | None = None) -
             counts["rejected"] += 1
         else:
             counts["skipped"] += 1
-    if interactive:
-        print("\ndoit review: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
-    else:
-        print(
-            f"\ndoit review: {len(changes)} fixture(s) pending; nothing changed (not a terminal). "
-            "Decide with `doit accept NAME...` / `doit reject NAME...` (or --all)."
-        )
-    return True
+    return counts

@@ -21,6 +21,7 @@ from .._errors import HotDataError
 from .._freshness import Clock, utcnow
 from .._provenance import FailedAttempt
 from .._schema import SchemaAdapter
+from ._answers import AnswerStore, ReplayMode
 from ._ask import FEEDBACK_MARKERS, Asker, AskPolicy
 from ._candidate import Candidate, InvalidValue, encode_value, make_candidate
 from ._config import HotDataConfig
@@ -82,9 +83,19 @@ def describe_exception(exc: BaseException, what: str) -> str:
 class Runner:
     """The event loop, model clients, templates and budget of one build process."""
 
-    def __init__(self, config: HotDataConfig, inputs: Inputs, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        config: HotDataConfig,
+        inputs: Inputs,
+        *,
+        clock: Clock = utcnow,
+        answers: AnswerStore | None = None,
+        replay: ReplayMode = "auto",
+    ) -> None:
         self.config = config
         self.inputs = inputs
+        self.answers = answers
+        self.replay = replay
         self.budget = Budget(config)
         self.clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -150,10 +161,12 @@ class Runner:
         meta_path: Path,
         siblings: Mapping[str, Any] | None = None,
         reason: str | None = None,
+        replay: ReplayMode | None = None,
     ) -> Candidate:
         """Run the fixture's generator until its value validates and passes the quality gates
         (``siblings``: the data of the family's other variants, which it must not repeat;
-        ``reason``: why it is rebuilt, for the record); writes nothing."""
+        ``reason``: why it is rebuilt, for the record; ``replay``: this fixture's replay mode
+        when it differs from the run's); writes nothing."""
         from ._context import GenerationContext
 
         templates, closure = self._template_closure(spec)
@@ -164,7 +177,14 @@ class Runner:
             model=model,
             options=options,
             fixture=spec.name,
-            policy=AskPolicy(self.config.retries.validation_attempts, quality, checks, secret_values()),
+            policy=AskPolicy(
+                self.config.retries.validation_attempts,
+                quality,
+                checks,
+                secret_values(),
+                self.answers,
+                replay or self.replay,
+            ),
             before_call=self.budget.before_call,
             after_call=self.budget.spent,
         )
@@ -202,6 +222,8 @@ class Runner:
                     failed_attempts=asker.failed,
                     quality=self.inputs.quality_hash(spec),
                     reason=reason,
+                    answers=asker.answer_keys,
+                    replayed=asker.replayed,
                 )
             asker.failed.append(
                 FailedAttempt(attempt=asker.attempts, reasons=[f"fixture: {p}" for p in problems])

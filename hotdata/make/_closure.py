@@ -1,0 +1,204 @@
+"""The code closure of a generator: its own source and every project-local name it uses.
+
+A fixture's data depends on more than its generator function: the tuple it picks
+names from, a helper that rounds a number, a class, a module of the project it
+imports. ``code_closure`` follows the names a function uses, transitively, across
+the project's own modules, and hashes each one:
+
+* functions and classes by their normalized source (the AST without docstrings,
+  so comment, docstring and formatting-only edits change nothing);
+* module-level constants by value (canonical JSON; sets sorted; other objects by repr).
+
+Third-party and standard-library code is out: it is not the project's to change
+from one commit to the next (a lock file pins it).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import json
+import os
+import sys
+import sysconfig
+import textwrap
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["code_closure", "describe_change", "normalized_source"]
+
+
+def _sha(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
+            body = node.body
+            first = body[0] if body else None
+            value = first.value if isinstance(first, ast.Expr) else None
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+
+
+def _parse(obj: Any) -> ast.AST | None:
+    try:
+        source = textwrap.dedent(inspect.getsource(obj))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return None
+    node = tree.body[0] if tree.body else None
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        node.decorator_list = []  # decorator arguments (variants, schema) are fingerprinted apart
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        _drop_signature_annotations(node)
+    _strip_docstrings(tree)
+    return tree
+
+
+def normalized_source(obj: Any) -> str | None:
+    """The AST of ``obj``'s source without docstrings and decorators (None: no source)."""
+    tree = _parse(obj)
+    return None if tree is None else ast.dump(tree, include_attributes=False)
+
+
+def _canonical(value: Any) -> str:
+    def default(o: Any) -> Any:
+        if isinstance(o, set | frozenset):
+            return sorted(o, key=repr)
+        return repr(o)
+
+    return json.dumps(value, sort_keys=True, default=default, ensure_ascii=False)
+
+
+class _Project:
+    """Which modules are the project's own: files under its root, outside any environment."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.realpath(root) + os.sep
+        paths = sysconfig.get_paths()
+        outside = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        outside.add(sys.prefix)
+        self.outside = tuple(os.path.realpath(p) + os.sep for p in outside if p)
+
+    def owns(self, module: types.ModuleType | None) -> bool:
+        file = getattr(module, "__file__", None)
+        if not file or module is None or module.__name__.partition(".")[0] == "hotdata":
+            return False  # hotdata is the tool, not the project (even when checked out inside it)
+        real = os.path.realpath(file)
+        return real.startswith(self.root) and not real.startswith(self.outside)
+
+    def label(self, module: types.ModuleType) -> str:
+        file = os.path.realpath(module.__file__ or "")
+        return file[len(self.root) :].replace(os.sep, "/") if file.startswith(self.root) else module.__name__
+
+
+def _drop_signature_annotations(tree: ast.AST) -> None:
+    # A function's parameter and return annotations do not change what it computes.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+            every = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+            every += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
+            for arg in every:
+                arg.annotation = None
+
+
+def _used_names(tree: ast.AST) -> Iterator[tuple[str, ...]]:
+    """Global names and dotted attribute chains (``mod.NAME``) a piece of code reads."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            chain: list[str] = [node.attr]
+            value: ast.expr = node.value
+            while isinstance(value, ast.Attribute):
+                chain.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id not in bound:
+                yield (value.id, *reversed(chain))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
+            yield (node.id,)
+
+
+def _namespace(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, types.FunctionType):
+        names = dict(obj.__globals__)
+        if obj.__closure__:
+            names.update(
+                zip(obj.__code__.co_freevars, (c.cell_contents for c in obj.__closure__), strict=False)
+            )
+        return names
+    module = sys.modules.get(getattr(obj, "__module__", ""), None)
+    return dict(vars(module)) if module else {}
+
+
+def code_closure(fn: Callable[..., Any], root: Path) -> dict[str, str]:
+    """``{"generators/agents.py:NAMES": "sha256:…", …}`` for ``fn`` and all it uses in the project."""
+    project = _Project(root)
+    out: dict[str, str] = {}
+    seen: set[int] = set()
+    todo: list[Any] = [fn]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        module = sys.modules.get(getattr(obj, "__module__", ""), None)
+        tree = _parse(obj)
+        if module is None or tree is None:
+            continue
+        out[f"{project.label(module)}:{obj.__qualname__}"] = _sha(ast.dump(tree, include_attributes=False))
+        namespace = _namespace(obj)
+        for chain in _used_names(tree):
+            target: Any = namespace.get(chain[0], _MISSING)
+            owner = module
+            label = chain[0]
+            for part in chain[1:]:  # project.module.NAME: follow it into the project module
+                if not isinstance(target, types.ModuleType) or not project.owns(target):
+                    break
+                owner, label = target, part
+                target = getattr(target, part, _MISSING)
+            if target is _MISSING or isinstance(target, types.ModuleType):
+                continue
+            if isinstance(target, type | types.FunctionType):
+                if project.owns(sys.modules.get(target.__module__)):
+                    todo.append(target)
+            elif project.owns(owner) and label in vars(owner):
+                out[f"{project.label(owner)}:{label}"] = _sha(_canonical(target))
+    return dict(sorted(out.items()))
+
+
+_MISSING: Any = object()
+
+
+def describe_change(old: dict[str, str], new: dict[str, str], generator: str) -> str:
+    """What changed between two closures, in words: "NAMES in generators/agents.py changed"."""
+
+    def words(key: str) -> str:
+        path, _, name = key.rpartition(":")
+        short = name.rsplit(".", 1)[-1]
+        if short == generator:
+            return f"generator {short}"
+        return f"{name} in {path}"
+
+    for key in sorted(new):
+        if key in old and old[key] != new[key]:
+            return f"{words(key)} changed"
+    if any(words(key) == f"generator {generator}" and key not in old for key in new):
+        return f"generator {generator} changed"  # another function now generates it
+    for key in sorted(new):
+        if key not in old:
+            return f"the generator now uses {words(key)}"
+    for key in sorted(old):
+        if key not in new:
+            return f"the generator no longer uses {words(key)}"
+    return f"generator {generator} changed"
