@@ -139,8 +139,8 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
     from hotdata.make import FixtureSpec, HotDataConfig
     from hotdata.make._ask import Asker, AskPolicy
     from hotdata.make._context import GenerationContext
-    from hotdata.make._quality import QualitySettings
     from hotdata.make._fingerprint import Inputs
+    from hotdata.make._quality import QualitySettings
     from hotdata.make._templates import TemplateSet
 
     user_dir = tmp_path / "llm-noschema"
