@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,18 +30,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._model import ModelReply, ModelRequest
-from ._secrets import redact
+from ._secrets import SECRET_MARK, mask_secrets, redact, secret_values
 
 __all__ = ["ANSWERS_DIR", "AnswerStore", "ReplayMode", "request_key"]
 
 ANSWERS_DIR = ".answers"
 ReplayMode = Literal["auto", "only", "off"]
-# Option names that carry credentials (llm takes the API key as the `key` option).
-_SECRET_OPTION = re.compile(r"(^key$|KEY|TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
 
 
 def _public_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if not _SECRET_OPTION.search(k)}
+    # credentials are never part of a key or a file: masked by name, and by value
+    return {k: v for k, v in mask_secrets(dict(options), secret_values()).items() if v != SECRET_MARK}
 
 
 def _schema_hash(schema: Mapping[str, Any] | None) -> str | None:

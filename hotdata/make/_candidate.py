@@ -44,10 +44,12 @@ def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
         data = canonical_json(adapter.to_data(value))
     except SchemaError as exc:
         raise InvalidValue(str(exc)) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate in a string (before ValueError: a subclass)
+        raise InvalidValue(
+            f"text that is not valid Unicode ({exc.reason}: {exc.object[exc.start : exc.end]!r})"
+        ) from None
     except ValueError as exc:
         raise InvalidValue(f"a value JSON cannot hold ({exc})") from None
-    except UnicodeEncodeError as exc:  # a lone surrogate in a string
-        raise InvalidValue(f"text that is not valid Unicode ({exc.reason})") from None
     errors = adapter.errors_for(data)
     if errors:
         raise InvalidValue(f"a value that does not validate against {adapter.label}: {'; '.join(errors[:3])}")

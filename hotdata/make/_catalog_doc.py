@@ -26,9 +26,13 @@ def render_catalog(pipeline: Pipeline) -> str:
         generated = rec.generated_at.strftime("%Y-%m-%d %H:%M UTC") if rec else "-"
         model = rec.model if rec and rec.model else "-"
         schema = getattr(spec.schema, "__qualname__", str(spec.schema))
+        outcome = pipeline.outcome(spec.name)
+        state = status.state.value
+        if outcome is not None and outcome.kind.value == "failed":
+            state += " (last build failed)"
         rows.append(
             f"| `{spec.name}` | `{schema}` | `{spec.generator_name}` | {model} | {generated} | "
-            f"{_ttl(pipeline.inputs.ttl_for(spec))} | {status.state.value} |"
+            f"{_ttl(pipeline.inputs.ttl_for(spec))} | {state} |"
         )
     return (
         "# Fixtures\n\n"

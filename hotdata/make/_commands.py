@@ -128,7 +128,15 @@ def prune(pipeline: Pipeline) -> bool:
 
 
 def status(pipeline: Pipeline, json_output: bool) -> bool:
-    rows = [pipeline.status(spec.name).to_json() for spec in pipeline.catalog]
+    rows = []
+    now = pipeline.runner.clock()
+    for spec in pipeline.catalog:
+        row = pipeline.status(spec.name).to_json()
+        failure = pipeline.failures.get(spec.name)
+        row["last_failure"] = None if failure is None else failure.message
+        if failure is not None and row["state"] != "fresh":
+            row["reason"] += f"; {failure.describe(now)}"
+        rows.append(row)
     if json_output:
         print(json.dumps(rows, indent=2))
         return True

@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,19 @@ def ensure_state_dir(state_dir: Path) -> Path:
     return state_dir
 
 
+@contextlib.contextmanager
+def _write_errors(candidate: Candidate) -> Iterator[None]:
+    """A failed write (full disk, a file-size limit, permissions) as one clear line."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or candidate.data_path
+        raise GenerationError(
+            f"fixture {candidate.name}: cannot write {where} ({exc.strerror or exc}); the previous "
+            "files are kept and nothing half-written remains"
+        ) from None
+
+
 class Writer:
     """Writes fixtures under ``fixtures_path``, holding the build lock in ``state_dir`` while it does."""
 
@@ -233,6 +247,25 @@ class Writer:
         finally:
             lock.release()
 
+    def check_writable(self, name: str, data_path: Path, meta_path: Path) -> None:
+        """Fail now, before any model call is paid, when the fixture's files cannot be written."""
+        for path in (data_path, meta_path, meta_path.with_name(meta_path.name + PENDING_SUFFIX)):
+            if path.is_dir():
+                raise GenerationError(
+                    f"fixture {name}: {path} is a directory, so the fixture cannot be written there; "
+                    "remove or rename it"
+                )
+        try:
+            data_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=data_path.parent)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise GenerationError(
+                f"fixture {name}: cannot write in {data_path.parent} ({exc.strerror}); nothing was "
+                "generated and no model call was made. Make the directory writable"
+            ) from None
+
     def recover(self, data_path: Path, meta_path: Path) -> bool:
         self.acquire()
         return recover(data_path, meta_path)
@@ -240,7 +273,8 @@ class Writer:
     def commit(self, candidate: Candidate) -> None:
         """Replace the fixture's data and record with the candidate's, crash-safely."""
         self.acquire()
-        write_candidate(candidate)
+        with _write_errors(candidate):
+            write_candidate(candidate)
 
     def stage(self, candidate: Candidate) -> None:
         """Write the candidate as a staged pair beside the committed one, which stays untouched.
@@ -250,10 +284,11 @@ class Writer:
         """
         self.acquire()
         data_new, meta_new = staged_paths(candidate.data_path, candidate.meta_path)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(meta_new)  # an older staged pair stops counting before its data is replaced
-        write_atomic(data_new, candidate.data)
-        write_atomic(meta_new, candidate.record.to_bytes())
+        with _write_errors(candidate):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(meta_new)  # an older staged pair stops counting before its data is replaced
+            write_atomic(data_new, candidate.data)
+            write_atomic(meta_new, candidate.record.to_bytes())
 
     def accept(self, data_path: Path, meta_path: Path) -> bool:
         """Replace the committed pair with the staged one, crash-safely; False when none is staged.
@@ -290,7 +325,12 @@ class Writer:
 
     def write_answer(self, path: Path, payload: bytes) -> None:
         """Record a model answer in the store (content-addressed: the same key, the same request)."""
-        write_atomic(path, payload)
+        try:
+            write_atomic(path, payload)
+        except OSError as exc:
+            raise GenerationError(
+                f"cannot record the model's answer in {path} ({exc.strerror or exc}); nothing was written"
+            ) from None
 
     def write_document(self, path: Path, payload: bytes) -> bool:
         """Write a document such as ``fixtures/README.md`` when its content changed."""

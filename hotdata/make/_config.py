@@ -55,6 +55,7 @@ class HotDataConfig(BaseModel):
     review: bool = False
     replay: Literal["auto", "only", "off"] = "auto"
     lock_timeout: float = Field(600.0, ge=0)
+    fixture_timeout: float = Field(600.0, gt=0, description="seconds one fixture's generation may take")
     quality: QualitySettings = Field(default_factory=QualitySettings)
 
     @field_validator("ttl")

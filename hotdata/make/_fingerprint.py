@@ -28,6 +28,7 @@ from .._schema import SchemaAdapter
 from ._closure import code_closure
 from ._config import HotDataConfig
 from ._quality import QUALITY_VERSION, QualitySettings, UserCheck
+from ._secrets import mask_secrets, secret_values
 from ._spec import FixtureSpec
 
 __all__ = ["FINGERPRINT_FORMAT", "Fingerprint", "Inputs", "canonical_value", "function_source"]
@@ -91,6 +92,7 @@ class Inputs:
         self._models: dict[str, tuple[str, dict[str, Any]]] = {}
         self._params: dict[str, dict[str, Any]] = {}
         self._quality: dict[str, tuple[QualitySettings, tuple[UserCheck, ...], str]] = {}
+        self._secrets: list[str] | None = None
 
     def adapter(self, schema: Any) -> SchemaAdapter[Any]:
         adapter = self._adapters.get(id(schema))
@@ -145,18 +147,31 @@ class Inputs:
                 return None
         return self.adapter(obj).schema_hash()
 
+    @property
+    def secrets(self) -> list[str]:
+        """The secret values known to this process (read once: the run does not change them)."""
+        if self._secrets is None:
+            self._secrets = secret_values()
+        return self._secrets
+
     def model_for(self, spec: FixtureSpec) -> tuple[str, dict[str, Any]]:
-        """The model id and options (configured defaults under the fixture's own)."""
+        """The model id and options (configured defaults under the fixture's own), as recorded:
+        credentials masked. ``request_options`` are what the model is actually sent."""
         cached = self._models.get(spec.name)
         if cached is None:
-            options = {**self.config.model_options, **spec.model_options}
-            cached = self._models[spec.name] = (spec.model or self.config.model, canonical_value(options))
+            options = mask_secrets(self.request_options(spec), self.secrets)
+            cached = self._models[spec.name] = (spec.model or self.config.model, options)
         return cached
 
+    def request_options(self, spec: FixtureSpec) -> dict[str, Any]:
+        options: dict[str, Any] = canonical_value({**self.config.model_options, **spec.model_options})
+        return options
+
     def params_for(self, spec: FixtureSpec) -> dict[str, Any]:
+        """The variant parameters as recorded and fingerprinted (credentials masked)."""
         cached = self._params.get(spec.name)
         if cached is None:
-            cached = self._params[spec.name] = canonical_value(dict(spec.params))
+            cached = self._params[spec.name] = mask_secrets(canonical_value(dict(spec.params)), self.secrets)
         return cached
 
     def quality_for(self, spec: FixtureSpec) -> tuple[QualitySettings, tuple[UserCheck, ...]]:
@@ -185,6 +200,10 @@ class Inputs:
         """Identifies the gates a fixture's data must pass (settings, user checks, gate version)."""
         self.quality_for(spec)
         return self._quality[spec.name][2]
+
+    def timeout_for(self, spec: FixtureSpec) -> float:
+        """Seconds a fixture's generation may take (``timeout=`` on @fixture, else ``fixture_timeout``)."""
+        return float(spec.timeout if spec.timeout is not None else self.config.fixture_timeout)
 
     def ttl_for(self, spec: FixtureSpec) -> timedelta | None:
         return parse_ttl(spec.ttl if spec.ttl is not None else self.config.ttl)

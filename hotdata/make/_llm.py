@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -120,10 +121,16 @@ def register_plugins(modules: Sequence[str]) -> None:
         llm.plugins.pm.register(module, name=name)
 
 
+# llm loads its plugins lazily and not thread-safely (a second thread can see a half-loaded
+# plugin manager); several event loops open clients at once, so opening is serialized.
+_OPENING = threading.Lock()
+
+
 def open_model(model_id: str, retries: RetrySettings | None = None, plugins: Sequence[str] = ()) -> LlmClient:
     """The client for ``model_id``: any model an ``llm`` plugin registers (the only way in)."""
-    register_plugins(plugins)
-    return LlmClient(model_id, retries)
+    with _OPENING:
+        register_plugins(plugins)
+        return LlmClient(model_id, retries)
 
 
 class LlmClient:

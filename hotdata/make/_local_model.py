@@ -11,11 +11,14 @@ a llama.cpp context is not thread-safe.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import importlib.resources
 import io
 import json
 import logging
+import re
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -89,13 +92,88 @@ class LocalModel(llm.Model):
             kwargs["seed"] = options.seed
         if prompt.schema is not None:
             schema = prompt.schema if isinstance(prompt.schema, dict) else json.loads(str(prompt.schema))
-            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+            kwargs["grammar"] = _grammar(schema)
         with lock, contextlib.redirect_stderr(io.StringIO()):
             completion = model.create_chat_completion(messages=messages, **kwargs)
         usage = completion.get("usage") or {}
         response.set_usage(input=usage.get("prompt_tokens"), output=usage.get("completion_tokens"))
         response.response_json = {"finish_reason": completion["choices"][0].get("finish_reason")}
         yield completion["choices"][0]["message"]["content"] or ""
+
+
+_ANCHORED = re.compile(r"^\^.*\$$", re.DOTALL)
+
+
+def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The schema as llama.cpp's grammar can take it, and a note for each change.
+
+    llama.cpp compiles only anchored patterns (``^…$``) and falls back to plain JSON —
+    silently, no structure at all — on anything else. Unanchored patterns are
+    anchored (a string matching ``^P$`` matches ``P`` too), ``(?:`` becomes ``(``;
+    a pattern it still cannot compile (flags, lookarounds) is left out of the grammar
+    and checked by validation after decoding, which re-asks until it matches.
+    """
+    from llama_cpp import llama_grammar
+
+    notes: list[str] = []
+    schema = copy.deepcopy(schema)
+
+    def compiles(pattern: str) -> bool:
+        try:
+            llama_grammar.json_schema_to_gbnf(json.dumps({"type": "string", "pattern": pattern}))
+        except Exception:
+            return False
+        return True
+
+    def visit(node: Any, pointer: str) -> None:
+        if isinstance(node, dict):
+            pattern = node.get("pattern")
+            if isinstance(pattern, str):
+                fixed = pattern.replace("(?:", "(")
+                if not _ANCHORED.match(fixed):
+                    fixed = (
+                        ("" if fixed.startswith("^") else "^") + fixed + ("" if fixed.endswith("$") else "$")
+                    )
+                if compiles(fixed):
+                    node["pattern"] = fixed
+                else:
+                    del node["pattern"]
+                    notes.append(
+                        f"{pointer or '/'}: pattern {pattern!r} has a construct llama.cpp's grammar cannot "
+                        "express (flags, lookarounds, backreferences); decoding leaves it out and validation "
+                        "checks it afterwards, re-asking until an answer matches"
+                    )
+            for key, value in node.items():
+                visit(value, f"{pointer}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                visit(value, f"{pointer}/{i}")
+
+    visit(schema, "")
+    return schema, notes
+
+
+_NOTED: set[str] = set()  # notes already printed by this process (facts about schemas, not state)
+
+
+def _grammar(schema: dict[str, Any]) -> Any:
+    """The llama.cpp grammar of ``schema``; says so (once) when it had to change the schema."""
+    from llama_cpp import llama_grammar
+
+    fitted, notes = grammar_schema(schema)
+    for note in notes:
+        if note not in _NOTED:
+            _NOTED.add(note)
+            print(f"hotdata-local: {note}", file=sys.stderr, flush=True)
+    try:
+        gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(fitted))
+    except Exception as exc:
+        raise ValueError(
+            f"llama.cpp cannot turn this JSON Schema into a grammar ({type(exc).__name__}: {exc}); "
+            "simplify the schema or use another model"
+        ) from None
+    with contextlib.redirect_stderr(io.StringIO()):
+        return llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
 
 
 @llm.hookimpl

@@ -20,6 +20,7 @@ from ._catalog import Catalog, load_catalog
 from ._commit import Writer
 from ._config import HotDataConfig
 from ._errors import GenerationError
+from ._failures import FailureLog
 from ._fingerprint import Inputs
 from ._outcome import BuildSummary, Outcome, OutcomeKind
 from ._plan import Planner
@@ -58,6 +59,7 @@ class Pipeline:
         self.inputs = Inputs(config)
         self.writer = Writer(config.fixtures_path, config.state_path, config.lock_timeout)
         self.answers = AnswerStore(config.answers_path, self.writer.write_answer)
+        self.failures = FailureLog(config.state_path)
         self.runner = Runner(
             config, self.inputs, clock=clock, answers=self.answers, replay=replay or config.replay
         )
@@ -111,7 +113,7 @@ class Pipeline:
         spec = self.catalog.get(name)
         queued = time.monotonic()
         try:
-            outcome = self.runner.run(self._build(spec, queued))
+            outcome = self._build(spec, queued)
         except HotDataError as exc:
             # the one place failure messages leave the build: no key value gets past it
             kind = OutcomeKind.BUDGET if isinstance(exc, BudgetExhausted) else OutcomeKind.FAILED
@@ -123,43 +125,48 @@ class Pipeline:
             self._outcomes[name] = outcome
         return outcome
 
-    async def _build(self, spec: FixtureSpec, queued: float) -> Outcome:
-        import asyncio
+    def _build(self, spec: FixtureSpec, queued: float) -> Outcome:
+        self.writer.acquire()  # may wait for another build: counted as waiting, not generating
+        try:
+            data_path, meta_path = self.planner.paths(spec)
+        except InvalidFixtureName as exc:
+            raise GenerationError(f"fixture {spec.name}: {exc}") from None
+        self.writer.recover(data_path, meta_path)
+        # Another run may have built it while this one waited for the lock.
+        status = self.planner.status(spec, rescan=True)
+        if not self.force and not status.needs_build:
+            return Outcome(spec.name, OutcomeKind.SKIPPED, f"{status.state.value}: {status.reason}")
+        self.writer.check_writable(spec.name, data_path, meta_path)  # before any model call is paid
+        started = time.monotonic()
+        reason = "new fixture" if status.state is FixtureState.MISSING else status.reason
+        if self.force and not status.needs_build:
+            reason = "forced (force=1)"
+        # an expired ttl asks for new data: the recorded answers are what expired
+        replay: ReplayMode | None = "off" if status.check == "ttl" and self.runner.replay == "auto" else None
+        candidate = self.runner.run(
+            self.runner.generate(spec, data_path, meta_path, self.siblings(spec), reason, replay),
+            self.inputs.timeout_for(spec),
+            f"fixture {spec.name}",
+        )
+        (self.writer.stage if self.review else self.writer.commit)(candidate)
+        self._written[spec.name] = json.loads(candidate.data)
+        return Outcome(
+            spec.name,
+            OutcomeKind.STAGED if self.review else OutcomeKind.GENERATED,
+            seconds=time.monotonic() - started,
+            waited=started - queued,
+            usage=candidate.record.usage,
+            replaced_staged="awaiting review" in status.reason,
+            replayed=candidate.record.replayed,
+        )
 
-        async with self.runner.slot():
-            started = time.monotonic()
-            await asyncio.to_thread(self.writer.acquire)
-            try:
-                data_path, meta_path = self.planner.paths(spec)
-            except InvalidFixtureName as exc:
-                raise GenerationError(f"fixture {spec.name}: {exc}") from None
-            await asyncio.to_thread(self.writer.recover, data_path, meta_path)
-            # Another run may have built it while this one waited for the lock.
-            status = self.planner.status(spec, rescan=True)
-            if not self.force and not status.needs_build:
-                return Outcome(spec.name, OutcomeKind.SKIPPED, f"{status.state.value}: {status.reason}")
-            reason = "new fixture" if status.state is FixtureState.MISSING else status.reason
-            if self.force and not status.needs_build:
-                reason = "forced (force=1)"
-            # an expired ttl asks for new data: the recorded answers are what expired
-            replay: ReplayMode | None = (
-                "off" if status.check == "ttl" and self.runner.replay == "auto" else None
-            )
-            candidate = await self.runner.generate(
-                spec, data_path, meta_path, self.siblings(spec), reason, replay
-            )
-            # fsync-heavy: in a worker thread, so writes overlap and the loop keeps serving requests
-            await asyncio.to_thread(self.writer.stage if self.review else self.writer.commit, candidate)
-            self._written[spec.name] = json.loads(candidate.data)
-            return Outcome(
-                spec.name,
-                OutcomeKind.STAGED if self.review else OutcomeKind.GENERATED,
-                seconds=time.monotonic() - started,
-                waited=started - queued,
-                usage=candidate.record.usage,
-                replaced_staged="awaiting review" in status.reason,
-                replayed=candidate.record.replayed,
-            )
+    def finish_run(self) -> None:
+        """After the fixtures of a run: tidy half-done writes, remember failures, rewrite the catalog."""
+        from ._catalog_doc import write_catalog
+
+        self.finish_interrupted_writes()
+        self.failures.update(self._outcomes.values())
+        write_catalog(self)
 
     def finish_interrupted_writes(self) -> int:
         """Finish (or discard) every half-done write the plan came across; the count finished."""

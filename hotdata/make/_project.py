@@ -17,7 +17,7 @@ from . import _commands, _review, _verify
 from ._catalog_doc import write_catalog
 from ._config import load_config
 from ._pipeline import Pipeline
-from ._reporter import CATALOG_SUBTASK, HotDataReporter
+from ._reporter import HotDataReporter
 from ._spec import FixtureSpec
 
 __all__ = ["doit_project"]
@@ -134,16 +134,10 @@ def _catalog_failure(pipeline: Pipeline, basename: str, doc: str, params: Any = 
     return None
 
 
-def _fixture_doc(spec: FixtureSpec) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in spec.params.items())
+def _fixture_doc(spec: FixtureSpec, pipeline: Pipeline) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in pipeline.inputs.params_for(spec).items())
     doc = f"{spec.schema_label} from {spec.generator.__name__}({params})"
     return doc if len(doc) <= 90 else doc[:87] + "..."
-
-
-def _finish_run(pipeline: Pipeline) -> bool:
-    # a fresh fixture may still sit beside a killed run's pending record: tidy it
-    pipeline.finish_interrupted_writes()
-    return _write_catalog(pipeline)
 
 
 def _write_catalog(pipeline: Pipeline, *, announce: bool = False) -> bool:
@@ -174,22 +168,12 @@ def _fixtures_creator(pipeline: Pipeline) -> Callable[[], Iterator[TaskDict]]:
                 "name": spec.name,
                 "actions": [(build, [spec.name])],
                 "uptodate": [(pipeline.is_up_to_date, [spec.name], {})],
-                "doc": _fixture_doc(spec),
+                "doc": _fixture_doc(spec, pipeline),
                 # doit swaps sys.stdout around a captured action, which races between its
                 # worker threads (seen: stdout left closed, exit 120 at 10,000 fixtures)
                 "io": {"capture": False},
                 "verbosity": 0,
             }
-        # Last: the catalog document, rewritten only when its content would change.
-        yield {
-            "name": CATALOG_SUBTASK,
-            "actions": [(_finish_run, [pipeline])],
-            "task_dep": [f"fixtures:{spec.name}" for spec in pipeline.catalog],
-            "uptodate": [False],
-            "doc": "rewrite fixtures/README.md, the table of every fixture",
-            "io": {"capture": False},
-            "verbosity": 0,
-        }
 
     return task_fixtures
 

@@ -15,10 +15,9 @@ from ._outcome import OutcomeKind
 from ._pipeline import Pipeline
 from ._progress import Progress
 
-__all__ = ["CATALOG_SUBTASK", "HotDataReporter", "fixture_task_name"]
+__all__ = ["HotDataReporter", "fixture_task_name"]
 
 _PREFIX = "fixtures:"
-CATALOG_SUBTASK = "_catalog"
 # hotdata's own tasks print for themselves; doit's ". task" lines would only add noise
 _QUIET = frozenset(
     {"status", "validate", "generate", "fixtures", "catalog", "review", "accept", "reject", "verify", "prune"}
@@ -27,9 +26,7 @@ _QUIET = frozenset(
 
 def fixture_task_name(task_name: str) -> str | None:
     """The fixture a doit task builds (``fixtures:agents/a`` -> ``agents/a``), else None."""
-    if task_name.startswith(_PREFIX) and task_name != _PREFIX + CATALOG_SUBTASK:
-        return task_name[len(_PREFIX) :]
-    return None
+    return task_name[len(_PREFIX) :] if task_name.startswith(_PREFIX) else None
 
 
 class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
@@ -42,6 +39,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         super().__init__(stream, {"show_out": True, "show_err": True})
         self.pipeline = pipeline
         self.progress = Progress(stream)
+        self.builds = False  # fixtures were selected: the run ends with the pipeline's finish
 
     def _interrupted(self, signum: int, frame: Any) -> None:
         # doit's thread runner answers Ctrl-C with a traceback after waiting on its
@@ -67,6 +65,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
             elif (name := fixture_task_name(selected)) is not None:
                 names.add(name)
         self.progress.start(len(names))
+        self.builds = bool(names)
 
     def execute_task(self, task: Any) -> None:
         name = fixture_task_name(task.name)
@@ -124,7 +123,12 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         self.progress.stop()
         for err in self.runtime_errors:
             self.progress.print(f"ERROR: {err}")
-        if self.progress.total:
+        if self.builds:
+            # here rather than in a task: it must run when some fixtures failed, too
+            try:
+                self.pipeline.finish_run()
+            except Exception as exc:  # the summary still gets printed
+                self.progress.print(f"hotdata: could not finish the run: {type(exc).__name__}: {exc}")
             for line in self.pipeline.summary().lines():
                 self.progress.print(line)
         self.pipeline.close()

@@ -1,21 +1,21 @@
 """Stage 2, generate: turn a planned fixture into a ``Candidate``, writing nothing.
 
-doit runs one sub-task per fixture in worker threads; each hands its generation
-to the runner's single event loop, so model clients are opened (and an embedded
-model loaded) once per process and up to ``concurrency`` generations overlap.
-The run's budget (``max_calls``, ``max_tokens``, ``offline``) is enforced here,
-before every model call.
+doit runs one sub-task per fixture in up to ``concurrency`` worker threads; each
+hands its generation to an event loop of the runner's pool (``_loops``), under
+the fixture's deadline. Model clients are opened once per loop and reused, the
+embedded model is loaded once per process. The run's budget (``max_calls``,
+``max_tokens``, ``offline``) is enforced here, before every model call.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import sys
 import threading
 import traceback
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from .._errors import HotDataError
 from .._freshness import Clock, utcnow
@@ -27,13 +27,10 @@ from ._candidate import Candidate, InvalidValue, encode_value, make_candidate
 from ._config import HotDataConfig
 from ._errors import GenerationError, ModelError
 from ._fingerprint import Inputs
+from ._loops import LoopPool
 from ._model import ModelClient, ModelReply
 from ._quality import QualityContext, QualitySettings, UserCheck, check_value, near_duplicates
-from ._secrets import secret_values
 from ._spec import FixtureSpec
-
-if TYPE_CHECKING:
-    import asyncio
 
 __all__ = ["Budget", "BudgetExhausted", "Runner"]
 
@@ -53,31 +50,35 @@ class Budget:
         self.max_tokens = config.max_tokens
         self.calls = 0
         self.tokens = 0
+        self._guard = threading.Lock()  # fixtures on several loops spend from one budget
 
     async def before_call(self) -> None:
         if self.offline:
             raise ModelError(
                 "model calls are disabled (HOTDATA_OFFLINE=1 or offline = true); unset it to generate"
             )
-        if self.max_calls is not None and self.calls >= self.max_calls:
-            raise BudgetExhausted(
-                f"run budget reached: max_calls = {self.max_calls}; the fixture stays stale"
-            )
-        if self.max_tokens is not None and self.tokens >= self.max_tokens:
-            raise BudgetExhausted(
-                f"run budget reached: max_tokens = {self.max_tokens}; the fixture stays stale"
-            )
-        self.calls += 1
+        with self._guard:
+            if self.max_calls is not None and self.calls >= self.max_calls:
+                raise BudgetExhausted(
+                    f"run budget reached: max_calls = {self.max_calls}; the fixture stays stale"
+                )
+            if self.max_tokens is not None and self.tokens >= self.max_tokens:
+                raise BudgetExhausted(
+                    f"run budget reached: max_tokens = {self.max_tokens}; the fixture stays stale"
+                )
+            self.calls += 1
 
     def spent(self, reply: ModelReply) -> None:
-        self.tokens += (reply.input_tokens or 0) + (reply.output_tokens or 0)
+        with self._guard:
+            self.tokens += (reply.input_tokens or 0) + (reply.output_tokens or 0)
 
 
 def describe_exception(exc: BaseException, what: str) -> str:
     """``<what> raised Kind: message (file, line N)`` with the innermost frame."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
-    return f"{what} raised {type(exc).__name__}: {exc}{where}"
+    message = f": {exc}" if str(exc) else ""
+    return f"{what} raised {type(exc).__name__}{message}{where}"
 
 
 class Runner:
@@ -98,50 +99,36 @@ class Runner:
         self.replay = replay
         self.budget = Budget(config)
         self.clock = clock
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_guard = threading.Lock()
-        self._slots: asyncio.Semaphore | None = None
-        self._clients: dict[str, ModelClient] = {}
+        self.pool = LoopPool(self._is_user_code)
+        self._clients: dict[tuple[int, str], ModelClient] = {}
         self._templates: Any = None
         self._closures: dict[tuple[str, ...], dict[str, str]] = {}
 
-    # -- the event loop -----------------------------------------------------------
+    def _is_user_code(self, filename: str) -> bool:
+        hotdata_dir = str(Path(__file__).resolve().parents[1])
+        return filename.startswith(str(self.config.root)) and not filename.startswith(hotdata_dir)
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the build's event loop and wait for it (from any thread)."""
-        import asyncio  # only when something is generated: a no-op check never needs it
+    # -- the event loops ----------------------------------------------------------
 
-        with self._loop_guard:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="hotdata-loop", daemon=True).start()
-                self._loop = loop
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+    def run(self, coro: Coroutine[Any, Any, T], deadline: float | None = None, what: str = "the work") -> T:
+        """Run ``coro`` on a loop of the pool and wait for it (from any thread), within ``deadline``."""
+        return self.pool.run(coro, deadline, what)
 
     def close(self) -> None:
-        with self._loop_guard:
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-                self._loop = None
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """One of the ``concurrency`` generation slots."""
-        import asyncio
-
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.config.concurrency)
-        async with self._slots:
-            yield
+        self.pool.close()
 
     # -- generating -----------------------------------------------------------------
 
     def client(self, model: str) -> ModelClient:
-        client = self._clients.get(model)
+        """The client for ``model`` on the running loop (an SDK client belongs to one loop)."""
+        import asyncio
+
+        key = (id(asyncio.get_running_loop()), model)
+        client = self._clients.get(key)
         if client is None:
             from ._llm import open_model
 
-            client = self._clients[model] = open_model(model, self.config.retries, self.config.llm_plugins)
+            client = self._clients[key] = open_model(model, self.config.retries, self.config.llm_plugins)
         return client
 
     def _template_closure(self, spec: FixtureSpec) -> tuple[Any, dict[str, str]]:
@@ -175,13 +162,13 @@ class Runner:
         asker = Asker(
             client=self.client(model),
             model=model,
-            options=options,
+            options=self.inputs.request_options(spec),
             fixture=spec.name,
             policy=AskPolicy(
                 self.config.retries.validation_attempts,
                 quality,
                 checks,
-                secret_values(),
+                self.inputs.secrets,
                 self.answers,
                 replay or self.replay,
             ),
@@ -238,12 +225,21 @@ class Runner:
 
     @staticmethod
     async def _run_generator(spec: FixtureSpec, ctx: Any, what: str) -> Any:
+        import asyncio
+
         try:
             return await spec.generator(ctx, **spec.params)
         except HotDataError:
             raise
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # cancelled from outside (its deadline passed): not the generator's doing
+            exc = sys.exc_info()[1]
+            assert exc is not None
+            raise GenerationError(f"fixture {spec.name}: {describe_exception(exc, what)}") from None
         except (Exception, SystemExit, KeyboardInterrupt) as exc:
-            # SystemExit and KeyboardInterrupt raised by a generator would end the loop thread
+            # raised by a generator, these would end the loop thread or hang the run
             raise GenerationError(f"fixture {spec.name}: {describe_exception(exc, what)}") from None
 
     @staticmethod

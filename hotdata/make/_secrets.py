@@ -1,33 +1,84 @@
-"""Keeping secrets out of every message hotdata prints or records."""
+"""Keeping secrets out of every message hotdata prints and every file it writes.
+
+Secret values are: environment values whose names look secret (``*_KEY``,
+``*_TOKEN`` ...), the keys in ``llm``'s key store, and the API keys and header
+values configured for OpenAI-compatible models in ``llm``'s
+``extra-openai-models.yaml``. ``redact`` blanks them in text; ``mask_secrets``
+replaces option and parameter values that are secrets with a marker, so they are
+never recorded, printed or hashed into a fingerprint in clear.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+from pathlib import Path
+from typing import Any
 
-__all__ = ["redact", "secret_values"]
+__all__ = ["SECRET_MARK", "mask_secrets", "redact", "secret_values"]
 
+SECRET_MARK = "<secret>"
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
+# Option and parameter names whose values are credentials (llm takes the API key as `key`).
+_SECRET_NAME = re.compile(r"(^key$|api_?key|_key$|token|secret|password|passwd|auth|credential)", re.I)
+
+
+def _llm_user_dir() -> Path:
+    explicit = os.environ.get("LLM_USER_PATH")
+    if explicit:
+        return Path(explicit)
+    import click  # what llm itself uses to find its directory, without importing llm
+
+    return Path(click.get_app_dir("io.datasette.llm"))
+
+
+def _configured_secrets(user_dir: Path) -> list[str]:
+    values: list[str] = []
+    keys_path = user_dir / "keys.json"
+    if keys_path.exists():
+        stored = json.loads(keys_path.read_text())
+        values += [v for v in stored.values() if isinstance(v, str)]
+    extra = user_dir / "extra-openai-models.yaml"
+    if extra.exists():
+        import yaml  # type: ignore[import-untyped]
+
+        for entry in yaml.safe_load(extra.read_text()) or []:
+            if isinstance(entry, dict):
+                values += [str(v) for v in (entry.get("headers") or {}).values()]
+                if isinstance(entry.get("api_key"), str):
+                    values.append(entry["api_key"])
+    return values
 
 
 def secret_values() -> list[str]:
-    """Every secret value hotdata knows: env values whose names look secret, llm's stored keys."""
-    values = [v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 8]
-    try:
-        import llm
-
-        keys_path = llm.user_dir() / "keys.json"  # type: ignore[no-untyped-call]
-        if keys_path.exists():
-            stored = json.loads(keys_path.read_text())
-            values += [v for v in stored.values() if isinstance(v, str) and len(v) >= 8]
-    except Exception:  # a missing or odd key store must not break error reporting
-        pass
-    return sorted(set(values), key=len, reverse=True)
+    """Every secret value hotdata knows, longest first (so a longer one is blanked whole)."""
+    values = [v for k, v in os.environ.items() if _SECRET_ENV.search(k)]
+    with contextlib.suppress(Exception):  # a missing or odd llm configuration must not break reporting
+        values += _configured_secrets(_llm_user_dir())
+    return sorted({v for v in values if len(v) >= 8}, key=len, reverse=True)
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: list[str] | None = None) -> str:
     """``text`` with every known secret value and bearer token replaced by ``***``."""
-    for value in secret_values():
+    for value in secret_values() if secrets is None else secrets:
         text = text.replace(value, "***")
     return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
+
+
+def mask_secrets(value: Any, secrets: list[str]) -> Any:
+    """``value`` with credentials replaced by ``SECRET_MARK``: values under secret-looking
+    names (``key``, ``api_key``, ``token`` ...) and any string holding a known secret."""
+    if isinstance(value, dict):
+        return {
+            k: SECRET_MARK
+            if _SECRET_NAME.search(str(k)) and v not in (None, "")
+            else mask_secrets(v, secrets)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v, secrets) for v in value]
+    if isinstance(value, str) and any(s in value for s in secrets):
+        return SECRET_MARK
+    return value

@@ -38,6 +38,7 @@ class FixtureDeclaration:
     model_options: Mapping[str, Any]
     version: str | None
     quality: Quality
+    timeout: float | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class FixtureSpec:
     model_options: Mapping[str, Any] = field(default_factory=dict)
     version: str | None = None
     quality: Quality = None
+    timeout: float | None = None
 
     @property
     def generator_name(self) -> str:
@@ -76,6 +78,7 @@ def fixture(
     model_options: Mapping[str, Any] | None = None,
     version: str | None = None,
     quality: Quality = None,
+    timeout: float | None = None,
 ) -> Callable[[Generator], Generator]:
     """Declare that an async generator function builds one fixture, or one per variant.
 
@@ -92,7 +95,8 @@ def fixture(
     pins the code version: when given it replaces the hash of the function's source.
     ``quality`` adjusts the quality gates for this fixture: a mapping of
     ``[tool.hotdata.quality]`` keys (``{"prose_min_words": 6}``), a user check
-    ``check(data, context) -> problems``, or a list of checks.
+    ``check(data, context) -> problems``, or a list of checks. ``timeout`` (seconds)
+    bounds the fixture's generation, overriding ``fixture_timeout`` in ``[tool.hotdata]``.
     """
     declared = tuple(([template] if template else []) + list(templates))
     variants = None if variants is None else list(variants)
@@ -102,6 +106,8 @@ def fixture(
                 f"fixture {name!r}: variant {index} is a {type(variant).__name__}, not a mapping; "
                 "give each variant as a dict of parameters, e.g. {'archetype': 'soul_in_crisis'}"
             )
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise CatalogError(f"fixture {name!r}: timeout={timeout!r} must be a positive number of seconds")
     try:
         parse_ttl(ttl)
         if isinstance(quality, Mapping):
@@ -118,6 +124,7 @@ def fixture(
         model_options=dict(model_options or {}),
         version=version,
         quality=quality,
+        timeout=timeout,
     )
 
     def decorate(fn: Generator) -> Generator:
@@ -168,6 +175,7 @@ def expand(fn: Generator) -> list[FixtureSpec]:
                     model_options=decl.model_options,
                     version=decl.version,
                     quality=decl.quality,
+                    timeout=decl.timeout,
                 )
             )
     return specs

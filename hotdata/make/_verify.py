@@ -9,7 +9,7 @@ what differed from the closest recorded request.
 
 from __future__ import annotations
 
-import asyncio
+import concurrent.futures
 import json
 from dataclasses import dataclass
 
@@ -31,40 +31,40 @@ class Drift:
     lines: list[str]
 
 
-async def _check(pipeline: Pipeline, runner: Runner, spec: FixtureSpec) -> Drift | None:
-    async with runner.slot():
-        status = pipeline.planner.status(spec)
-        if status.state is FixtureState.MISSING:
-            return Drift(spec.name, [f"{spec.name}: {status.reason}; build it with `doit fixtures`"])
-        try:
-            committed = status.data_path.read_bytes()
-            candidate = await runner.generate(
-                spec, status.data_path, status.meta_path, pipeline.siblings(spec), status.reason
-            )
-        except HotDataError as exc:
-            return Drift(spec.name, [f"{spec.name}: cannot be rebuilt from recorded answers: {exc}"])
-        except OSError as exc:
-            return Drift(spec.name, [f"{spec.name}: cannot read {status.data_path}: {exc.strerror}"])
-        if candidate.data == committed:
-            return None
-        try:
-            old = json.loads(committed)
-        except ValueError:
-            old = None
-        head = f"{spec.name}: the committed data differs from what the code produces ({status.state.value}: {status.reason})"
-        changes = render_changes(diff_values(old, json.loads(candidate.data)), max_lines=20)
-        return Drift(spec.name, [head, *(f"    {line}" for line in changes)])
+def _check(pipeline: Pipeline, runner: Runner, spec: FixtureSpec) -> Drift | None:
+    status = pipeline.planner.status(spec)
+    if status.state is FixtureState.MISSING:
+        return Drift(spec.name, [f"{spec.name}: {status.reason}; build it with `doit fixtures`"])
+    try:
+        committed = status.data_path.read_bytes()
+        candidate = runner.run(
+            runner.generate(spec, status.data_path, status.meta_path, pipeline.siblings(spec), status.reason),
+            pipeline.inputs.timeout_for(spec),
+            f"fixture {spec.name}",
+        )
+    except HotDataError as exc:
+        return Drift(spec.name, [f"{spec.name}: cannot be rebuilt from recorded answers: {exc}"])
+    except OSError as exc:
+        return Drift(spec.name, [f"{spec.name}: cannot read {status.data_path}: {exc.strerror}"])
+    if candidate.data == committed:
+        return None
+    try:
+        old = json.loads(committed)
+    except ValueError:
+        old = None
+    head = f"{spec.name}: the committed data differs from what the code produces ({status.state.value}: {status.reason})"
+    changes = render_changes(diff_values(old, json.loads(candidate.data)), max_lines=20)
+    return Drift(spec.name, [head, *(f"    {line}" for line in changes)])
 
 
 def verify(pipeline: Pipeline) -> bool | TaskFailed:
     runner = Runner(pipeline.config, pipeline.inputs, answers=pipeline.answers, replay="only")
-
-    async def everything() -> list[Drift | None]:
-        return await asyncio.gather(*(_check(pipeline, runner, spec) for spec in pipeline.catalog))
-
+    workers = concurrent.futures.ThreadPoolExecutor(pipeline.config.concurrency, "hotdata-verify")
     try:
-        drifts = [d for d in runner.run(everything()) if d is not None]
+        checked = workers.map(lambda spec: _check(pipeline, runner, spec), list(pipeline.catalog))
+        drifts = [d for d in checked if d is not None]
     finally:
+        workers.shutdown()
         runner.close()
     count = len(pipeline.catalog)
     if drifts:

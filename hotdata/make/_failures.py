@@ -1,0 +1,70 @@
+"""The last failure of each fixture, kept in ``.hotdata/failures.json`` so ``doit status`` can show it.
+
+A run's failure messages otherwise scroll away with its output; the next
+``doit status`` (or CI's) says which fixtures failed last time, when, and why.
+Local state: never committed (``.hotdata/`` ignores itself).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ._commit import ensure_state_dir, write_atomic
+from ._outcome import Outcome, OutcomeKind
+
+__all__ = ["FailureLog", "LastFailure"]
+
+
+@dataclass(frozen=True)
+class LastFailure:
+    message: str
+    at: datetime
+
+    def describe(self, now: datetime) -> str:
+        from .._duration import format_duration
+
+        return f"the last build failed {format_duration(now - self.at)} ago: {self.message}"
+
+
+class FailureLog:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.path = state_dir / "failures.json"
+        self._entries: dict[str, LastFailure] | None = None
+
+    def entries(self) -> dict[str, LastFailure]:
+        if self._entries is None:
+            try:
+                raw = json.loads(self.path.read_text(encoding="utf-8"))
+                self._entries = {
+                    name: LastFailure(str(e["message"]), datetime.fromisoformat(str(e["at"])))
+                    for name, e in raw.items()
+                }
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                self._entries = {}  # none yet, or unreadable local state: start over
+        return self._entries
+
+    def get(self, name: str) -> LastFailure | None:
+        return self.entries().get(name)
+
+    def update(self, outcomes: Iterable[Outcome]) -> None:
+        """Remember this run's failures; forget those of fixtures built since."""
+        entries = dict(self.entries())
+        changed = False
+        now = datetime.now(UTC)
+        for outcome in outcomes:
+            if outcome.kind is OutcomeKind.FAILED:
+                entries[outcome.name] = LastFailure(outcome.message, now)
+                changed = True
+            elif outcome.kind in (OutcomeKind.GENERATED, OutcomeKind.STAGED) and outcome.name in entries:
+                del entries[outcome.name]
+                changed = True
+        if changed:
+            ensure_state_dir(self.state_dir)
+            doc = {n: {"message": f.message, "at": f.at.isoformat()} for n, f in sorted(entries.items())}
+            write_atomic(self.path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
+            self._entries = entries
