@@ -1,7 +1,8 @@
 """The demo app: cockpit, gardens, a state machine and a thought stream, all on fixtures.
 
-Demo data is real data: every screen loads its fixture through ``HotData`` with the
-catalog's own schemas. When a fixture is missing the screen shows an inline
+Demo data is real data: every screen loads the catalog's fixtures by name through
+``hotdata.HotDataRegistry`` (each schema found from the fixture's provenance record,
+declared once with ``@fixture``). When a family has no fixture yet the screen shows an inline
 fallback (the migration pattern: a screen works before its fixture is built). In
 dev mode a ``HotDataWatcher`` pushes every regenerated or edited fixture to the
 screen with no restart; an invalid file keeps the last good screen and shows a notice.
@@ -18,7 +19,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from generators.schemas import (
@@ -31,59 +32,46 @@ from generators.schemas import (
     ThoughtsStream,
     Transition,
 )
-from hotdata import FixtureInvalidError, FixtureMissingError, HotData, HotDataRegistry, HotDataWatcher
+from hotdata import FixtureInvalidError, FixtureMissingError, HotDataError, HotDataRegistry, HotDataWatcher
 
-COCKPIT = "agent_snapshots/cockpit_demo"
-GARDEN_MAIN = "garden_states/main_converging"
-GARDEN_EXPERIMENT = "garden_states/experiment_diverging"
-POLYNOMIAL = "polynomial_states/three_phase_cycle"
-THOUGHTS = "thoughts_streams/soul_deliberating"
+# The catalog's families, in tab order: every fixture found in a family's directory is shown.
+FAMILIES: dict[str, str] = {
+    "agent_snapshots": "Cockpit",
+    "garden_states": "Gardens",
+    "polynomial_states": "State machines",
+    "thoughts_streams": "Thoughts",
+}
 
-# Inline fallbacks: what a screen shows before its fixture exists.
+# Inline fallbacks: what a tab shows before any fixture of its family exists.
 FALLBACKS: dict[str, Any] = {
-    COCKPIT: AgentSnapshot(
+    "agent_snapshots": AgentSnapshot(
         id="fallback",
         name="Fallback Agent",
         archetype="placeholder",
         phase="idle",
         activity="waiting for `doit fixtures`",
-        summary="No fixture yet: run `doit fixtures` to generate the cockpit agent.",
+        summary="No fixture yet: run `doit fixtures` to generate the cockpit agents.",
         entropy=0.0,
         connections=[Connection(target="nobody", relation="observer", strength=0.0)],
     ),
-    GARDEN_MAIN: GardenSnapshot(
+    "garden_states": GardenSnapshot(
         id="fallback",
         mode="converging",
         coherence=0.5,
         agents=[GardenAgent(name="Alpha", stance="undecided"), GardenAgent(name="Beta", stance="undecided")],
         narrative="No fixture yet: run `doit fixtures`.",
     ),
-    GARDEN_EXPERIMENT: GardenSnapshot(
-        id="fallback",
-        mode="diverging",
-        coherence=0.5,
-        agents=[GardenAgent(name="Gamma", stance="undecided"), GardenAgent(name="Delta", stance="undecided")],
-        narrative="No fixture yet: run `doit fixtures`.",
-    ),
-    POLYNOMIAL: PolynomialState(
+    "polynomial_states": PolynomialState(
         id="fallback",
         positions=["start", "end"],
         current_state="start",
         transitions=[Transition(source="start", target="end", trigger="go")],
         description="No fixture yet: run `doit fixtures`.",
     ),
-    THOUGHTS: ThoughtsStream(
+    "thoughts_streams": ThoughtsStream(
         agent="fallback",
         thoughts=[Thought(at=datetime(2026, 1, 1, tzinfo=UTC), kind="observation", text="No fixture yet.")],
     ),
-}
-
-SCHEMAS: dict[str, Any] = {
-    COCKPIT: AgentSnapshot,
-    GARDEN_MAIN: GardenSnapshot,
-    GARDEN_EXPERIMENT: GardenSnapshot,
-    POLYNOMIAL: PolynomialState,
-    THOUGHTS: ThoughtsStream,
 }
 
 
@@ -139,23 +127,31 @@ def render_thoughts(stream: ThoughtsStream) -> Text:
 
 
 RENDERERS: dict[str, Callable[[Any], Text]] = {
-    COCKPIT: render_agent,
-    GARDEN_MAIN: render_garden,
-    GARDEN_EXPERIMENT: render_garden,
-    POLYNOMIAL: render_polynomial,
-    THOUGHTS: render_thoughts,
+    "agent_snapshots": render_agent,
+    "garden_states": render_garden,
+    "polynomial_states": render_polynomial,
+    "thoughts_streams": render_thoughts,
 }
 
 
 def pane_id(name: str) -> str:
-    return name.replace("/", "--")
+    return "pane--" + name.replace("/", "--")
 
 
-def demo_registry(fixtures: Path) -> HotDataRegistry:
-    registry = HotDataRegistry(fixtures)
-    for name, schema in SCHEMAS.items():
-        registry.register(name, HotData.from_name(fixtures, name, schema))
-    return registry
+def family_of(name: str) -> str:
+    return name.split("/", 1)[0]
+
+
+def fixture_names(fixtures: Path, family: str) -> list[str]:
+    """The fixtures of ``family`` that exist on disk (data files, not records or staged files)."""
+    folder = fixtures / family
+    if not folder.is_dir():
+        return []
+    return sorted(
+        f"{family}/{p.name[: -len('.json')]}"
+        for p in folder.glob("*.json")
+        if not p.name.endswith(".meta.json") and not p.name.startswith(".")
+    )
 
 
 class HotDataDemo(App[None]):
@@ -163,8 +159,8 @@ class HotDataDemo(App[None]):
 
     TITLE = "hotdata demo"
     CSS = """
-    .fixture { padding: 1 2; }
-    #gardens > VerticalScroll { width: 1fr; }
+    .family { grid-size: 2; grid-gutter: 1 2; padding: 1 1; height: auto; }
+    .fixture { padding: 0 1; border: round $panel-lighten-2; height: auto; }
     #notice { height: auto; padding: 0 2; color: $warning; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [("q", "quit", "Quit")]
@@ -173,7 +169,9 @@ class HotDataDemo(App[None]):
         super().__init__()
         self.fixtures = Path(fixtures)
         self.dev = dev
-        self.registry = demo_registry(self.fixtures)
+        # Declared once: each fixture's schema comes from its provenance record.
+        self.registry = HotDataRegistry(self.fixtures)
+        self.shown = {family: fixture_names(self.fixtures, family) or [family] for family in FAMILIES}
         self.sources: dict[str, str] = {}
         self.watcher: HotDataWatcher | None = None
         self._stop: asyncio.Event | None = None
@@ -181,44 +179,42 @@ class HotDataDemo(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent():
-            with TabPane("Cockpit", id="tab-cockpit"), VerticalScroll():
-                yield Static(id=pane_id(COCKPIT), classes="fixture")
-            with TabPane("Gardens", id="tab-gardens"), Horizontal(id="gardens"):
-                with VerticalScroll():
-                    yield Static(id=pane_id(GARDEN_MAIN), classes="fixture")
-                with VerticalScroll():
-                    yield Static(id=pane_id(GARDEN_EXPERIMENT), classes="fixture")
-            with TabPane("State machine", id="tab-polynomial"), VerticalScroll():
-                yield Static(id=pane_id(POLYNOMIAL), classes="fixture")
-            with TabPane("Thoughts", id="tab-thoughts"), VerticalScroll():
-                yield Static(id=pane_id(THOUGHTS), classes="fixture")
+            for family, title in FAMILIES.items():
+                with TabPane(title, id=f"tab-{family}"), VerticalScroll(), Grid(classes="family"):
+                    for name in self.shown[family]:
+                        yield Static(id=pane_id(name), classes="fixture")
         yield Static("", id="notice")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.fixtures}{' · dev mode: live reload' if self.dev else ''}"
-        for name in SCHEMAS:
-            self.show(name, self.load(name))
+        for names in self.shown.values():
+            for name in names:
+                self.show(name, self.load(name))
         if self.dev:
             self.run_worker(self._watch(), name="hotdata-watcher", exclusive=True)
 
     def load(self, name: str) -> Any:
-        """The fixture, or its inline fallback when it is missing or invalid."""
-        handle = self.registry.get(name)
+        """The fixture, or its family's inline fallback when it is missing or invalid."""
+        family = family_of(name)
+        if name == family:  # nothing of this family is built yet
+            self.sources[name] = "fallback"
+            return FALLBACKS[family]
         try:
-            value = handle.load()
+            value = self.registry.load(name)
         except FixtureMissingError:
             self.sources[name] = "fallback"
-            return FALLBACKS[name]
-        except FixtureInvalidError as exc:
+            return FALLBACKS[family]
+        except (FixtureInvalidError, HotDataError) as exc:
             self.sources[name] = "fallback"
-            self.notice(f"{name}: invalid, showing the fallback ({exc.errors[0]})")
-            return FALLBACKS[name]
+            reason = exc.errors[0] if isinstance(exc, FixtureInvalidError) else str(exc)
+            self.notice(f"{name}: invalid, showing the fallback ({reason})")
+            return FALLBACKS[family]
         self.sources[name] = "fixture"
         return value
 
     def show(self, name: str, value: Any) -> None:
-        text = RENDERERS[name](value)
+        text = RENDERERS[family_of(name)](value)
         if self.sources.get(name) == "fallback":
             text.append("\n(fallback data: the fixture is missing or invalid)", style="italic dim")
         widget = self.query_one(f"#{pane_id(name)}", Static)

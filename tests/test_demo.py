@@ -10,13 +10,15 @@ import pytest
 from conftest import write_fixture
 from textual.widgets import Static
 
-from demos.app import COCKPIT, FALLBACKS, GARDEN_MAIN, HotDataDemo, pane_id
+from demos.app import FALLBACKS, HotDataDemo, pane_id
+
+COCKPIT = "agent_snapshots/cockpit_demo"
 from generators.schemas import AgentSnapshot
 from hotdata import HotData
 
 
 def agent(name: str) -> AgentSnapshot:
-    return FALLBACKS[COCKPIT].model_copy(update={"name": name, "summary": f"{name} is deciding.", "id": "a"})
+    return FALLBACKS["agent_snapshots"].model_copy(update={"name": name, "summary": f"{name} is deciding.", "id": "a"})
 
 
 def text_of(app: HotDataDemo, name: str) -> str:
@@ -44,9 +46,9 @@ def test_screen_shows_the_fixture_and_fallbacks(fixtures: Path) -> None:
         async with app.run_test(size=(120, 40)):
             assert "Kestrel" in text_of(app, COCKPIT)
             assert "fallback data" not in text_of(app, COCKPIT)
-            # the garden fixture was never built: its inline fallback shows
-            assert "Alpha" in text_of(app, GARDEN_MAIN)
-            assert "fallback data" in text_of(app, GARDEN_MAIN)
+            # no garden fixture was ever built: the family's inline fallback shows
+            assert "Alpha" in text_of(app, "garden_states")
+            assert "fallback data" in text_of(app, "garden_states")
 
     asyncio.run(main())
 

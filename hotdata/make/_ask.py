@@ -271,6 +271,19 @@ class Asker:
         problems = check_value(data, self.policy.quality, context, self.policy.user_checks)
         return value, [p.message for p in problems]
 
+    async def answer(self, request: ModelRequest) -> ModelReply:
+        """One request answered (recorded or asked) and counted, for callers beyond ``ask``."""
+        reply = await self._answer(request)
+        self._count(reply)
+        return reply
+
+    def sample_options(self, attempt: int, part: int = 0) -> dict[str, Any]:
+        """The options of attempt ``attempt``: a new seed per attempt, run and ``part``."""
+        options = self._options(attempt, 0, True)
+        if part and isinstance(options.get("seed"), int):
+            options["seed"] += 7919 * part
+        return options
+
     def _count(self, reply: ModelReply) -> None:
         self.usage_per_attempt.append(
             Usage(calls=1, input_tokens=reply.input_tokens, output_tokens=reply.output_tokens)

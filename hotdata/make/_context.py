@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._provenance import FailedAttempt, Usage
@@ -69,6 +69,46 @@ class GenerationContext:
         if schema is not None and schema is not self.spec.schema:
             self.schemas_used[adapter.name] = adapter.schema_hash()
         return await self._asker.ask(prompt, adapter, system)
+
+    async def write(
+        self,
+        instruction: str,
+        *,
+        max_length: int,
+        min_length: int = 1,
+        sentences: int | None = None,
+        start: str | Sequence[str] | None = None,
+        keep_start: bool = True,
+        phrase: bool = False,
+        max_words: int | None = None,
+        protect: Sequence[str] = (),
+        avoid: Sequence[str] = (),
+        check: Callable[[str], Sequence[str]] | None = None,
+    ) -> str:
+        """Free text for one prose field, in whole sentences within ``max_length``, gated.
+
+        ``start`` begins the answer (a list: one sentence per opener); ``phrase`` asks
+        for a short phrase without a final stop; ``protect`` lists names the model may
+        repeat freely; ``avoid`` lists texts it must not repeat (sibling items);
+        ``check`` adds your own problems. Refused text is resampled up to
+        ``retries.validation_attempts`` times. See ``hotdata.make._prose``.
+        """
+        from ._prose import write
+
+        return await write(
+            self._asker,
+            instruction,
+            max_length=max_length,
+            min_length=min_length,
+            sentences=sentences,
+            start=start,
+            keep_start=keep_start,
+            phrase=phrase,
+            max_words=max_words,
+            protect=protect,
+            avoid=avoid,
+            check=check,
+        )
 
     # What the record keeps of the calls made for this fixture.
 

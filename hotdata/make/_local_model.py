@@ -26,6 +26,8 @@ from typing import Any
 import llm
 from pydantic import Field
 
+from ._local_prose import complete_prose
+
 __all__ = ["LOCAL_MODEL_ID", "LocalModel", "register_models"]
 
 LOCAL_MODEL_ID = "hotdata-local"
@@ -71,6 +73,15 @@ class LocalModel(llm.Model):
         temperature: float | None = Field(default=None, ge=0, le=2, description="sampling temperature")
         seed: int | None = Field(default=None, description="sampling seed, for repeatable output")
         max_tokens: int | None = Field(default=None, ge=1, description="cap on generated tokens")
+        # Free text (hotdata's ctx.write): the answer begun for the model, and how it ends.
+        prefill: str | None = Field(
+            default=None, description="the start of the answer, continued as free text"
+        )
+        sentences: int | None = Field(default=None, ge=1, description="stop after this many sentences")
+        one_line: bool | None = Field(default=None, description="stop at the end of the line")
+        protect: list[str] | None = Field(
+            default=None, description="words exempt from the repetition penalty"
+        )
 
     def execute(
         self,
@@ -80,11 +91,29 @@ class LocalModel(llm.Model):
         conversation: llm.Conversation | None,
     ) -> Iterator[str]:
         model, lock = _load(gguf_path(), 4096)
+        options: Any = prompt.options
+        if prompt.schema is None and options.prefill is not None:
+            with lock, contextlib.redirect_stderr(io.StringIO()):
+                text, n_in, n_out, finish = complete_prose(
+                    model,
+                    prompt.prompt or "",
+                    prefill=options.prefill,
+                    system=prompt.system,
+                    sentences=options.sentences,
+                    one_line=bool(options.one_line),
+                    protect=options.protect or (),
+                    max_tokens=options.max_tokens or 128,
+                    seed=options.seed,
+                    temperature=options.temperature,
+                )
+            response.set_usage(input=n_in, output=n_out)
+            response.response_json = {"finish_reason": finish}
+            yield text
+            return
         messages = []
         if prompt.system:
             messages.append({"role": "system", "content": prompt.system})
         messages.append({"role": "user", "content": prompt.prompt})
-        options: Any = prompt.options
         kwargs: dict[str, Any] = {"max_tokens": options.max_tokens or 1024}
         if options.temperature is not None:
             kwargs["temperature"] = options.temperature
