@@ -23,7 +23,9 @@ from typing import Any, Literal
 __all__ = ["TIMES", "Target", "figure", "median", "percentile"]
 
 TIMES = "\N{MULTIPLICATION SIGN}"
-Kind = Literal["ratio_at_most", "faster_by", "value_at_most", "floor_plus", "below_floor", "reported"]
+Kind = Literal[
+    "ratio_at_most", "faster_by", "value_at_most", "value_at_least", "floor_plus", "below_floor", "reported"
+]
 
 
 def number(x: float) -> str:
@@ -62,6 +64,11 @@ class Target:
         return cls("value_at_most", limit, unit, what=what)
 
     @classmethod
+    def value_at_least(cls, limit: float, unit: str, *, what: str = "") -> Target:
+        """The value itself >= limit ("≥ 0.9 of the catalog", "≥ 10 of 13")."""
+        return cls("value_at_least", limit, unit, what=what)
+
+    @classmethod
     def floor_plus(cls, limit: float, unit: str) -> Target:
         """value <= floor + limit ("≤ floor + 15 ms")."""
         return cls("floor_plus", limit, unit)
@@ -89,6 +96,9 @@ class Target:
         if self.kind == "value_at_most":
             what = f"{self.what} " if self.what else ""
             return f"{what}≤ {number(self.limit)} {self.unit}"
+        if self.kind == "value_at_least":
+            what = f"{self.what} " if self.what else ""
+            return f"{what}≥ {number(self.limit)} {self.unit}".rstrip()
         if self.kind == "floor_plus":
             return f"≤ floor + {number(self.limit)} {self.unit}"
         if self.kind == "below_floor":
@@ -100,6 +110,8 @@ class Target:
             return None
         if self.kind == "value_at_most":
             return value <= self.limit
+        if self.kind == "value_at_least":
+            return value >= self.limit
         if floor is None:
             raise ValueError(f"a {self.kind} target needs a floor")
         if self.kind == "ratio_at_most":

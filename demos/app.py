@@ -118,10 +118,10 @@ def render_polynomial(state: PolynomialState) -> Text:
 
 def render_thoughts(stream: ThoughtsStream) -> Text:
     text = Text()
-    text.append(f"{stream.agent}\n\n", style="bold")
+    text.append(f"{stream.agent}\n", style="bold")
     for thought in stream.thoughts:
-        text.append(f"{thought.at:%H:%M:%S} ", style="dim")
-        text.append(f"{thought.kind:<12}", style="cyan")
+        text.append(f"\n{thought.at:%H:%M:%S} ", style="dim")
+        text.append(f"{thought.kind}\n", style="cyan")
         text.append(f"{thought.text}\n")
     return text
 

@@ -117,7 +117,7 @@ async def generate_garden(
         f"{about}\nTell how their debate goes.",
         start=[opener("open", index, a=a), opener(mode, index, b=b, c=c)],
         min_length=40,
-        max_length=400,
+        max_length=480,
         protect=names,
         check=lambda text: names_at_least(text, names, 2, "agents"),
     )
@@ -126,7 +126,7 @@ async def generate_garden(
         care, start = STANCES[mode][(index + i) % len(STANCES[mode])]
         stances.append(
             await ctx.write(
-                f"{about}\n{name} {care}. In one short sentence, say what {name} tells the others.",
+                f"{about}\n{name} {care}. Write {name}'s position in one short sentence, in the first person.",
                 start=start,
                 sentences=1,
                 min_length=10,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -41,3 +42,38 @@ def test_doit_fixtures_with_the_embedded_model(tmp_path: Path) -> None:
     assert record["usage"]["output_tokens"] > 0
     data = json.loads(project.path("fixtures/notes/welcome.json").read_text())
     assert set(data) == {"title", "body"}
+
+
+def test_catalog_fixtures_built_by_the_embedded_model_pass_every_gate(tmp_path: Path) -> None:
+    """Two of this repository's fixtures, asked of the model afresh (replay=off), through the gates."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    for name in ("pyproject.toml", "dodo.py"):
+        shutil.copy2(root / name, tmp_path / name)
+    shutil.copytree(
+        root / "generators", tmp_path / "generators", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    targets = ["fixtures:agent_snapshots/soul_in_crisis", "fixtures:thoughts_streams/cockpit_calm"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
+    build = subprocess.run(
+        [sys.executable, "-m", "doit", *targets, "replay=off"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "2 generated" in build.stdout
+    validate = subprocess.run(
+        [sys.executable, "-m", "doit", "validate"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    # the others were never built here (missing); the two built ones pass every gate
+    problems = [
+        line for line in validate.stdout.splitlines() if "soul_in_crisis" in line or "cockpit_calm" in line
+    ]
+    assert problems == [], validate.stdout
+    data = json.loads((tmp_path / "fixtures/agent_snapshots/soul_in_crisis.json").read_text())
+    assert data["summary"].endswith((".", "!", "?")) and len(data["summary"]) >= 40

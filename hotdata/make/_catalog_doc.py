@@ -21,7 +21,10 @@ def render_catalog(pipeline: Pipeline) -> str:
     rows = []
     pipeline.planner.rescan()  # this run may have written fixtures since it listed them
     for spec in pipeline.catalog:
-        status = pipeline.planner.status(spec)
+        # what this run already decided stands, unless it then built or failed the fixture
+        status = pipeline.last_status(spec.name)
+        if status is None or pipeline.outcome(spec.name) is not None:
+            status = pipeline.planner.status(spec)
         rec = status.record
         generated = rec.generated_at.strftime("%Y-%m-%d %H:%M UTC") if rec else "-"
         model = rec.model if rec and rec.model else "-"

@@ -84,14 +84,16 @@ class GenerationContext:
         protect: Sequence[str] = (),
         avoid: Sequence[str] = (),
         check: Callable[[str], Sequence[str]] | None = None,
+        best_of: int = 2,
     ) -> str:
         """Free text for one prose field, in whole sentences within ``max_length``, gated.
 
         ``start`` begins the answer (a list: one sentence per opener); ``phrase`` asks
         for a short phrase without a final stop; ``protect`` lists names the model may
         repeat freely; ``avoid`` lists texts it must not repeat (sibling items);
-        ``check`` adds your own problems. Refused text is resampled up to
-        ``retries.validation_attempts`` times. See ``hotdata.make._prose``.
+        ``check`` adds your own problems. Each attempt draws up to ``best_of``
+        samples and keeps the first that passes; up to ``retries.validation_attempts``
+        attempts. See ``hotdata.make._prose``.
         """
         from ._prose import write
 
@@ -108,6 +110,7 @@ class GenerationContext:
             protect=protect,
             avoid=avoid,
             check=check,
+            best_of=best_of,
         )
 
     # What the record keeps of the calls made for this fixture.

@@ -68,6 +68,7 @@ class LocalModel(llm.Model):
     can_stream = False
     supports_schema = True
     hotdata_copies_feedback = True  # a 135M model pastes error text into its fields
+    hotdata_reads_no_schema_text = True  # only its grammar sees the schema: describe fields in words
 
     class Options(llm.Options):
         temperature: float | None = Field(default=None, ge=0, le=2, description="sampling temperature")

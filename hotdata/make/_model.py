@@ -47,7 +47,9 @@ class ModelClient(Protocol):
     (structured output / constrained decoding); when it does not, the schema is
     written into the prompt instead. Optional attributes: ``copies_feedback`` (the
     model pastes re-ask feedback into its answers, so it is resampled instead of
-    being told what was wrong) and ``option_names`` (the options it accepts).
+    being told what was wrong), ``reads_no_schema_text`` (it decodes under the schema
+    but never reads its descriptions, so they are put in the prompt) and
+    ``option_names`` (the options it accepts).
     """
 
     supports_schema: bool

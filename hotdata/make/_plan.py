@@ -182,11 +182,17 @@ class Planner:
         self.inputs = inputs
         self.clock = clock
         self._paths = PathCache()
+        self._resolved: dict[str, tuple[Path, Path]] = {}
         self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
 
     def paths(self, spec: FixtureSpec) -> tuple[Path, Path]:
         """``(data_path, meta_path)``; ``InvalidFixtureName`` when the name escapes the root."""
-        return fixture_paths(self.inputs.config.fixtures_path, spec.name, self._paths)
+        found = self._resolved.get(spec.name)
+        if found is None:  # resolved once per run: symlinks are checked, then remembered
+            found = self._resolved[spec.name] = fixture_paths(
+                self.inputs.config.fixtures_path, spec.name, self._paths
+            )
+        return found
 
     def classifier(self, spec: FixtureSpec) -> Classifier:
         fingerprint_of = _FingerprintOf()

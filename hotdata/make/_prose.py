@@ -223,61 +223,106 @@ async def write(
     protect: Sequence[str] = (),
     avoid: Sequence[str] = (),
     check: Callable[[str], Sequence[str]] | None = None,
+    best_of: int = 2,
 ) -> str:
-    """Free text for one prose field; see the module docstring."""
+    """Free text for one prose field; see the module docstring.
+
+    Each attempt draws up to ``best_of`` samples and takes the first that passes the
+    gates (most pass at once, so the second is rarely drawn); an attempt fails when
+    all of its samples fail.
+    """
     parts: list[str] = [start] if isinstance(start, str) else list(start or [""])
     guided = start is not None and not isinstance(start, str)
-    if guided:
-        sentences = len(parts)
-    takes_hints = set(getattr(asker.client, "option_names", ()) or ()) >= PROSE_OPTIONS
-    quality = asker.policy.quality
+    draft = _Draft(
+        asker,
+        instruction,
+        parts=parts,
+        guided=guided,
+        sentences=len(parts) if guided else sentences,
+        phrase=phrase,
+        max_length=max_length,
+        min_length=min_length,
+        max_words=max_words,
+        protect=protect,
+    )
     context = QualityContext(prompt=instruction, secrets=asker.policy.secrets)
     reasons: list[str] = []
     asker.prompts.append(instruction)
     for attempt in range(1, asker.policy.max_attempts + 1):
-        value = ""
-        for i, part in enumerate(parts):
-            so_far = f"{value} {part}".strip() if value else part
-            # leave room for the sentences still to come, so the first cannot starve the rest
-            reserve = _PER_SENTENCE * (len(parts) - i - 1)
-            budget = max(_PER_SENTENCE, max_length - len(value) - (1 if value else 0) - reserve)
-            text = await _continue(
-                asker,
-                instruction,
-                so_far,
-                attempt,
-                i,
-                budget,
-                takes_hints,
-                sentences=(i + 1) if guided else (1 if phrase else sentences),
-                one_line=guided or phrase,
-                protect=protect,
-            )
-            if part and _new_words(so_far, text) < 3:
-                value = ""  # the opener closed with a period, or nothing was added
-                break
-            if guided:
-                fresh = text[len(value) :].strip() if value and text.startswith(value) else text
-                piece = trim_to_sentence(clean(fresh), budget, 1)
-                if not piece:
-                    value = ""
-                    break
-                value = f"{value} {piece}".strip()
-            elif phrase:
-                value = trim_phrase(clean(text), max_length, max_words)
-            else:
-                value = trim_to_sentence(clean(text), max_length, sentences, min_len=min_length)
-        if value and not keep_start and parts[0] and value.startswith(parts[0]):
-            value = value[len(parts[0]) :].strip()
-        reasons = _problems(value, min_length, max_length, avoid, quality, context, check)
-        if not reasons:
-            return value[:1].upper() + value[1:]
+        for sample in range(best_of):
+            value = await draft((attempt - 1) * max(1, best_of) + sample + 1)
+            if value and not keep_start and parts[0] and value.startswith(parts[0]):
+                value = value[len(parts[0]) :].strip()
+            reasons = _problems(value, min_length, max_length, avoid, asker.policy.quality, context, check)
+            if not reasons:
+                return value[:1].upper() + value[1:]
         asker.failed.append(FailedAttempt(attempt=asker.attempts, reasons=reasons[:10]))
     raise GenerationError(
         f"fixture {asker.fixture}: no acceptable text for {instruction[:60]!r}… in "
-        f"{asker.policy.max_attempts} attempt(s); last: {'; '.join(reasons[:3])}. Give the instruction "
-        "more to work with (a `start`), allow more length, or tune [tool.hotdata.quality]"
+        f"{asker.policy.max_attempts} attempt(s) of {best_of} sample(s); last: {'; '.join(reasons[:3])}. "
+        "Give the instruction more to work with (a `start`), allow more length, or tune "
+        "[tool.hotdata.quality]"
     )
+
+
+class _Draft:
+    """One sample of a prose field: the openers continued by the model, cleaned and trimmed."""
+
+    def __init__(
+        self,
+        asker: Asker,
+        instruction: str,
+        *,
+        parts: list[str],
+        guided: bool,
+        sentences: int | None,
+        phrase: bool,
+        max_length: int,
+        min_length: int,
+        max_words: int | None,
+        protect: Sequence[str],
+    ) -> None:
+        self.asker, self.instruction, self.parts, self.guided = asker, instruction, parts, guided
+        self.sentences, self.phrase, self.protect = sentences, phrase, protect
+        self.max_length, self.min_length, self.max_words = max_length, min_length, max_words
+        self.takes_hints = set(getattr(asker.client, "option_names", ()) or ()) >= PROSE_OPTIONS
+
+    async def __call__(self, sample: int) -> str:
+        value = ""
+        for i, part in enumerate(self.parts):
+            so_far = f"{value} {part}".strip() if value else part
+            # leave room for the sentences still to come, so the first cannot starve the rest
+            reserve = _PER_SENTENCE * (len(self.parts) - i - 1)
+            budget = max(_PER_SENTENCE, self.max_length - len(value) - (1 if value else 0) - reserve)
+            text = await _continue(
+                self.asker,
+                self.instruction,
+                so_far,
+                sample,
+                i,
+                budget,
+                self.takes_hints,
+                sentences=(i + 1) if self.guided else (1 if self.phrase else self.sentences),
+                one_line=self.guided or self.phrase,
+                protect=self.protect,
+            )
+            if part and _new_words(so_far, text) < 3:
+                return ""  # the opener closed with a period, or nothing was added
+            if part and not clean(text).startswith(so_far[:12]):
+                return ""  # cleaning took the opener for a label ("The winter data: ...")
+            if self.guided:
+                fresh = text[len(value) :].strip() if value and text.startswith(value) else text
+                piece = trim_to_sentence(clean(fresh), budget, 1)
+                if not piece:
+                    return ""
+                value = f"{value} {piece}".strip()
+            elif self.phrase:
+                value = trim_phrase(clean(text), self.max_length, self.max_words)
+            else:
+                value = trim_to_sentence(
+                    clean(text), self.max_length, self.sentences, min_len=self.min_length
+                )
+        return value
 
 
 async def _continue(
