@@ -8,6 +8,12 @@ Transient faults (429, 5xx, connection errors, timeouts, garbled bodies) are
 retried with exponential backoff and jitter, honouring ``Retry-After``; 401/403
 and missing keys fail at once. Error messages pass through ``redact`` so no key
 value from the environment or ``llm``'s key store can reach a log or a record.
+
+Every HTTP attempt (not the backoff between attempts) holds a slot of the
+(endpoint, model)'s ``AdaptiveLimiter`` (``_limits``), which all fixtures of the
+run share; for OpenAI and OpenAI-compatible models the limiter also reads the
+``x-ratelimit-*`` headers of every response, through a response hook on the SDK's
+HTTP client.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,10 +31,13 @@ from tenacity.wait import wait_exponential, wait_random
 
 from ._config import RetrySettings
 from ._errors import ConfigError, ModelError
+from ._limits import AdaptiveLimiter, Outcome, RateLimits, current_ticket, shared_limits
 from ._model import ModelReply, ModelRequest
 from ._secrets import redact
 
-__all__ = ["LlmClient", "classify", "open_model"]
+__all__ = ["LlmClient", "classify", "endpoint_of", "lookup_model", "open_model"]
+
+OPENAI_API_BASE = "https://api.openai.com/v1"
 
 
 class _Transient(Exception):
@@ -45,13 +55,34 @@ def _status_of(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def _headers_of(exc: BaseException) -> Any:
+    return getattr(getattr(exc, "response", None), "headers", None)
+
+
 def _retry_after(exc: BaseException) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    value = headers.get("retry-after") if headers is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
+    """The wait a refusal asks for: ``retry-after-ms`` (OpenAI's, precise) or ``Retry-After`` seconds."""
+    headers = _headers_of(exc)
+    if headers is None:
         return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        try:
+            if value is not None:
+                return max(0.0, float(value) * scale)
+        except ValueError:
+            continue
+    return None
+
+
+def endpoint_of(model: Any) -> str:
+    """Where an ``llm`` model's requests go: its ``api_base``, OpenAI's for llm's OpenAI models
+    (or ``OPENAI_BASE_URL``, which the SDK reads), else the plugin that serves it."""
+    api_base = getattr(model, "api_base", None)
+    if api_base:
+        return str(api_base).rstrip("/")
+    if callable(getattr(model, "get_client", None)):
+        return (os.environ.get("OPENAI_BASE_URL") or OPENAI_API_BASE).rstrip("/")
+    return f"llm:{type(model).__module__}"
 
 
 def classify(exc: BaseException, model_id: str) -> BaseException:
@@ -126,17 +157,40 @@ def register_plugins(modules: Sequence[str]) -> None:
 _OPENING = threading.Lock()
 
 
-def open_model(model_id: str, retries: RetrySettings | None = None, plugins: Sequence[str] = ()) -> LlmClient:
-    """The client for ``model_id``: any model an ``llm`` plugin registers (the only way in)."""
+def open_model(
+    model_id: str,
+    retries: RetrySettings | None = None,
+    plugins: Sequence[str] = (),
+    *,
+    limits: RateLimits | None = None,
+) -> LlmClient:
+    """The client for ``model_id``: any model an ``llm`` plugin registers (the only way in).
+
+    ``limits``: the limiters to share (default: the process's, so every client of one
+    endpoint and model in this build shares one)."""
     with _OPENING:
         register_plugins(plugins)
-        return LlmClient(model_id, retries)
+        return LlmClient(model_id, retries, limits=limits)
+
+
+def lookup_model(model_id: str, plugins: Sequence[str] = ()) -> Any | None:
+    """``llm``'s (synchronous) model object for ``model_id``, or None when no plugin has it."""
+    import llm
+
+    with _OPENING:
+        register_plugins(plugins)
+        try:
+            return llm.get_model(model_id)
+        except llm.UnknownModelError:
+            return None
 
 
 class LlmClient:
     """Async models where the plugin provides them; sync models run in a worker thread."""
 
-    def __init__(self, model_id: str, retries: RetrySettings | None = None) -> None:
+    def __init__(
+        self, model_id: str, retries: RetrySettings | None = None, *, limits: RateLimits | None = None
+    ) -> None:
         try:
             import llm
         except ImportError:
@@ -161,6 +215,9 @@ class LlmClient:
         # A small model copies re-ask feedback into its answers: such models are resampled instead.
         self.copies_feedback = bool(getattr(model, "hotdata_copies_feedback", False))
         self.option_names = frozenset(getattr(model.Options, "model_fields", {}))
+        self.endpoint = endpoint_of(model)
+        name = getattr(model, "model_name", None) or model_id
+        self.limiter: AdaptiveLimiter = (limits or shared_limits()).limiter(self.endpoint, str(name))
         self._bound_sdk_retries(self._async or self._sync)
 
     def _bound_sdk_retries(self, model: Any) -> None:
@@ -168,7 +225,8 @@ class LlmClient:
         # budget, so its clients are made with max_retries=0. And llm builds a new
         # SDK client (a new connection pool and TLS context) for every prompt; one
         # per key is enough. The model object is our own instance (llm builds a new
-        # one per lookup), so this touches no one else's state.
+        # one per lookup), so this touches no one else's state. The client's HTTP
+        # client gets a response hook that hands the x-ratelimit headers to the limiter.
         get_client: Callable[..., Any] | None = getattr(model, "get_client", None)
         if get_client is None:
             return
@@ -182,11 +240,37 @@ class LlmClient:
                 client = get_client(key, async_=async_)
                 with_options = getattr(client, "with_options", None)
                 if with_options is not None:
-                    client = with_options(max_retries=0, timeout=timeout)
+                    options: dict[str, Any] = {"max_retries": 0, "timeout": timeout}
+                    http_client = self._observing_http_client(async_)
+                    if http_client is not None:
+                        options["http_client"] = http_client
+                    client = with_options(**options)
                 clients[cache_key] = client
             return client
 
         model.get_client = bounded
+
+    def _observing_http_client(self, async_: bool) -> Any:
+        """The SDK's default HTTP client with a hook that shows every response's headers to the
+        limiter (None when llm logs responses with a client of its own)."""
+        if os.environ.get("LLM_OPENAI_SHOW_RESPONSES"):
+            return None
+        try:
+            import openai
+        except ImportError:
+            return None
+        limiter = self.limiter
+        if async_:
+
+            async def seen_async(response: Any) -> None:
+                limiter.observe(current_ticket(), response.headers)
+
+            return openai.DefaultAsyncHttpxClient(event_hooks={"response": [seen_async]})
+
+        def seen(response: Any) -> None:
+            limiter.observe(current_ticket(), response.headers)
+
+        return openai.DefaultHttpxClient(event_hooks={"response": [seen]})
 
     async def _once(self, request: ModelRequest) -> ModelReply:
         kwargs: dict[str, Any] = dict(request.options)
@@ -226,8 +310,14 @@ class LlmClient:
             return max(computed, min(hinted, settings.backoff_max)) if hinted is not None else computed
 
         async def attempt() -> ModelReply:
+            # the slot is held for the HTTP attempt only, never for the backoff that follows it
+            ticket = await self.limiter.acquire()
+            outcome: Outcome = "error"
+            retry_after: float | None = None
             try:
-                return await asyncio.wait_for(self._once(request), timeout=settings.request_timeout)
+                reply = await asyncio.wait_for(self._once(request), timeout=settings.request_timeout)
+                outcome = "ok"
+                return reply
             except TimeoutError:
                 raise _Transient(
                     f"no answer within request_timeout = {settings.request_timeout:g}s"
@@ -235,7 +325,14 @@ class LlmClient:
             except (ModelError, _Transient):
                 raise
             except Exception as exc:
+                headers = _headers_of(exc)
+                if headers is not None:
+                    self.limiter.observe(ticket, headers)
+                if _status_of(exc) == 429:
+                    outcome, retry_after = "rate_limited", _retry_after(exc)
                 raise classify(exc, self.model_id) from None
+            finally:
+                self.limiter.release(ticket, outcome, retry_after)
 
         try:
             async for try_ in AsyncRetrying(
