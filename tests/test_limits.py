@@ -95,7 +95,8 @@ def test_remaining_zero_paces_until_the_provider_gives_one_back() -> None:
 
     async def scenario() -> None:
         ticket = await limiter.acquire()
-        # 20 a second: none left, full again in 1 s -> one comes back every 50 ms
+        # 20 a second: none left (rounded down: up to one is), full again in 1 s -> at least 19
+        # come back a second, one every 1/19 s
         limiter.observe(
             ticket,
             {
@@ -106,11 +107,12 @@ def test_remaining_zero_paces_until_the_provider_gives_one_back() -> None:
         )
         limiter.release(ticket, "ok")
         with limiter._lock:
-            assert limiter._delay(clock()) == pytest.approx(0.05)
-        clock.now += 0.05
+            assert limiter._delay(clock()) == pytest.approx(1 / 19)
+        clock.now += 1 / 19
         next_one = await limiter.acquire()  # admitted: one came back
         with limiter._lock:
-            assert limiter._delay(clock()) == pytest.approx(0.05)  # and it is used up again
+            assert limiter._delay(clock()) == pytest.approx(1 / 19)  # and it is used up again
+        limiter.observe(next_one, {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1s"})
         limiter.release(next_one, "ok")
         # an older response does not overwrite what a newer one said
         limiter.observe(ticket, {"x-ratelimit-remaining-requests": "19"})

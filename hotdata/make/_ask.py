@@ -27,6 +27,7 @@ from typing import Any
 from .._provenance import FailedAttempt, Usage
 from .._schema import SchemaAdapter, canonical_json
 from ._answers import AnswerStore, ReplayMode, request_key
+from ._batch import BatchedAnswerStore, WaitingForBatch
 from ._errors import GenerationError
 from ._model import ModelClient, ModelReply, ModelRequest
 from ._quality import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
@@ -216,7 +217,9 @@ class Asker:
             return reply
         key = request_key(request, self.round)
         self.answer_keys.append(key)
-        recorded = store.get(key) if mode != "off" else None
+        batches = store.batches if isinstance(store, BatchedAnswerStore) else None
+        # an answer a batch brought is used even under replay = off: it was asked for this very run
+        recorded = store.get(key) if mode != "off" or (batches and batches.answered(key)) else None
         if recorded is not None:
             self.replayed += 1
             return recorded.reply
@@ -226,6 +229,17 @@ class Asker:
                 f"{store.closest(self.fixture, request, self.round)}. Record it with `doit fixtures` "
                 "(replay = auto) and commit fixtures/.answers"
             )
+        if batches is not None:
+            holder = batches.holder(key)
+            if holder is not None:  # never asked twice: its answer is on the way
+                raise WaitingForBatch(
+                    f"fixture {self.fixture}: waiting for batch {holder.describe()}; "
+                    "run `doit fixtures` again to collect"
+                )
+            if batches.wants(key, request):
+                await self.before_call()  # a batched request counts against the run's budget too
+                batches.want(key, request, self.fixture, self.round)
+                raise WaitingForBatch(f"fixture {self.fixture}: its request goes into this run's batch")
         await self.before_call()
         reply = await self.client.complete(request)
         self.after_call(reply)

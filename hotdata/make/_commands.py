@@ -130,11 +130,18 @@ def prune(pipeline: Pipeline) -> bool:
 def status(pipeline: Pipeline, json_output: bool) -> bool:
     rows = []
     now = pipeline.runner.clock()
+    # batch jobs are polled for their status only: collecting is `doit fixtures`'s job
+    batch_lines, in_batch = pipeline.batches.status_lines(
+        poll=not json_output and not pipeline.config.offline
+    )
     for spec in pipeline.catalog:
         row = pipeline.status(spec.name).to_json()
         failure = pipeline.failures.get(spec.name)
         row["last_failure"] = None if failure is None else failure.message
-        if failure is not None and row["state"] != "fresh":
+        row["batch"] = in_batch.get(spec.name)
+        if row["batch"] is not None and row["state"] != "fresh":
+            row["reason"] += f"; waiting for batch {row['batch']}"
+        elif failure is not None and row["state"] != "fresh":
             row["reason"] += f"; {failure.describe(now)}"
         rows.append(row)
     if json_output:
@@ -152,6 +159,8 @@ def status(pipeline: Pipeline, json_output: bool) -> bool:
         print(
             f"{len(unused)} recorded answer(s) in {pipeline.answers.directory} no fixture uses: `doit prune`"
         )
+    for line in batch_lines:
+        print(line)
     return True
 
 

@@ -53,6 +53,9 @@ class HotDataConfig(BaseModel):
     max_tokens: int | None = Field(None, ge=0)
     offline: bool = False
     review: bool = False
+    batch: bool = Field(
+        False, description="send first requests as provider batch jobs (half the price); a later run collects"
+    )
     replay: Literal["auto", "only", "off"] = "auto"
     lock_timeout: float = Field(600.0, ge=0)
     fixture_timeout: float = Field(600.0, gt=0, description="seconds one fixture's generation may take")
@@ -78,6 +81,11 @@ class HotDataConfig(BaseModel):
         return self.fixtures_path / ".answers"
 
     @property
+    def batches_path(self) -> Path:
+        """Batch jobs waiting to be collected: ``.batches/`` in the fixtures directory."""
+        return self.fixtures_path / ".batches"
+
+    @property
     def state_path(self) -> Path:
         """hotdata's local state (build lock, caches): ``.hotdata/`` in the project, never committed."""
         return self.root / ".hotdata"
@@ -87,6 +95,7 @@ _ENV: dict[str, str] = {
     "HOTDATA_MODEL": "model",
     "HOTDATA_OFFLINE": "offline",
     "HOTDATA_REVIEW": "review",
+    "HOTDATA_BATCH": "batch",
     "HOTDATA_REPLAY": "replay",
     "HOTDATA_CONCURRENCY": "concurrency",
     "HOTDATA_FIXTURES_DIR": "fixtures_dir",
@@ -123,7 +132,7 @@ def load_config(root: Path | None = None, environ: Mapping[str, str] | None = No
     for var, key in _ENV.items():
         value = env.get(var)
         if value is not None and value != "":
-            table[key] = truthy(value) if key in ("offline", "review") else value
+            table[key] = truthy(value) if key in ("offline", "review", "batch") else value
     unknown = [k for k in env if k.startswith("HOTDATA_") and k not in _ENV and k not in _OTHER_ENV]
     if unknown:
         raise ConfigError(

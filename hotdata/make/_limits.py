@@ -9,10 +9,12 @@ when a new HTTP attempt may start:
   round trip) and halved on a 429 (AIMD, as TCP does); it grows only while it is full,
   so it never runs ahead of what the build asks for, and it never exceeds its ceiling;
 * ``Retry-After`` on a 429 pauses every new request until it has passed;
-* where responses carry OpenAI's ``x-ratelimit-limit-requests`` /
+* where responses can carry OpenAI's ``x-ratelimit-limit-requests`` /
   ``x-ratelimit-remaining-requests`` / ``x-ratelimit-reset-requests``, requests are
   paced by them: when none remain, new requests wait until the provider has refilled
-  one (estimated from the reset time) instead of being refused.
+  one (estimated from the reset time) instead of being refused. The first request
+  goes alone (a probe), so a build does not open with a burst the provider refuses
+  before it has said what it allows.
 
 Only attempts hold a slot: a fixture waiting out a backoff between attempts holds none.
 State is guarded by a ``threading.Lock``; a waiter on another loop is woken with
@@ -86,6 +88,9 @@ class _Budget:
     remaining: float
     limit: float | None
     reset: float | None  # seconds from ``seen`` until the provider is full again
+    # attempts started before it and still in flight when it came: the provider may not have
+    # counted them yet (requests overtake each other between admission and the wire)
+    unseen: int = 0
 
 
 @dataclass
@@ -117,15 +122,20 @@ class AdaptiveLimiter:
 
     Args:
         ceiling: the most attempts ever in flight at once.
+        probe: send the first attempt alone and wait for its response (for providers whose
+            responses carry rate-limit headers).
         clock: monotonic seconds (tests pass their own).
     """
 
-    def __init__(self, ceiling: int = 256, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ceiling: int = 256, *, probe: bool = False, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if ceiling < 1:
             raise ValueError(f"a limiter's ceiling must be at least 1, not {ceiling}")
         self.ceiling = ceiling
         self.window = float(ceiling)
         self.in_flight = 0
+        self._flying: set[int] = set()  # seq of the attempts in flight
         self.stats = LimiterStats()
         self._clock = clock
         self._lock = threading.Lock()
@@ -133,7 +143,9 @@ class AdaptiveLimiter:
         self._paused_until = 0.0
         self._last_decrease_seq = 0
         self._filled = False  # the window was used in full since it last grew
+        self._probing = probe  # until the first response: one attempt at a time
         self._budget: _Budget | None = None
+        self._rate: float | None = None  # requests a second the provider gives back (a lower bound)
         self._waiters: deque[_Waiter] = deque()
 
     # -- admission ----------------------------------------------------------------------
@@ -144,8 +156,9 @@ class AdaptiveLimiter:
         budget = self._budget
         if budget is not None:
             elapsed = now - budget.seen
-            since = self._seq - budget.seq  # attempts started after the one the headers came with
-            rate = _refill_rate(budget)
+            # attempts started after the one the headers came with, and older ones it may not count
+            since = self._seq - budget.seq + budget.unseen
+            rate = self._rate
             if rate is None and budget.reset is not None and elapsed >= budget.reset:
                 self._budget = None  # full again, to a limit we were not told: nothing to pace by
             elif rate is not None:
@@ -165,9 +178,11 @@ class AdaptiveLimiter:
             with self._lock:
                 now = self._clock()
                 delay = self._delay(now)
-                if delay <= 0 and self.in_flight < max(1, int(self.window)):
+                room = 1 if self._probing else max(1, int(self.window))
+                if delay <= 0 and self.in_flight < room:
                     self._seq += 1
                     self.in_flight += 1
+                    self._flying.add(self._seq)
                     self.stats.admitted += 1
                     self._filled = self._filled or self.in_flight >= int(self.window)
                     ticket = Ticket(self._seq, now, self)
@@ -209,8 +224,10 @@ class AdaptiveLimiter:
             if ticket.done:
                 return
             ticket.done = True
+            self._probing = False
             flight = self.in_flight
             self.in_flight -= 1
+            self._flying.discard(ticket.seq)
             if outcome == "ok":
                 self.stats.succeeded += 1
                 if self._filled:  # grow only a window the build used in full: about one per round trip
@@ -240,15 +257,21 @@ class AdaptiveLimiter:
         with self._lock:
             if self._budget is not None and self._budget.seq > ticket.seq:
                 return  # a later attempt's response already said more recent things
-            self._budget = _Budget(ticket.seq, self._clock(), remaining, limit, reset)
+            unseen = sum(1 for seq in self._flying if seq < ticket.seq)
+            self._budget = _Budget(ticket.seq, self._clock(), remaining, limit, reset, unseen)
+            rate = _refill_rate(limit, remaining, reset)
+            if rate is not None:  # each response bounds it from below: keep the best bound
+                self._rate = max(self._rate or 0.0, rate)
 
 
-def _refill_rate(budget: _Budget) -> float | None:
-    """Requests a second the provider gives back: ``(limit - remaining) / reset``, when known."""
-    if budget.limit is None or budget.reset is None or budget.reset <= 0:
+def _refill_rate(limit: float | None, remaining: float, reset: float | None) -> float | None:
+    """The least the provider's refill rate can be, from one response: it is full again after
+    ``reset`` seconds, and ``remaining`` is rounded down (up to one request more is left), so at
+    least ``limit - remaining - 1`` come back in ``reset`` seconds. None when that says nothing."""
+    if limit is None or reset is None or reset <= 0:
         return None
-    missing = budget.limit - budget.remaining
-    return missing / budget.reset if missing > 0 else None
+    missing = limit - remaining - 1
+    return missing / reset if missing > 0 else None
 
 
 def _number(value: str | None) -> float | None:
@@ -277,11 +300,12 @@ class RateLimits:
         self._limiters: dict[tuple[str, str], AdaptiveLimiter] = {}
         self._lock = threading.Lock()
 
-    def limiter(self, endpoint: str, model: str) -> AdaptiveLimiter:
+    def limiter(self, endpoint: str, model: str, *, probe: bool = False) -> AdaptiveLimiter:
+        """The limiter of ``endpoint`` and ``model`` (made on first use; ``probe``: see ``AdaptiveLimiter``)."""
         with self._lock:
             found = self._limiters.get((endpoint, model))
             if found is None:
-                found = self._limiters[(endpoint, model)] = AdaptiveLimiter(self.ceiling)
+                found = self._limiters[(endpoint, model)] = AdaptiveLimiter(self.ceiling, probe=probe)
             return found
 
     def items(self) -> list[tuple[tuple[str, str], AdaptiveLimiter]]:

@@ -19,6 +19,7 @@ HTTP client.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import json
 import os
@@ -185,6 +186,17 @@ def lookup_model(model_id: str, plugins: Sequence[str] = ()) -> Any | None:
             return None
 
 
+@functools.cache
+def _tls_context() -> Any:
+    """One TLS context for every HTTP client of the process: loading the CA bundle takes ~40 ms,
+    and each event loop needs a client of its own (None: the SDK's HTTP library is not httpx2)."""
+    try:
+        import httpx2
+    except ImportError:
+        return None
+    return httpx2.create_ssl_context()
+
+
 class LlmClient:
     """Async models where the plugin provides them; sync models run in a worker thread."""
 
@@ -217,7 +229,13 @@ class LlmClient:
         self.option_names = frozenset(getattr(model.Options, "model_fields", {}))
         self.endpoint = endpoint_of(model)
         name = getattr(model, "model_name", None) or model_id
-        self.limiter: AdaptiveLimiter = (limits or shared_limits()).limiter(self.endpoint, str(name))
+        # the SDK's responses show their rate-limit headers to the limiter: the first request probes them
+        reads_headers = callable(getattr(model, "get_client", None)) and not os.environ.get(
+            "LLM_OPENAI_SHOW_RESPONSES"
+        )
+        self.limiter: AdaptiveLimiter = (limits or shared_limits()).limiter(
+            self.endpoint, str(name), probe=reads_headers
+        )
         self._bound_sdk_retries(self._async or self._sync)
 
     def _bound_sdk_retries(self, model: Any) -> None:
@@ -260,17 +278,21 @@ class LlmClient:
         except ImportError:
             return None
         limiter = self.limiter
+        options: dict[str, Any] = {}
+        tls = _tls_context()
+        if tls is not None:
+            options["verify"] = tls
         if async_:
 
             async def seen_async(response: Any) -> None:
                 limiter.observe(current_ticket(), response.headers)
 
-            return openai.DefaultAsyncHttpxClient(event_hooks={"response": [seen_async]})
+            return openai.DefaultAsyncHttpxClient(event_hooks={"response": [seen_async]}, **options)
 
         def seen(response: Any) -> None:
             limiter.observe(current_ticket(), response.headers)
 
-        return openai.DefaultHttpxClient(event_hooks={"response": [seen]})
+        return openai.DefaultHttpxClient(event_hooks={"response": [seen]}, **options)
 
     async def _once(self, request: ModelRequest) -> ModelReply:
         kwargs: dict[str, Any] = dict(request.options)

@@ -16,6 +16,7 @@ class OutcomeKind(enum.StrEnum):
     SKIPPED = "skipped"  # another run built it while this one waited for the lock
     FAILED = "failed"
     BUDGET = "budget"  # the run's budget was spent; the fixture stays stale
+    WAITING = "waiting"  # its request is in a provider batch (batch mode); the fixture stays stale
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,16 @@ class BuildSummary:
     replayed: int
     tokens: int
     seconds: float
+    waiting: tuple[str, ...] = ()  # fixtures waiting for a provider batch
+    batches: tuple[str, ...] = ()  # what the run did with batches: collected, failed, submitted
 
     def lines(self) -> list[str]:
+        waiting = f", {len(self.waiting)} waiting for a batch" if self.waiting else ""
         out = [
             f"hotdata: {self.generated} generated, {self.up_to_date} up to date, "
             f"{len(self.failed)} failed, {len(self.edited_kept)} edited and kept, "
-            f"{len(self.budget)} stopped by budget; {self.calls} model call(s), {self.replayed} replayed, "
-            f"{self.tokens} tokens, {self.seconds:.1f}s"
+            f"{len(self.budget)} stopped by budget{waiting}; {self.calls} model call(s), "
+            f"{self.replayed} replayed, {self.tokens} tokens, {self.seconds:.1f}s"
         ]
         if self.budget:
             out.append(f"Budget reached: {len(self.budget)} fixture(s) stay stale: {', '.join(self.budget)}")
@@ -64,4 +68,5 @@ class BuildSummary:
             out.append(f"{self.replaced_staged} change(s) awaiting review were replaced by newer ones")
         if self.pending_review:
             out.append(f"{len(self.pending_review)} fixture(s) pending review: doit review")
+        out += [f"batch: {line}" for line in self.batches]  # last: it ends with what to do next
         return out

@@ -15,7 +15,8 @@ from typing import Any
 
 from .._errors import HotDataError, InvalidFixtureName
 from .._freshness import Clock, FixtureState, FixtureStatus, utcnow
-from ._answers import AnswerStore, ReplayMode
+from ._answers import ReplayMode
+from ._batch import BatchedAnswerStore, BatchRun, WaitingForBatch
 from ._catalog import Catalog, load_catalog
 from ._commit import Writer
 from ._config import HotDataConfig
@@ -40,6 +41,8 @@ class Pipeline:
         review: stage rebuilt fixtures for review (``doit review``) instead of replacing
             the committed ones (default: ``review`` in ``[tool.hotdata]``).
         replay: ``auto``, ``only`` or ``off`` for recorded answers (default: ``replay`` in the table).
+        batch: send first requests as provider batch jobs, collected by a later run
+            (default: ``batch`` in the table).
         catalog: the specs to use (default: imported from the configured generator modules).
     """
 
@@ -50,6 +53,7 @@ class Pipeline:
         force: bool = False,
         review: bool | None = None,
         replay: ReplayMode | None = None,
+        batch: bool | None = None,
         catalog: Catalog | None = None,
         clock: Clock = utcnow,
     ) -> None:
@@ -58,7 +62,15 @@ class Pipeline:
         self.review = config.review if review is None else review
         self.inputs = Inputs(config)
         self.writer = Writer(config.fixtures_path, config.state_path, config.lock_timeout)
-        self.answers = AnswerStore(config.answers_path, self.writer.write_answer)
+        # batch jobs of earlier runs are polled before the first fixture is built, in every mode
+        self.batches = BatchRun(
+            config.batches_path,
+            self.writer.write_document,
+            batching=config.batch if batch is None else batch,
+            offline=config.offline,
+            plugins=config.llm_plugins,
+        )
+        self.answers = BatchedAnswerStore(config.answers_path, self.writer.write_answer, self.batches.queue)
         self.failures = FailureLog(config.state_path)
         self.runner = Runner(
             config, self.inputs, clock=clock, answers=self.answers, replay=replay or config.replay
@@ -113,7 +125,11 @@ class Pipeline:
         spec = self.catalog.get(name)
         queued = time.monotonic()
         try:
+            self.writer.acquire()
+            self.batches.collect(self.answers)  # once per run: answers batches brought are replayed
             outcome = self._build(spec, queued)
+        except WaitingForBatch as exc:  # not a failure: the fixture stays stale until its batch is in
+            outcome = Outcome(name, OutcomeKind.WAITING, redact(str(exc)), seconds=time.monotonic() - queued)
         except HotDataError as exc:
             # the one place failure messages leave the build: no key value gets past it
             kind = OutcomeKind.BUDGET if isinstance(exc, BudgetExhausted) else OutcomeKind.FAILED
@@ -165,6 +181,8 @@ class Pipeline:
         from ._catalog_doc import write_catalog
 
         self.finish_interrupted_writes()
+        self.batches.submit()  # every request this run wanted, as one batch per model
+        self.batches.tidy({n: o.kind.value for n, o in self._outcomes.items()}, self.answers)
         self.failures.update(self._outcomes.values())
         write_catalog(self)
 
@@ -222,6 +240,8 @@ class Pipeline:
             replayed=sum(o.replayed for o in outcomes),
             tokens=self.runner.budget.tokens,
             seconds=time.monotonic() - self.started,
+            waiting=tuple(sorted(o.name for o in of[OutcomeKind.WAITING])),
+            batches=tuple(self.batches.notes),
         )
 
     def close(self) -> None:

@@ -38,7 +38,7 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     except HotDataError as exc:
         _say(str(exc))
         return _broken(str(exc))
-    review, replay = get_var("review", None), get_var("replay", None)
+    review, replay, batch = get_var("review", None), get_var("replay", None), get_var("batch", None)
     if replay not in (None, "auto", "only", "off"):
         message = f"replay={replay!r} is not one of auto, only, off"
         _say(message)
@@ -48,6 +48,7 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         force=truthy(get_var("force", os.environ.get("HOTDATA_FORCE", ""))),
         review=None if review is None else truthy(review),
         replay=replay,
+        batch=None if batch is None else truthy(batch),
     )
     try:
         pipeline.catalog  # noqa: B018 - imports the generator modules now, to report a failure once

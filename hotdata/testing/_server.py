@@ -25,7 +25,8 @@ and OpenAI's ``x-ratelimit-*-requests`` headers, which successful answers carry 
 The Files and Batches endpoints (``/v1/files``, ``/v1/batches``) run batches of chat
 completions on a clock the test drives: see ``hotdata.testing._batches``. Every
 request is recorded in ``server.requests`` (method, path, model, fault, and whether
-an Authorization header came, never its value).
+an Authorization header came, never its value; chat completions also with the sha256
+of their body, as ``batch_executions`` has it).
 """
 
 from __future__ import annotations
@@ -555,6 +556,9 @@ class _Handler(BaseHTTPRequestHandler):
             model=body.get("model"),
             stream=bool(body.get("stream")),
             fault=kind,
+            # the same digest as ``BatchExecution.body_sha256``: a test can match a synchronous
+            # request with a batch item
+            body_sha256=hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest(),
         )
         if owner.latency:
             time.sleep(owner.latency)
