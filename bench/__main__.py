@@ -4,6 +4,7 @@
     python -m bench --large     # also N = 10,000 for the no-op check
     python -m bench --dvc       # also `dvc status` at N = 1,000 (installs DVC into bench/.dvc-venv)
     python -m bench --embedded  # also the embedded model (minutes)
+    python -m bench --batch     # also batch mode at 1,000 fixtures, 500 under a 20/s rate limit (minutes)
     python -m bench --readme    # then rewrite the README's table (python -m bench.readme_table)
 
 Each row: metric, label, value, unit, floor (measured in the same run), floor_label,
@@ -26,8 +27,18 @@ from typing import Any
 from bench import bench_auto, bench_generate, bench_load, bench_noop, bench_watch, readme_table
 
 RESULTS = Path(__file__).parent / "results.json"
-ORDER = ("load_", "import_", "noop_", "generate_", "hot_reload_", "auto_", "embedded_")
-OPTIONS = ("--large", "--dvc", "--embedded", "--readme")
+ORDER = (
+    "load_",
+    "import_",
+    "noop_",
+    "generate_",
+    "hot_reload_",
+    "auto_",
+    "batch_",
+    "rate_limit_",
+    "embedded_",
+)
+OPTIONS = ("--large", "--dvc", "--embedded", "--batch", "--readme")
 
 
 def machine() -> dict[str, Any]:
@@ -67,6 +78,10 @@ def main(argv: list[str]) -> int:
         from bench import bench_dvc
 
         results += bench_dvc.run([1000])
+    if "--batch" in argv:
+        from bench import bench_batch
+
+        results += bench_batch.run()
     if "--embedded" in argv:
         from bench import bench_embedded
 

@@ -160,3 +160,15 @@ def test_an_unreadable_job_file_is_reported_and_left_alone(tmp_path: Path) -> No
     broken.write_text("{not json")
     run.collect(store)
     assert "is not a batch job hotdata can read" in run.notes[0] and broken.exists()
+
+
+def test_models_that_cannot_be_batched_are_named(tmp_path: Path) -> None:
+    run, _ = run_for(tmp_path, FakeBatches())
+    run.queue._batchable = lambda model: False
+    local = ModelRequest("hotdata-local", "one", "cards/0")
+    assert not run.queue.wants(request_key(local), local)
+    run.submit()
+    assert run.notes == [
+        "model hotdata-local cannot be batched (hotdata batches OpenAI and OpenAI-compatible chat models "
+        "configured for llm); its requests were asked synchronously"
+    ]

@@ -26,6 +26,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from ._answers import AnswerStore, request_key
 from ._batch_api import CHAT_URL, OpenAIBatches, RemoteBatch, batchable_model, describe_error
 from ._batch_jobs import COLLECTED, CREATE_GRACE, KEEP_COLLECTED, LIVE, BatchItem, BatchJob, ago, now_utc
 from ._errors import GenerationError
-from ._model import ModelRequest
+from ._model import ModelReply, ModelRequest
 
 __all__ = ["BatchJob", "BatchQueue", "BatchRun", "BatchedAnswerStore", "WaitingForBatch"]
 
@@ -306,6 +307,7 @@ class BatchRun:
     ) -> None:
         """Record a finished job's answers; decide what becomes of the rest."""
         answered, failed, unfinished, again = 0, [], 0, 0
+        to_record: list[tuple[str, BatchItem, ModelReply]] = []
         for key, item in job.items.items():
             result = results.get(key)
             if result is not None and result.reply is not None:
@@ -313,7 +315,7 @@ class BatchRun:
                     item.carry = "synchronous"
                     failed.append(f"{item.fixture}: the saved request no longer matches its key")
                     continue
-                store.put(key, item.request, result.reply, item.fixture, item.round)
+                to_record.append((key, item, result.reply))
                 item.carry = "answered"
                 answered += 1
             elif result is not None and result.ran:
@@ -325,7 +327,13 @@ class BatchRun:
             else:
                 item.carry = "synchronous"
                 again += 1
-        job.ended, job.status = remote.status, COLLECTED
+        # each answer is an fsynced file of its own: written a few at a time, as fixtures would
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="hotdata-collect") as pool:
+            for done in [
+                pool.submit(store.put, k, i.request, r, i.fixture, i.round) for k, i, r in to_record
+            ]:
+                done.result()
+        job.ended, job.status = remote.status, COLLECTED  # only once every answer is recorded
         job.errors = list(remote.errors)
         self._save(job)
         self._jobs.append(job)
@@ -361,6 +369,11 @@ class BatchRun:
 
     def submit(self) -> None:
         """Send every wanted request as one batch per model (and endpoint); save each job first."""
+        for model in sorted(self.queue.unbatchable):
+            self.notes.append(
+                f"model {model} cannot be batched (hotdata batches OpenAI and OpenAI-compatible chat models "
+                "configured for llm); its requests were asked synchronously"
+            )
         wanted = self.queue.take_wanted()
         by_model: dict[str, dict[str, Wanted]] = {}
         for key, want in sorted(wanted.items()):

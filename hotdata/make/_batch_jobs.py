@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from ._answers import _public_options
 from ._model import ModelRequest
+from ._secrets import SECRET_MARK, mask_secrets, secret_values
 
 __all__ = [
     "COLLECTED",
@@ -97,6 +97,7 @@ class BatchJob:
     def to_bytes(self) -> bytes:
         schemas: dict[str, Any] = {}
         items: dict[str, Any] = {}
+        secrets = secret_values()  # once per file, not per request: it reads llm's configuration
         for key, item in sorted(self.items.items()):
             req = item.request
             schema_ref = None
@@ -112,7 +113,10 @@ class BatchJob:
                     "prompt": req.prompt,
                     "system": req.system,
                     "schema": schema_ref,
-                    "options": _public_options(req.options),
+                    # what the answer store keys on: options whose values are secrets are left out
+                    "options": {
+                        k: v for k, v in mask_secrets(dict(req.options), secrets).items() if v != SECRET_MARK
+                    },
                     "attempt": req.attempt,
                 },
                 "resubmitted": item.resubmitted,
