@@ -316,3 +316,21 @@ def test_the_limiter_converges_under_the_providers_rate_limit(tmp_path: Path) ->
         refused = sum(1 for r in requests if r["fault"] == "rate_limited")
         assert len(requests) - refused == 60
         assert refused <= 0.05 * len(requests), f"{refused} of {len(requests)} refused"
+
+
+def test_doit_generate_asks_at_once_even_in_batch_mode(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    proj = make_project(tmp_path, server, cards=1)
+    env = env_for(tmp_path, HOTDATA_BATCH="1")
+    proc = proj.doit(
+        "generate",
+        "--schema",
+        "gens.schemas:Draft",
+        "--prompt",
+        "A draft",
+        "--name",
+        "adhoc/d",
+        env=env,
+        check=True,
+    )
+    assert "generated adhoc/d (1 model call(s))" in proc.stdout
+    assert len(chat(server)) == 1 and not proj.path("fixtures/.batches").exists()

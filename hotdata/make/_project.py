@@ -214,12 +214,21 @@ def _status_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
     return task_status
 
 
+def _generate_now(
+    pipeline: Pipeline, schema: str, template: str, prompt: str, name: str, param: list[str]
+) -> bool | TaskFailed:
+    """``doit generate``: one ad hoc fixture, asked at once, never left waiting for a batch (no run
+    end follows it to submit one); a request already in a live batch still waits for it."""
+    pipeline.batches.queue.batching = False
+    return _commands.generate(pipeline, schema, template, prompt, name, param)
+
+
 def _generate_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
     def task_generate() -> TaskDict:
         """Generate one ad hoc fixture: --schema mod:Name, --template f.j2 or --prompt text, --name, --param k:v."""
         option = {"default": ""}
         return {
-            "actions": [(_commands.generate, [pipeline])],
+            "actions": [(_generate_now, [pipeline])],
             "params": [
                 {"name": "schema", "long": "schema", **option, "help": "schema as module:Name"},
                 {"name": "template", "long": "template", **option, "help": "template under templates_dir"},
