@@ -334,3 +334,29 @@ def test_doit_generate_asks_at_once_even_in_batch_mode(tmp_path: Path, server: F
     )
     assert "generated adhoc/d (1 model call(s))" in proc.stdout
     assert len(chat(server)) == 1 and not proj.path("fixtures/.batches").exists()
+
+
+SECRET = "sk-hotdata-BATCH-0123456789abcdef"
+
+
+def test_the_key_comes_from_llm_and_is_never_stored(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    proj = make_project(tmp_path, server, cards=2)
+    server.write_llm_config(tmp_path / "llm", "fake-gpt", api_key_name="acme")
+    (tmp_path / "llm" / "keys.json").write_text(json.dumps({"acme": SECRET}))
+    env = env_for(tmp_path)
+    server.hold_batches()
+    proc = proj.doit("fixtures", "batch=1", env=env, check=True)
+    stored = [p.read_bytes() for p in proj.path("fixtures").rglob("*") if p.is_file()]
+    assert jobs(proj) and all(SECRET.encode() not in data for data in stored)
+    server.hold_batches(False)
+    proc = proj.doit("fixtures", env=env, check=True)
+    assert "2 generated" in proc.stdout and SECRET not in proc.stdout + proc.stderr
+    api = [r for r in server.requests if "/files" in r["path"] or "/batches" in r["path"]]
+    assert api and all(r["has_auth"] for r in api)  # the key llm resolves for the model
+    assert all(SECRET.encode() not in p.read_bytes() for p in proj.path("fixtures").rglob("*") if p.is_file())
+
+    (tmp_path / "llm" / "keys.json").write_text("{}")  # no key: said plainly, the fixtures stay stale
+    proj.edit("templates/note.j2", "welcome", "warm welcome")
+    proc = proj.doit("fixtures", "batch=1", env={**env, "ACME_API_KEY": ""}, check=True)
+    assert "could not submit 2 request(s) of model fake-gpt as a batch" in proc.stdout
+    assert "run `doit fixtures batch=1` again" in proc.stdout

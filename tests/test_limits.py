@@ -226,3 +226,17 @@ def test_a_request_in_backoff_holds_no_slot(
     run(scenario())
     assert [r["fault"] for r in server.requests] == ["500", None]
     assert client.limiter.in_flight == 0
+
+
+def test_no_tokens_left_pauses_until_the_tokens_reset() -> None:
+    clock = Clock()
+    limiter = AdaptiveLimiter(4, clock=clock)
+
+    async def scenario() -> None:
+        ticket = await limiter.acquire()
+        limiter.observe(ticket, {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s"})
+        limiter.release(ticket, "ok")
+        with limiter._lock:
+            assert limiter._delay(clock()) == pytest.approx(360.0)
+
+    run(scenario())

@@ -11,7 +11,8 @@ when a new HTTP attempt may start:
 * ``Retry-After`` on a 429 pauses every new request until it has passed;
 * where responses can carry OpenAI's ``x-ratelimit-limit-requests`` /
   ``x-ratelimit-remaining-requests`` / ``x-ratelimit-reset-requests``, requests are
-  paced by them: when none remain, new requests wait until the provider has refilled
+  paced by them (and no ``x-ratelimit-remaining-tokens`` left pauses them until
+  ``x-ratelimit-reset-tokens``): when none remain, new requests wait until the provider has refilled
   one (estimated from the reset time) instead of being refused. The first request
   goes alone (a probe), so a build does not open with a burst the provider refuses
   before it has said what it allows.
@@ -248,9 +249,17 @@ class AdaptiveLimiter:
             _CURRENT.set(None)
 
     def observe(self, ticket: Ticket | None, headers: Mapping[str, str]) -> None:
-        """Take the provider's ``x-ratelimit-*-requests`` headers from ``ticket``'s response."""
+        """Take the provider's ``x-ratelimit-*`` headers from ``ticket``'s response: requests pace
+        new attempts; no tokens left pauses them until the tokens reset."""
+        if ticket is None:
+            return
+        tokens_left = _number(headers.get("x-ratelimit-remaining-tokens"))
+        tokens_reset = parse_reset(headers.get("x-ratelimit-reset-tokens"))
+        if tokens_left is not None and tokens_left <= 0 and tokens_reset:
+            with self._lock:
+                self._paused_until = max(self._paused_until, self._clock() + tokens_reset)
         remaining = _number(headers.get("x-ratelimit-remaining-requests"))
-        if ticket is None or remaining is None:
+        if remaining is None:
             return
         limit = _number(headers.get("x-ratelimit-limit-requests"))
         reset = parse_reset(headers.get("x-ratelimit-reset-requests"))
