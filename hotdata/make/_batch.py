@@ -75,7 +75,6 @@ class BatchQueue:
         self._resubmits: dict[str, tuple[int, str]] = {}  # key -> (times, the job it ended unfinished in)
         self._wanted: dict[str, Wanted] = {}
         self.unbatchable: set[str] = set()  # models asked synchronously in batch mode
-        self.ready = threading.Event()  # set once the live batches are known (after collect)
 
     def hold(self, job: BatchJob) -> None:
         with self._lock:
@@ -234,11 +233,8 @@ class BatchRun:
             if self._collected:
                 return
             self._collected = True
-            try:
-                for job in self.jobs(report=True):
-                    self._collect_job(job, store)
-            finally:
-                self.queue.ready.set()
+            for job in self.jobs(report=True):
+                self._collect_job(job, store)
 
     def _collect_job(self, job: BatchJob, store: AnswerStore) -> None:
         if job.status == COLLECTED:
