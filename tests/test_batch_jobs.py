@@ -172,3 +172,21 @@ def test_models_that_cannot_be_batched_are_named(tmp_path: Path) -> None:
         "model hotdata-local cannot be batched (hotdata batches OpenAI and OpenAI-compatible chat models "
         "configured for llm); its requests were asked synchronously"
     ]
+
+
+class Refused(Exception):
+    status_code = 400
+
+
+def test_a_batch_the_provider_refused_to_create_is_not_waited_for(tmp_path: Path) -> None:
+    api = FakeBatches()
+    run, _ = run_for(tmp_path, api)
+    req = request("one")
+    run.queue.want(request_key(req), req, "cards/0", 0)
+    api.create = lambda file_id, local_id: (_ for _ in ()).throw(Refused("bad input file"))  # type: ignore[method-assign]
+    run.submit()
+    assert (
+        "could not submit 1 request(s) of model fake-gpt as a batch (Refused: HTTP 400: bad input file)"
+        in run.notes[0]
+    )
+    assert list((tmp_path / "fixtures/.batches").glob("b_*.json")) == []

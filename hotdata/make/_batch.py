@@ -413,7 +413,9 @@ class BatchRun:
             self._save(job)
         except Exception as exc:
             what = describe_error(exc)
-            if job is not None and job.creating_at is None:
+            # an HTTP error is the provider's answer (no batch); a lost connection or a timeout is not
+            refused = isinstance(getattr(exc, "status_code", None), int)
+            if job is not None and (job.creating_at is None or refused):
                 self._forget(job)  # nothing reached the provider's batches: nothing to find later
             elif job is not None:
                 # the batch may exist even though its creation failed to answer: the next run looks
