@@ -33,12 +33,23 @@ def test_open_pointer_names_where_a_cut_off_answer_stopped() -> None:
 def test_the_schema_sent_to_the_model_closes_objects_and_caps_arrays() -> None:
     schema = {
         "type": "object",
-        "properties": {"tags": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "content": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "audio": {
+                "anyOf": [{"type": "object", "properties": {"id": {"type": "string"}}}, {"type": "null"}]
+            },
+        },
+        "required": ["tags"],
         "additionalProperties": True,
     }
     asked = schema_for_model(schema, 4)
     assert asked["additionalProperties"] is False
     assert asked["properties"]["tags"]["maxItems"] == 4
+    # optional text is asked for as text (a small model answers null to everything nullable)
+    assert asked["properties"]["content"] == {"type": "string", "maxLength": 400}  # bounded, too
+    assert "content" in asked["required"]
+    assert "audio" not in asked["properties"]  # other optional fields keep their defaults
     assert schema["additionalProperties"] is True  # the real schema is untouched
 
 
@@ -158,3 +169,19 @@ def test_redact_hides_environment_secrets_and_bearer_tokens(monkeypatch: pytest.
     assert "sk-acme-1234567890" not in text
     assert "abcdefghijklmnop" not in text
     assert text.count("***") == 2
+
+
+def test_patterns_are_fitted_to_what_llama_cpp_can_compile() -> None:
+    from hotdata.make._local_model import grammar_schema
+
+    def fitted(pattern: str) -> tuple[str | None, int]:
+        schema, notes = grammar_schema({"type": "string", "pattern": pattern})
+        return schema.get("pattern"), len(notes)
+
+    assert fitted("[A-Z]{3}-[0-9]{4}") == ("^[A-Z]{3}-[0-9]{4}$", 0)  # anchored: a subset of the matches
+    assert fitted(r"^\d+\.\d+$") == ("^[0-9]+[.][0-9]+$", 0)  # escapes it would mistranslate
+    assert fitted("^(?:ab|cd)+$") == ("^(ab|cd)+$", 0)
+    assert fitted("(?i)^abc$") == (None, 1)  # left to validation, and said so
+    assert fitted(r"^[\w.]+$") == (None, 1)
+    email, _ = grammar_schema({"type": "string", "format": "email"})
+    assert email["pattern"].startswith("^[a-z]")  # a format the converter does not know

@@ -11,14 +11,16 @@ from conftest import write_fixture
 from textual.widgets import Static
 
 from demos.app import FALLBACKS, HotDataDemo, pane_id
-
-COCKPIT = "agent_snapshots/cockpit_demo"
 from generators.schemas import AgentSnapshot
 from hotdata import HotData
 
+COCKPIT = "agent_snapshots/cockpit_demo"
+
 
 def agent(name: str) -> AgentSnapshot:
-    return FALLBACKS["agent_snapshots"].model_copy(update={"name": name, "summary": f"{name} is deciding.", "id": "a"})
+    return FALLBACKS["agent_snapshots"].model_copy(
+        update={"name": name, "summary": f"{name} is deciding.", "id": "a"}
+    )
 
 
 def text_of(app: HotDataDemo, name: str) -> str:

@@ -72,7 +72,9 @@ def test_catalog_fixtures_built_by_the_embedded_model_pass_every_gate(tmp_path: 
     )
     # the others were never built here (missing); the two built ones pass every gate
     problems = [
-        line for line in validate.stdout.splitlines() if "soul_in_crisis" in line or "cockpit_calm" in line
+        line
+        for line in validate.stdout.splitlines()
+        if "agent_snapshots/soul_in_crisis" in line or "thoughts_streams/cockpit_calm" in line
     ]
     assert problems == [], validate.stdout
     data = json.loads((tmp_path / "fixtures/agent_snapshots/soul_in_crisis.json").read_text())

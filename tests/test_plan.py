@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from hotdata.make._candidate import make_candidate
 from hotdata.make._catalog import Catalog
 from hotdata.make._commit import write_pair
 from hotdata.make._fingerprint import FINGERPRINT_FORMAT, Inputs
+from hotdata.make._index import FreshIndex
 from hotdata.make._plan import BUILD_CHECKS, Planner
 from hotdata.pytest_plugin import BUILD_CHECK_NAMES
 
@@ -214,3 +217,80 @@ def test_runtime_and_build_classifiers_agree_where_both_can_see(world: World) ->
 
 def test_the_plugin_names_the_build_checks_it_skips() -> None:
     assert BUILD_CHECK_NAMES == BUILD_CHECKS
+
+
+# -- the local index: every reason above is still seen when the index is warm ------------------
+
+
+def warm_planner(world: World, spec: FixtureSpec | None = None) -> tuple[Planner, FreshIndex]:
+    """A planner whose index trusts the fixture as fresh (its files counted as old enough)."""
+    index = FreshIndex(world.root / ".hotdata", clock_ns=lambda: time.time_ns() + 10**12)
+    spec = spec or world.spec
+    planner = Planner(Catalog([spec]), world.inputs(), clock=lambda: NOW, index=index)
+    assert planner.status(spec).state is FixtureState.FRESH  # verified in full: remembered
+    assert index.get(spec.name) is not None
+    return planner, index
+
+
+def quick(world: World, index: Any, spec: FixtureSpec | None = None, now: datetime = NOW) -> tuple[str, str]:
+    spec = spec or world.spec
+    planner = Planner(Catalog([spec]), world.inputs(), clock=lambda: now, index=index)  # a new run
+    status = planner.status(spec, quick=True)
+    return status.state.value, status.check
+
+
+def test_the_index_answers_fresh_without_reading_and_misses_every_change(world: World) -> None:
+    _, index = warm_planner(world)
+    assert quick(world, index) == ("fresh", "")
+    world.edit_record(**{"fingerprint.format": 1})  # the record changed: its stat differs
+    assert quick(world, index) == ("stale", "format")
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["template", "template-missing", "params", "model", "options", "schema", "generator", "ttl", "quality"],
+)
+def test_a_warm_index_still_sees_every_input_change(world: World, change: str) -> None:
+    _, index = warm_planner(world)
+    spec = world.spec
+    if change == "template":
+        (world.root / "templates" / "note.j2").write_text("Another note.\n")
+    elif change == "template-missing":
+        (world.root / "templates" / "note.j2").unlink()
+    elif change == "params":
+        spec = dataclasses.replace(spec, params={"k": 2})
+    elif change == "model":
+        spec = dataclasses.replace(spec, model="other")
+    elif change == "options":
+        spec = dataclasses.replace(spec, model_options={"seed": 3})
+    elif change == "schema":
+        spec = dataclasses.replace(spec, schema=NoteV2)
+    elif change == "generator":
+
+        async def other(ctx: Any, **params: Any) -> Note:
+            return Note(title="other")
+
+        spec = dataclasses.replace(spec, generator=other)
+    elif change == "ttl":
+        spec = dataclasses.replace(spec, ttl="1d")
+    elif change == "quality":
+        spec = dataclasses.replace(spec, quality=lambda data, context: ["a new check refuses it"])
+    state, _ = quick(world, index, spec, now=NOW + timedelta(days=3))
+    assert state == "stale", change
+
+
+def test_a_warm_index_sees_an_edit_that_keeps_size_and_mtime(world: World) -> None:
+    _, index = warm_planner(world)
+    before = world.data.stat()
+    text = world.data.read_text()
+    world.data.write_text(text.replace('"t"', '"T"'))  # same size
+    os.utime(world.data, ns=(before.st_atime_ns, before.st_mtime_ns))  # touch -r: the mtime put back
+    assert world.data.stat().st_size == before.st_size
+    assert quick(world, index) == ("edited", "edited")  # the ctime moved: verified in full
+
+
+def test_racy_files_are_not_remembered(world: World) -> None:
+    index = FreshIndex(world.root / ".hotdata")  # the real clock: the files were written just now
+    planner = Planner(Catalog([world.spec]), world.inputs(), clock=lambda: NOW, index=index)
+    assert planner.status(world.spec).state is FixtureState.FRESH
+    assert index.get(world.spec.name) is None  # too fresh to be trusted on its stat alone

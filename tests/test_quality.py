@@ -719,3 +719,16 @@ def test_a_100_kb_value_is_checked_in_one_pass():
     problems = check_value(value, DEFAULT, QualityContext(prompt=" ".join(sentence() for _ in range(50))))
     assert all(p.check == "repeated" for p in problems)  # random sentences may repeat; nothing else fires
     assert check_value({"t": "word " * 20_000}, DEFAULT)[0].check == "repeated"
+
+
+def test_a_runaway_of_glued_numbers_is_degenerate_but_ids_and_timestamps_are_not() -> None:
+    runaway = "2021-02-07T12:03:03.174.76.b20:18:53.1296.13:26:58:99.323241:20:15:51:01:32:21:20:27"
+    found = check_value({"system_fingerprint": runaway}, QualitySettings())
+    assert [(p.pointer, p.check) for p in found] == [("/system_fingerprint", "degenerate")]
+    fine = {
+        "at": "2022-01-04T22:37:05.343-03:00",
+        "id": "3f2b8c1e-9d4a-4e7b-8f6a-2c1d0e9b7a55",
+        "ip": "192.168.100.200",
+        "version": "1.2.3",
+    }
+    assert check_value(fine, QualitySettings()) == []

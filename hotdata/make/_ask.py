@@ -32,7 +32,15 @@ from ._errors import GenerationError
 from ._model import ModelClient, ModelReply, ModelRequest
 from ._quality import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
 
-__all__ = ["AskPolicy", "Asker", "ReplayMiss", "extract_json", "open_pointer", "schema_for_model"]
+__all__ = [
+    "AskPolicy",
+    "Asker",
+    "ReplayMiss",
+    "extract_json",
+    "field_guide",
+    "open_pointer",
+    "schema_for_model",
+]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 # Phrases of hotdata's own re-ask prompts: an answer that contains one copied the feedback.
@@ -42,6 +50,13 @@ _AGAIN = "Answer again with one JSON value matching this JSON Schema"
 FEEDBACK_MARKERS = (*DEFAULT_FEEDBACK_MARKERS, _NOT_VALID.lower(), _NOT_ACCEPTED.lower())
 # Arrays without a bound are asked for with at most this many items (halved after a cut-off).
 ARRAY_CAP = 8
+# Strings without a bound are asked for with at most this many characters.
+TEXT_CAP = 400
+
+
+def _shaped(node: Mapping[str, Any]) -> bool:
+    """A string whose form is fixed (an enum, a constant, a format or a pattern) needs no cap."""
+    return any(key in node for key in ("enum", "const", "format", "pattern"))
 
 
 class ReplayMiss(GenerationError):
@@ -74,18 +89,53 @@ def extract_json(text: str) -> str:
 def schema_for_model(json_schema: Mapping[str, Any], array_cap: int = ARRAY_CAP) -> dict[str, Any]:
     """The schema to ask with: what it describes, not what it merely tolerates.
 
-    Objects are closed (no invented keys) and arrays without ``maxItems`` get one,
-    so a small model cannot run away inside an endless list. Validation still uses
-    the real schema.
+    Objects are closed (no invented keys), and arrays without ``maxItems`` and free
+    strings without ``maxLength`` get one, so a small model cannot run away inside an
+    endless list or text. Optional fields are
+    settled for the model: an optional text (``str | None``) is asked for as text —
+    left nullable, a model answers ``null`` everywhere, as the cheapest valid
+    answer — and other optional fields are left out (their defaults apply).
+    Validation still uses the real schema.
     """
     schema = copy.deepcopy(dict(json_schema))
+    defs = schema.get("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        return defs.get(str(ref).rsplit("/", 1)[-1], {}) if ref else node
+
+    def optional_text(node: Any) -> dict[str, Any] | None:
+        if isinstance(node, dict) and node.get("type") == "string" and not _shaped(node):
+            return {k: v for k, v in node.items() if k != "default"}  # a plain optional text
+        options = node.get("anyOf") if isinstance(node, dict) else None
+        if not options:
+            return None
+        kinds = [resolve(o) for o in options if resolve(o).get("type") != "null"]
+        if len(kinds) == 1 and kinds[0].get("type") == "string" and "enum" not in kinds[0]:
+            return {k: v for k, v in {**node, **kinds[0]}.items() if k not in ("anyOf", "default")}
+        return None
 
     def visit(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("properties") and node.get("additionalProperties") is not False:
-                node["additionalProperties"] = False
+            properties = node.get("properties")
+            if properties:
+                required = list(node.get("required", []))
+                for name in list(properties):
+                    if name in required:
+                        continue
+                    text = optional_text(properties[name])
+                    if text is not None:
+                        properties[name] = text
+                        required.append(name)
+                    else:
+                        del properties[name]
+                node["required"] = required
+                if node.get("additionalProperties") is not False:
+                    node["additionalProperties"] = False
             if node.get("type") == "array" and "maxItems" not in node:
                 node["maxItems"] = max(array_cap, int(node.get("minItems", 0)))
+            if node.get("type") == "string" and "maxLength" not in node and not _shaped(node):
+                node["maxLength"] = max(TEXT_CAP, int(node.get("minLength", 0)))  # no endless text
             for value in node.values():
                 visit(value)
         elif isinstance(node, list):
@@ -134,6 +184,54 @@ def open_pointer(text: str) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path if p != "") or "/"
 
 
+def field_guide(schema: Mapping[str, Any], limit: int = 25) -> str:
+    """What the schema says about its fields, in lines a model reads (descriptions, formats, enums,
+    bounds): for models that decode under the schema without reading its descriptions."""
+    defs: Mapping[str, Any] = schema.get("$defs", {})
+    lines: list[str] = []
+
+    def resolve(node: Any) -> Any:
+        ref = node.get("$ref") if isinstance(node, Mapping) else None
+        return defs.get(str(ref).rsplit("/", 1)[-1], {}) if ref else node
+
+    def visit(node: Any, path: str, depth: int) -> None:
+        node = resolve(node)
+        if not isinstance(node, Mapping) or len(lines) >= limit or depth > 3:
+            return
+        for key in ("anyOf", "oneOf"):
+            for option in node.get(key, []):
+                if resolve(option).get("type") != "null":
+                    visit(option, path, depth + 1)
+        notes = []
+        leaf = path.rsplit(".", 1)[-1]
+        if node.get("type") == "integer" and (leaf in ("created", "timestamp") or leaf.endswith("_at")):
+            notes.append("a Unix timestamp in seconds, such as 1767225600")  # not a year
+        if node.get("description"):
+            notes.append(str(node["description"]).strip().rstrip("."))
+        if node.get("format"):
+            notes.append(f"format {node['format']}")
+        if node.get("enum"):
+            notes.append("one of " + ", ".join(json.dumps(v) for v in node["enum"][:8]))
+        for bound, word in (
+            ("minimum", ">="),
+            ("maximum", "<="),
+            ("maxLength", "at most"),
+            ("minItems", "at least"),
+        ):
+            if bound in node:
+                unit = " characters" if bound == "maxLength" else " items" if bound == "minItems" else ""
+                notes.append(f"{word} {node[bound]}{unit}")
+        if notes and path:
+            lines.append(f"- {path}: {'; '.join(notes)}")
+        for name, sub in (node.get("properties") or {}).items():
+            visit(sub, f"{path}.{name}" if path else name, depth + 1)
+        if "items" in node:
+            visit(node["items"], f"{path}[]", depth + 1)
+
+    visit(schema, "", 0)
+    return "\n".join(lines[:limit])
+
+
 @dataclass(frozen=True)
 class AskPolicy:
     """How hard to try, what to accept, and where recorded answers come from."""
@@ -169,15 +267,26 @@ class Asker:
     async def ask(self, prompt: str, adapter: SchemaAdapter[Any], system: str | None = None) -> Any:
         """One value of ``adapter``'s schema that passes validation and the quality gates."""
         json_schema = adapter.json_schema()
+        if json_schema and getattr(self.client, "writes_prose_apart", False):
+            from ._prose import generate_with_prose, prose_fields
+
+            if fields := prose_fields(schema_for_model(json_schema)):
+                return await generate_with_prose(self, prompt, adapter, fields, system)
         takes_schema = bool(getattr(self.client, "supports_schema", False))
         copies_feedback = bool(getattr(self.client, "copies_feedback", False))
         cap = ARRAY_CAP
         reasons: list[str] = []
         extra_tokens = 0
         self.prompts.append(prompt)
+        # a model that decodes under the schema without reading it gets its descriptions in words
+        guide = (
+            field_guide(json_schema)
+            if json_schema and getattr(self.client, "reads_no_schema_text", False)
+            else ""
+        )
         for attempt in range(1, self.policy.max_attempts + 1):
             asked = schema_for_model(json_schema, cap) if json_schema is not None else None
-            text = prompt
+            text = prompt + (f"\n\nThe fields:\n{guide}" if guide else "")
             if asked is not None and not takes_schema:
                 text += f"\n\n{_AGAIN.replace('again ', '')}:\n{json.dumps(asked, indent=1)}"
             if reasons and not copies_feedback:

@@ -28,6 +28,9 @@ def render_catalog(pipeline: Pipeline) -> str:
         rec = status.record
         generated = rec.generated_at.strftime("%Y-%m-%d %H:%M UTC") if rec else "-"
         model = rec.model if rec and rec.model else "-"
+        entry = pipeline.index.get(spec.name) if rec is None else None
+        if entry is not None:  # found fresh by the local index, without reading the record
+            generated, model = entry.generated_at, entry.model
         schema = getattr(spec.schema, "__qualname__", str(spec.schema))
         outcome = pipeline.outcome(spec.name)
         state = status.state.value

@@ -176,7 +176,8 @@ class Inputs:
 
     def quality_for(self, spec: FixtureSpec) -> tuple[QualitySettings, tuple[UserCheck, ...]]:
         """The quality settings of ``spec`` (project table and its overrides) and its own checks."""
-        cached = self._quality.get(spec.name)
+        key = spec.name if spec.quality is not None else ""  # fixtures without their own share one
+        cached = self._quality.get(key)
         if cached is None:
             settings = self.config.quality
             checks: tuple[UserCheck, ...] = ()
@@ -193,13 +194,13 @@ class Inputs:
                     sort_keys=True,
                 ).encode()
             )
-            cached = self._quality[spec.name] = (settings, checks, digest)
+            cached = self._quality[key] = (settings, checks, digest)
         return cached[0], cached[1]
 
     def quality_hash(self, spec: FixtureSpec) -> str:
         """Identifies the gates a fixture's data must pass (settings, user checks, gate version)."""
         self.quality_for(spec)
-        return self._quality[spec.name][2]
+        return self._quality[spec.name if spec.quality is not None else ""][2]
 
     def timeout_for(self, spec: FixtureSpec) -> float:
         """Seconds a fixture's generation may take (``timeout=`` on @fixture, else ``fixture_timeout``)."""

@@ -226,6 +226,8 @@ class LlmClient:
         self.supports_schema = bool(getattr(model, "supports_schema", False))
         # A small model copies re-ask feedback into its answers: such models are resampled instead.
         self.copies_feedback = bool(getattr(model, "hotdata_copies_feedback", False))
+        self.reads_no_schema_text = bool(getattr(model, "hotdata_reads_no_schema_text", False))
+        self.writes_prose_apart = bool(getattr(model, "hotdata_writes_prose_apart", False))
         self.option_names = frozenset(getattr(model.Options, "model_fields", {}))
         self.endpoint = endpoint_of(model)
         name = getattr(model, "model_name", None) or model_id

@@ -69,6 +69,7 @@ class LocalModel(llm.Model):
     supports_schema = True
     hotdata_copies_feedback = True  # a 135M model pastes error text into its fields
     hotdata_reads_no_schema_text = True  # only its grammar sees the schema: describe fields in words
+    hotdata_writes_prose_apart = True  # prose inside a grammar is cut mid-word or loops: write it as text
 
     class Options(llm.Options):
         temperature: float | None = Field(default=None, ge=0, le=2, description="sampling temperature")
@@ -132,6 +133,31 @@ class LocalModel(llm.Model):
 
 
 _ANCHORED = re.compile(r"^\^.*\$$", re.DOTALL)
+_FORMAT_PATTERNS = {
+    "email": r"^[a-z][a-z0-9]{1,15}([.][a-z][a-z0-9]{1,15})?@[a-z][a-z0-9]{1,20}[.](com|org|net|io)$",
+    "uri": r"^https://[a-z][a-z0-9-]{1,20}[.](com|org|net|io)/[a-z0-9-]{0,20}$",
+}
+# Escapes the grammar converter mistranslates (into literal text, or a grammar llama.cpp
+# rejects at sampling time, in native code): rewritten as classes outside [...]; any other
+# backslash leaves the pattern to validation.
+_ESCAPES = {r"\d": "[0-9]", r"\w": "[A-Za-z0-9_]", r"\s": "[ ]", r"\.": "[.]", r"\-": "[-]", r"\_": "[_]"}
+
+
+def _without_escapes(pattern: str) -> str | None:
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            pair = pattern[i : i + 2]
+            if in_class or pair not in _ESCAPES:
+                return None
+            out.append(_ESCAPES[pair])
+            i += 2
+            continue
+        in_class = True if ch == "[" else False if ch == "]" else in_class
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -157,9 +183,12 @@ def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
     def visit(node: Any, pointer: str) -> None:
         if isinstance(node, dict):
+            if node.get("format") in _FORMAT_PATTERNS and "pattern" not in node:
+                # formats the grammar converter does not know decode as their usual shape
+                node["pattern"] = _FORMAT_PATTERNS[node.pop("format")]
             pattern = node.get("pattern")
             if isinstance(pattern, str):
-                fixed = pattern.replace("(?:", "(")
+                fixed = _without_escapes(pattern.replace("(?:", "(")) or "(?!"  # "(?!": never compiles
                 if not _ANCHORED.match(fixed):
                     fixed = (
                         ("" if fixed.startswith("^") else "^") + fixed + ("" if fixed.endswith("$") else "$")
@@ -170,8 +199,8 @@ def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                     del node["pattern"]
                     notes.append(
                         f"{pointer or '/'}: pattern {pattern!r} has a construct llama.cpp's grammar cannot "
-                        "express (flags, lookarounds, backreferences); decoding leaves it out and validation "
-                        "checks it afterwards, re-asking until an answer matches"
+                        "express (flags, lookarounds, escapes in classes, backreferences); decoding leaves it "
+                        "out and validation checks it afterwards, re-asking until an answer matches"
                     )
             for key, value in node.items():
                 visit(value, f"{pointer}/{key}")

@@ -48,8 +48,9 @@ class ModelClient(Protocol):
     written into the prompt instead. Optional attributes: ``copies_feedback`` (the
     model pastes re-ask feedback into its answers, so it is resampled instead of
     being told what was wrong), ``reads_no_schema_text`` (it decodes under the schema
-    but never reads its descriptions, so they are put in the prompt) and
-    ``option_names`` (the options it accepts).
+    but never reads its descriptions, so they are put in the prompt),
+    ``writes_prose_apart`` (its prose fields are asked for as free text, apart from
+    the structure) and ``option_names`` (the options it accepts).
     """
 
     supports_schema: bool

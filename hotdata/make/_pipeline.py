@@ -7,6 +7,7 @@ reporter reads ``outcome``, ``last_status`` and ``summary``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -23,6 +24,7 @@ from ._config import HotDataConfig
 from ._errors import GenerationError
 from ._failures import FailureLog
 from ._fingerprint import Inputs
+from ._index import FreshIndex
 from ._outcome import BuildSummary, Outcome, OutcomeKind
 from ._plan import Planner
 from ._runner import BudgetExhausted, Runner, describe_exception
@@ -72,6 +74,7 @@ class Pipeline:
         )
         self.answers = BatchedAnswerStore(config.answers_path, self.writer.write_answer, self.batches.queue)
         self.failures = FailureLog(config.state_path)
+        self.index = FreshIndex(config.state_path)
         self.runner = Runner(
             config, self.inputs, clock=clock, answers=self.answers, replay=replay or config.replay
         )
@@ -96,7 +99,7 @@ class Pipeline:
     @property
     def planner(self) -> Planner:
         if self._planner is None:
-            self._planner = Planner(self.catalog, self.inputs, clock=self._clock)
+            self._planner = Planner(self.catalog, self.inputs, clock=self._clock, index=self.index)
         return self._planner
 
     def add(self, spec: FixtureSpec) -> None:
@@ -111,8 +114,16 @@ class Pipeline:
         return status
 
     def is_up_to_date(self, name: str) -> bool:
-        """doit ``uptodate``: fresh and hand-edited fixtures are kept unless forced."""
-        return not self.force and not self.status(name).needs_build
+        """doit ``uptodate``: fresh and hand-edited fixtures are kept unless forced.
+
+        Asks the quick way: an unchanged fixture is decided by ``stat`` calls (the local index).
+        """
+        if self.force:
+            return False
+        status = self.planner.status(self.catalog.get(name), quick=True)
+        with self._guard:
+            self._statuses[name] = status
+        return not status.needs_build
 
     def last_status(self, name: str) -> FixtureStatus | None:
         """The status this run last computed for ``name``, if any."""
@@ -247,3 +258,5 @@ class Pipeline:
     def close(self) -> None:
         self.runner.close()
         self.writer.release()
+        with contextlib.suppress(OSError):  # local state: a failure to save it costs only speed
+            self.index.save()

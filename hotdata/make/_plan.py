@@ -10,7 +10,7 @@ plugin's strict mode all ask ``Planner.status``, so they never disagree.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from .._store import PENDING_SUFFIX, STAGED_SUFFIX
 from ._catalog import Catalog
 from ._closure import describe_change
 from ._fingerprint import FINGERPRINT_FORMAT, Fingerprint, Inputs
+from ._index import FreshIndex, IndexEntry, inputs_digest
 from ._quality import QualityContext, check_value
 from ._spec import FixtureSpec
 
@@ -177,10 +178,13 @@ class BuildCheck:
 class Planner:
     """The state of every fixture in a catalog, by one classifier per fixture."""
 
-    def __init__(self, catalog: Catalog, inputs: Inputs, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, catalog: Catalog, inputs: Inputs, *, clock: Clock = utcnow, index: FreshIndex | None = None
+    ) -> None:
         self.catalog = catalog
         self.inputs = inputs
         self.clock = clock
+        self.index = index
         self._paths = PathCache()
         self._resolved: dict[str, tuple[Path, Path]] = {}
         self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
@@ -189,8 +193,9 @@ class Planner:
         """``(data_path, meta_path)``; ``InvalidFixtureName`` when the name escapes the root."""
         found = self._resolved.get(spec.name)
         if found is None:  # resolved once per run: symlinks are checked, then remembered
+            # names were checked when @fixture declared them (expand); the symlink check runs here
             found = self._resolved[spec.name] = fixture_paths(
-                self.inputs.config.fixtures_path, spec.name, self._paths
+                self.inputs.config.fixtures_path, spec.name, self._paths, validated=True
             )
         return found
 
@@ -204,8 +209,13 @@ class Planner:
         """Forget cached directory listings (after files were written)."""
         self._paths.clear()
 
-    def status(self, spec: FixtureSpec, *, rescan: bool = False) -> FixtureStatus:
-        """Where ``spec`` stands now; ``rescan`` forgets cached directory listings first."""
+    def status(self, spec: FixtureSpec, *, rescan: bool = False, quick: bool = False) -> FixtureStatus:
+        """Where ``spec`` stands now; ``rescan`` forgets cached directory listings first.
+
+        ``quick`` (for ``doit fixtures``' uptodate) answers "fresh" from the local index
+        when the fixture's files and inputs are exactly as last verified; the status then
+        carries no record (``index_entry`` has what the catalog document needs).
+        """
         if rescan:
             self.rescan()
         try:
@@ -218,4 +228,65 @@ class Planner:
         staged = (meta_path.name + STAGED_SUFFIX) in listing
         if pending or staged != ((data_path.name + STAGED_SUFFIX) in listing):
             self.pending_seen.add(spec.name)  # a half-finished write for the commit stage to tidy
-        return self.classifier(spec).classify(spec.name, data_path, meta_path, pending=pending, staged=staged)
+        quiet = not (pending or staged or (data_path.name + STAGED_SUFFIX) in listing)
+        if quick and quiet and self.index is not None:
+            entry = self.index.get(spec.name)
+            if entry is not None and self.index.fresh(
+                spec.name,
+                data_path,
+                meta_path,
+                self._digest(spec, entry.templates, entry.schemas_used),
+                self.clock().timestamp(),
+            ):
+                return FixtureStatus(spec.name, FixtureState.FRESH, "up to date", data_path, meta_path)
+        status = self.classifier(spec).classify(
+            spec.name, data_path, meta_path, pending=pending, staged=staged
+        )
+        if quiet and self.index is not None:
+            self._remember(spec, status)
+        return status
+
+    def _digest(self, spec: FixtureSpec, templates: Sequence[str], schemas_used: Sequence[str]) -> str:
+        """Everything the build's checks compare, as it is now, for one fixture."""
+        inputs = self.inputs
+        config = inputs.config
+        ttl = inputs.ttl_for(spec)
+        # raw parameters and options: the digest is only ever compared with itself, never shown
+        return inputs_digest(
+            [
+                FINGERPRINT_FORMAT,
+                spec.name,
+                inputs.generator_hash(spec),
+                sorted(spec.templates),
+                {t: inputs.template_hash(t) for t in templates},
+                inputs.adapter(spec.schema).schema_hash(),
+                {n: inputs.named_schema_hash(n) for n in schemas_used},
+                dict(spec.params),
+                spec.model or config.model,
+                {**config.model_options, **spec.model_options},
+                inputs.quality_hash(spec),
+                None if ttl is None else ttl.total_seconds(),
+            ]
+        )
+
+    def _remember(self, spec: FixtureSpec, status: FixtureStatus) -> None:
+        assert self.index is not None
+        record = status.record
+        if status.state is not FixtureState.FRESH or record is None:
+            self.index.forget(spec.name)
+            return
+        fp = record.fingerprint or {}
+        templates = tuple(sorted(fp.get("templates") or {}))
+        schemas_used = tuple(sorted(fp.get("schemas_used") or {}))
+        ttl = self.inputs.ttl_for(spec)
+        entry = IndexEntry(
+            (0, 0, 0, 0, 0),
+            (0, 0, 0, 0, 0),
+            self._digest(spec, templates, schemas_used),
+            None if ttl is None else (record.generated_at + ttl).timestamp(),
+            record.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            record.model or "-",
+            templates,
+            schemas_used,
+        )
+        self.index.remember(spec.name, status.data_path, status.meta_path, entry)

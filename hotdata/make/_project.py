@@ -18,6 +18,7 @@ from ._catalog_doc import write_catalog
 from ._config import load_config
 from ._pipeline import Pipeline
 from ._reporter import HotDataReporter
+from ._secrets import mask_secrets
 from ._spec import FixtureSpec
 
 __all__ = ["doit_project"]
@@ -136,7 +137,8 @@ def _catalog_failure(pipeline: Pipeline, basename: str, doc: str, params: Any = 
 
 
 def _fixture_doc(spec: FixtureSpec, pipeline: Pipeline) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in pipeline.inputs.params_for(spec).items())
+    shown = mask_secrets(dict(spec.params), pipeline.inputs.secrets)  # never a key in `doit list`
+    params = ", ".join(f"{k}={v}" for k, v in shown.items())
     doc = f"{spec.schema_label} from {spec.generator.__name__}({params})"
     return doc if len(doc) <= 90 else doc[:87] + "..."
 

@@ -20,8 +20,10 @@ others are asked in words to begin with the opener.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._provenance import FailedAttempt
@@ -30,9 +32,18 @@ from ._model import ModelRequest
 from ._quality import QualityContext, check_value, similarity
 
 if TYPE_CHECKING:
+    from .._schema import SchemaAdapter
     from ._ask import Asker
 
-__all__ = ["clean", "split_sentences", "trim_phrase", "trim_to_sentence", "write"]
+__all__ = [
+    "clean",
+    "generate_with_prose",
+    "prose_fields",
+    "split_sentences",
+    "trim_phrase",
+    "trim_to_sentence",
+    "write",
+]
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'\u201d\u2019)\]])\s+")
 _LABEL = re.compile(r"^\s*([A-Z][\w'\u2019 -]{0,40}?)\s*:\s+")
@@ -108,6 +119,8 @@ _DANGLING = frozenset(
     ]
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+")
+# Strings allowed at least this many characters are prose, written apart for models that need it.
+_PROSE_MIN = 60
 # The least room kept for each sentence still to come in a multi-sentence answer.
 _PER_SENTENCE = 60
 # Models that take these options continue a started answer themselves (the embedded model does).
@@ -378,3 +391,83 @@ def _problems(
     if check is not None:
         reasons += list(check(value))
     return reasons
+
+
+def prose_fields(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Top-level free-text fields of an object schema worth writing as prose apart: strings of
+    no fixed shape (enum, const, format, pattern) allowed at least ``_PROSE_MIN`` characters."""
+    defs = schema.get("$defs", {})
+    out: dict[str, Mapping[str, Any]] = {}
+    for name, node in (schema.get("properties") or {}).items():
+        if "$ref" in node:
+            node = defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+        if node.get("type") != "string" or any(k in node for k in ("enum", "const", "format", "pattern")):
+            continue
+        if int(node.get("maxLength", _PROSE_MIN)) >= _PROSE_MIN:
+            out[name] = node
+    return out
+
+
+async def generate_with_prose(
+    asker: Asker,
+    prompt: str,
+    adapter: SchemaAdapter[Any],
+    fields: Mapping[str, Mapping[str, Any]],
+    system: str | None,
+) -> Any:
+    """One value whose prose fields are written apart (``write``) and whose structure is decoded
+    under the schema: what a small model does well, each on its own."""
+    from ._ask import ARRAY_CAP, extract_json, schema_for_model
+
+    asked = schema_for_model(adapter.json_schema() or {}, ARRAY_CAP)
+    rest = [n for n in asked.get("properties", {}) if n not in fields]
+    structure = copy.deepcopy(asked)
+    for name in fields:  # decoded as a fixed placeholder, replaced by the written text
+        structure["properties"][name] = {"type": "string", "const": "-"}
+    context = QualityContext(prompt=prompt, secrets=asker.policy.secrets)
+    reasons: list[str] = []
+    asker.prompts.append(prompt)
+    for attempt in range(1, asker.policy.max_attempts + 1):
+        data: dict[str, Any] = {}
+        if rest:
+            request = ModelRequest(
+                model=asker.model,
+                prompt=prompt,
+                fixture=asker.fixture,
+                json_schema=structure,
+                system=system,
+                options=asker.sample_options(attempt),
+                attempt=attempt,
+            )
+            asker.attempts += 1
+            reply = await asker.answer(request)
+            try:
+                data = json.loads(extract_json(reply.text))
+            except ValueError:
+                reasons = ["the structure is not JSON (cut off, or runaway)"]
+                asker.failed.append(FailedAttempt(attempt=asker.attempts, reasons=reasons))
+                continue
+        for name, node in fields.items():
+            limit = int(node.get("maxLength", 400))
+            about = f" ({node['description']})" if node.get("description") else ""
+            sentences = max(1, min(3, limit // 100))
+            data[name] = await write(
+                asker,
+                f"{prompt}\nWrite the {name.replace('_', ' ')}{about}, in {sentences} sentence(s).",
+                max_length=limit,
+                min_length=int(node.get("minLength", 1)),
+                sentences=sentences,
+            )
+        raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        reasons = adapter.errors_for(raw)
+        if not reasons:
+            value = adapter.validate_json(raw)
+            problems = check_value(json.loads(raw), asker.policy.quality, context, asker.policy.user_checks)
+            reasons = [p.message for p in problems]
+            if not reasons:
+                return value
+        asker.failed.append(FailedAttempt(attempt=asker.attempts, reasons=reasons[:10]))
+    raise GenerationError(
+        f"fixture {asker.fixture}: no acceptable answer for {adapter.label} in {asker.policy.max_attempts} "
+        f"attempt(s); last: {'; '.join(reasons[:3])}"
+    )

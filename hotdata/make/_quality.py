@@ -562,6 +562,9 @@ _SYMBOL = re.compile(r"[\d@$%^\\~|<>{}=+]")
 _NUMBERISH = re.compile(r"[\d\W_]*\d[\d\W_]*")
 
 
+_NUMBER_SEPARATORS = re.compile(r"[:.,;/\-]")
+
+
 def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | None:
     if found := _CONTROL.search(text):
         return f"contains the control character {found.group()!r}"
@@ -571,7 +574,11 @@ def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | No
         return f"is filler: {_quote(stripped)}"
     tokens = plain.split()
     if len(tokens) < 2:
-        return None  # ids, numbers, single words: not prose
+        # ids, numbers, timestamps and single words are not prose; but a dozen or more numbers
+        # glued by punctuation (":18:53.1296.13:26:58:…") is a runaway, not an identifier
+        if sum(part.isdigit() for part in _NUMBER_SEPARATORS.split(stripped)) >= 12:
+            return f"is a run of numbers glued by punctuation: {_quote(stripped)}"
+        return None
     words = len(_WORD_TOKEN.findall(plain))
     rest = _BENIGN.sub(" ", plain)
     if words and (found := _NUMBER_RUN.search(rest)):
