@@ -23,10 +23,9 @@ from hotdata.make._quality import (
     check_value,
     iter_strings,
     load_user_checks,
-    near_duplicates,
     schema_for_pointer,
-    similarity,
 )
+from hotdata.make._similar import near_duplicates, similarity
 
 DEFAULT = QualitySettings()
 FEEDBACK = (

@@ -38,9 +38,9 @@ ANSWERS_DIR = ".answers"
 ReplayMode = Literal["auto", "only", "off"]
 
 
-def _public_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def _public_options(options: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
     # credentials are never part of a key or a file: masked by name, and by value
-    return {k: v for k, v in mask_secrets(dict(options), secret_values()).items() if v != SECRET_MARK}
+    return {k: v for k, v in mask_secrets(dict(options), secrets).items() if v != SECRET_MARK}
 
 
 def _schema_hash(schema: Mapping[str, Any] | None) -> str | None:
@@ -49,21 +49,24 @@ def _schema_hash(schema: Mapping[str, Any] | None) -> str | None:
     return "sha256:" + hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()
 
 
-def _identity(request: ModelRequest, run: int) -> dict[str, Any]:
+def _identity(request: ModelRequest, run: int, secrets: list[str]) -> dict[str, Any]:
     return {
         "model": request.model,
         "prompt": request.prompt,
         "system": request.system,
         "schema": _schema_hash(request.json_schema),
-        "options": _public_options(request.options),
+        "options": _public_options(request.options, secrets),
         "attempt": request.attempt,
         "run": run,
     }
 
 
-def request_key(request: ModelRequest, run: int = 0) -> str:
-    """The content address of a request: sha256 of its identity as canonical JSON."""
-    text = json.dumps(_identity(request, run), sort_keys=True, default=str, ensure_ascii=False)
+def request_key(request: ModelRequest, run: int = 0, secrets: list[str] | None = None) -> str:
+    """The content address of a request: sha256 of its identity as canonical JSON.
+
+    ``secrets``: the secret values to mask (default: read llm's configuration now)."""
+    identity = _identity(request, run, secret_values() if secrets is None else secrets)
+    text = json.dumps(identity, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -81,6 +84,18 @@ class AnswerStore:
     def __init__(self, directory: Path, write: Callable[[Path, bytes], None]) -> None:
         self.directory = directory
         self._write = write
+        self._secrets: list[str] | None = None
+
+    @property
+    def secrets(self) -> list[str]:
+        """The secret values masked in keys and files, read once per store (once per run)."""
+        if self._secrets is None:
+            self._secrets = secret_values()
+        return self._secrets
+
+    def key(self, request: ModelRequest, run: int = 0) -> str:
+        """``request_key`` with this store's secrets."""
+        return request_key(request, run, self.secrets)
 
     def path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
@@ -100,7 +115,7 @@ class AnswerStore:
         return StoredAnswer(key, doc.get("request", {}), str(doc.get("fixture", "")), reply)
 
     def put(self, key: str, request: ModelRequest, reply: ModelReply, fixture: str, run: int) -> None:
-        identity = _identity(request, run)
+        identity = _identity(request, run, self.secrets)
         doc = {
             "request": identity,
             "fixture": fixture,
@@ -113,7 +128,7 @@ class AnswerStore:
             },
         }
         text = json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-        self._write(self.path(key), redact(text).encode("utf-8"))
+        self._write(self.path(key), redact(text, self.secrets).encode("utf-8"))
 
     def keys(self) -> set[str]:
         if not self.directory.is_dir():
@@ -141,7 +156,7 @@ class AnswerStore:
 
     def closest(self, fixture: str, request: ModelRequest, run: int) -> str:
         """What differs between ``request`` and the closest recorded request of ``fixture``."""
-        wanted = _identity(request, run)
+        wanted = _identity(request, run, self.secrets)
         best: tuple[int, str] | None = None
         for entry in self.entries():
             if entry.fixture != fixture:

@@ -26,7 +26,7 @@ from typing import Any
 
 from .._provenance import FailedAttempt, Usage
 from .._schema import SchemaAdapter, canonical_json
-from ._answers import AnswerStore, ReplayMode, request_key
+from ._answers import AnswerStore, ReplayMode
 from ._batch import BatchedAnswerStore, WaitingForBatch
 from ._errors import GenerationError
 from ._model import ModelClient, ModelReply, ModelRequest
@@ -324,7 +324,7 @@ class Asker:
             reply = await self.client.complete(request)
             self.after_call(reply)
             return reply
-        key = request_key(request, self.round)
+        key = store.key(request, self.round)
         self.answer_keys.append(key)
         batches = store.batches if isinstance(store, BatchedAnswerStore) else None
         # an answer a batch brought is used even under replay = off: it was asked for this very run

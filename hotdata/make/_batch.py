@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._answers import AnswerStore, request_key
+from ._answers import AnswerStore
 from ._batch_api import CHAT_URL, OpenAIBatches, RemoteBatch, batchable_model, describe_error
 from ._batch_jobs import COLLECTED, CREATE_GRACE, KEEP_COLLECTED, LIVE, BatchItem, BatchJob, ago, now_utc
 from ._errors import GenerationError
@@ -307,7 +307,7 @@ class BatchRun:
         for key, item in job.items.items():
             result = results.get(key)
             if result is not None and result.reply is not None:
-                if request_key(item.request, item.round) != key:
+                if store.key(item.request, item.round) != key:
                     item.carry = "synchronous"
                     failed.append(f"{item.fixture}: the saved request no longer matches its key")
                     continue

@@ -21,7 +21,8 @@ from ._config import HotDataConfig
 from ._errors import CatalogError
 from ._outcome import OutcomeKind
 from ._pipeline import Pipeline
-from ._quality import QualityContext, check_value, near_duplicates
+from ._quality import QualityContext, check_value
+from ._similar import near_duplicates
 from ._spec import FixtureSpec
 
 __all__ = ["adhoc_spec", "generate", "prune", "status", "unused_answers", "validate", "validation_problems"]
@@ -55,7 +56,9 @@ def quality_problems(pipeline: Pipeline, spec: FixtureSpec, status: FixtureStatu
         return []  # missing or not JSON: reported as such already
     settings, checks = pipeline.inputs.quality_for(spec)
     later = {n: v for n, v in pipeline.siblings(spec).items() if n > spec.name}  # each pair once
-    found = check_value(data, settings, QualityContext(), checks) + near_duplicates(data, later, settings)
+    found = check_value(data, settings, QualityContext(), checks) + near_duplicates(
+        data, later, settings, pipeline.runner.family
+    )
     return [f"{status.data_path}: {p.message} [{p.check}]" for p in found]
 
 

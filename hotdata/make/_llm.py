@@ -19,6 +19,7 @@ HTTP client.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import importlib
 import json
@@ -36,7 +37,7 @@ from ._limits import AdaptiveLimiter, Outcome, RateLimits, current_ticket, share
 from ._model import ModelReply, ModelRequest
 from ._secrets import redact
 
-__all__ = ["LlmClient", "classify", "endpoint_of", "lookup_model", "open_model"]
+__all__ = ["LlmClient", "ModelLookup", "classify", "endpoint_of", "lookup_model", "open_model"]
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
 
@@ -164,14 +165,70 @@ def open_model(
     plugins: Sequence[str] = (),
     *,
     limits: RateLimits | None = None,
+    lookup: ModelLookup | None = None,
 ) -> LlmClient:
     """The client for ``model_id``: any model an ``llm`` plugin registers (the only way in).
 
     ``limits``: the limiters to share (default: the process's, so every client of one
-    endpoint and model in this build shares one)."""
-    with _OPENING:
-        register_plugins(plugins)
-        return LlmClient(model_id, retries, limits=limits)
+    endpoint and model in this build shares one). ``lookup``: the build's model lookup, so
+    a model is looked up once however many event loops open a client for it."""
+    return LlmClient(model_id, retries, limits=limits, lookup=lookup or ModelLookup(plugins))
+
+
+class ModelLookup:
+    """llm's model objects by id, each looked up once per build.
+
+    A lookup asks every llm plugin to register its models again (tens of milliseconds,
+    serialized), and each event loop needs a model object of its own (it holds that loop's
+    SDK clients), so later loops get a shallow copy of the object found first."""
+
+    def __init__(self, plugins: Sequence[str] = ()) -> None:
+        self._plugins = tuple(plugins)
+        self._found: dict[str, tuple[Any, Any]] = {}
+        self._sdk_clients: dict[tuple[str, Any, bool], Any] = {}
+
+    def find(self, model_id: str) -> tuple[Any, Any]:
+        """``(async model, sync model)``, one of them None; ``ModelError`` when no plugin has it."""
+        with _OPENING:
+            found = self._found.get(model_id)
+            if found is None:
+                register_plugins(self._plugins)
+                found = self._found[model_id] = _look_up(model_id)
+        async_model, sync_model = found
+        return (  # copies: each holds its own loop's SDK clients
+            None if async_model is None else copy.copy(async_model),
+            None if sync_model is None else copy.copy(sync_model),
+        )
+
+    def sdk_client(self, model_id: str, get_client: Callable[..., Any], key: Any, async_: bool) -> Any:
+        """The SDK client llm makes for ``model_id`` and ``key``, made once per build.
+
+        It is never used itself (so never bound to a loop): each loop uses a copy made with
+        ``with_options`` and an HTTP client of its own."""
+        with _OPENING:
+            found = self._sdk_clients.get((model_id, key, async_))
+            if found is None:
+                found = self._sdk_clients[(model_id, key, async_)] = get_client(key, async_=async_)
+        return found
+
+
+def _look_up(model_id: str) -> tuple[Any, Any]:
+    try:
+        import llm
+    except ImportError:
+        raise ModelError(f"model {model_id!r} needs the 'llm' package: pip install -e '.[dev]'") from None
+    try:
+        return llm.get_async_model(model_id), None
+    except llm.UnknownModelError:
+        pass
+    try:
+        return None, llm.get_model(model_id)
+    except llm.UnknownModelError:
+        raise ModelError(
+            f"unknown model {model_id!r}; `llm models` lists the installed ones, "
+            "`llm install <plugin>` adds providers, and extra-openai-models.yaml in the "
+            "llm user directory adds OpenAI-compatible endpoints"
+        ) from None
 
 
 def lookup_model(model_id: str, plugins: Sequence[str] = ()) -> Any | None:
@@ -201,27 +258,17 @@ class LlmClient:
     """Async models where the plugin provides them; sync models run in a worker thread."""
 
     def __init__(
-        self, model_id: str, retries: RetrySettings | None = None, *, limits: RateLimits | None = None
+        self,
+        model_id: str,
+        retries: RetrySettings | None = None,
+        *,
+        limits: RateLimits | None = None,
+        lookup: ModelLookup | None = None,
     ) -> None:
-        try:
-            import llm
-        except ImportError:
-            raise ModelError(f"model {model_id!r} needs the 'llm' package: pip install -e '.[dev]'") from None
         self.model_id = model_id
         self.retries = retries or RetrySettings()
-        self._async: Any = None
-        self._sync: Any = None
-        try:
-            self._async = llm.get_async_model(model_id)
-        except llm.UnknownModelError:
-            try:
-                self._sync = llm.get_model(model_id)
-            except llm.UnknownModelError:
-                raise ModelError(
-                    f"unknown model {model_id!r}; `llm models` lists the installed ones, "
-                    "`llm install <plugin>` adds providers, and extra-openai-models.yaml in the "
-                    "llm user directory adds OpenAI-compatible endpoints"
-                ) from None
+        self._lookup = lookup or ModelLookup()
+        self._async, self._sync = self._lookup.find(model_id)
         model = self._async or self._sync
         self.supports_schema = bool(getattr(model, "supports_schema", False))
         # A small model copies re-ask feedback into its answers: such models are resampled instead.
@@ -257,11 +304,17 @@ class LlmClient:
             cache_key = (key, async_)
             client = clients.get(cache_key)
             if client is None:
-                client = get_client(key, async_=async_)
+                http_client = self._observing_http_client(async_)
+                if http_client is None:
+                    client = get_client(key, async_=async_)  # llm's own (logging) HTTP client
+                else:
+                    # the SDK client llm makes loads a CA bundle: one per build, copied for each loop
+                    client = self._lookup.sdk_client(self.model_id, get_client, key, async_)
                 with_options = getattr(client, "with_options", None)
-                if with_options is not None:
+                if with_options is None:
+                    client = get_client(key, async_=async_)  # cannot be copied: one per loop
+                else:
                     options: dict[str, Any] = {"max_retries": 0, "timeout": timeout}
-                    http_client = self._observing_http_client(async_)
                     if http_client is not None:
                         options["http_client"] = http_client
                     client = with_options(**options)

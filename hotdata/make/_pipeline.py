@@ -83,7 +83,9 @@ class Pipeline:
         self._planner: Planner | None = None
         self._statuses: dict[str, FixtureStatus] = {}
         self._outcomes: dict[str, Outcome] = {}
-        self._written: dict[str, Any] = {}  # data committed by this run, by fixture
+        # each fixture's data as this run last read or wrote it (None: missing or unreadable), so a
+        # family of N variants is read N times per run, not N² (each variant is compared with all)
+        self._data: dict[str, Any] = {}
         self._guard = threading.Lock()
         self.started = time.monotonic()
 
@@ -176,7 +178,7 @@ class Pipeline:
             f"fixture {spec.name}",
         )
         (self.writer.stage if self.review else self.writer.commit)(candidate)
-        self._written[spec.name] = json.loads(candidate.data)
+        self._data[spec.name] = json.loads(candidate.data)
         return Outcome(
             spec.name,
             OutcomeKind.STAGED if self.review else OutcomeKind.GENERATED,
@@ -212,13 +214,13 @@ class Pipeline:
         for other in self.catalog:
             if other.generator is not spec.generator or other.name == spec.name:
                 continue
-            if other.name in self._written:
-                family[other.name] = self._written[other.name]
-                continue
-            try:
-                family[other.name] = json.loads(self.planner.paths(other)[0].read_bytes())
-            except (OSError, ValueError, HotDataError):
-                continue  # missing, unreadable or invalid: nothing to compare with
+            if other.name not in self._data:
+                try:
+                    self._data[other.name] = json.loads(self.planner.paths(other)[0].read_bytes())
+                except (OSError, ValueError, HotDataError):
+                    self._data[other.name] = None  # missing, unreadable or invalid: nothing to compare with
+            if self._data[other.name] is not None:
+                family[other.name] = self._data[other.name]
         return family
 
     def outcome(self, name: str) -> Outcome | None:

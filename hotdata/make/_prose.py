@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from .._provenance import FailedAttempt
 from ._errors import GenerationError
 from ._model import ModelRequest
-from ._quality import QualityContext, check_value, similarity
+from ._quality import QualityContext, check_value
+from ._similar import similarity
 
 if TYPE_CHECKING:
     from .._schema import SchemaAdapter

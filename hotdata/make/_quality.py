@@ -43,9 +43,7 @@ __all__ = [
     "check_value",
     "iter_strings",
     "load_user_checks",
-    "near_duplicates",
     "schema_for_pointer",
-    "similarity",
 ]
 
 # Bump when a built-in check changes what it refuses: records that passed older gates are re-checked.
@@ -692,7 +690,7 @@ def _split_entry(entry: str) -> tuple[str, str]:
     return module_name.strip(), attribute.strip()
 
 
-# ---------------------------------------------------------------- near-duplicate variants
+# ---------------------------------------------------------------- shingles (also used by _similar)
 
 
 def _shingle_set(words: list[str]) -> set[tuple[str, ...]]:
@@ -701,42 +699,3 @@ def _shingle_set(words: list[str]) -> set[tuple[str, ...]]:
 
 def _jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
-
-
-def _prose_shingles(data: Any, min_words: int) -> dict[str, set[tuple[str, ...]]]:
-    return {
-        pointer: _shingle_set(_words(text))
-        for pointer, text in iter_strings(data)
-        if _is_prose(text, min_words) and len(_words(text)) >= 3
-    }
-
-
-def similarity(a: Any, b: Any) -> float:
-    """Jaccard similarity in [0, 1] of the word 3-shingles of two values' prose (0 when none)."""
-    mine, theirs = _prose_shingles(a, 3), _prose_shingles(b, 3)
-    return _jaccard(set().union(*mine.values()), set().union(*theirs.values()))
-
-
-def near_duplicates(
-    value: Any, siblings: Mapping[str, Any], settings: QualitySettings
-) -> list[QualityProblem]:
-    """Problems where ``value`` says the same as one of its family's other variants (by name)."""
-    if not settings.enabled or "near-duplicate" not in settings.checks:
-        return []
-    limit = settings.near_duplicate_threshold
-    mine = _prose_shingles(value, settings.prose_min_words)
-    whole = set().union(*mine.values())
-    problems = []
-    for name, sibling in siblings.items():
-        theirs = _prose_shingles(sibling, settings.prose_min_words)
-        score = _jaccard(whole, set().union(*theirs.values()))
-        if score > limit:
-            message = f"the value says the same as {name} (prose similarity {score:.2f} > {limit})"
-            problems.append(QualityProblem("", "near-duplicate", message))
-            continue
-        for pointer in (p for p in mine if p in theirs):
-            score = _jaccard(mine[pointer], theirs[pointer])
-            if score > limit:
-                message = f"{pointer} says the same as {name}{pointer} (similarity {score:.2f} > {limit})"
-                problems.append(QualityProblem(pointer, "near-duplicate", message))
-    return _drop_ignored(problems, settings)

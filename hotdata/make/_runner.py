@@ -29,7 +29,8 @@ from ._errors import GenerationError, ModelError
 from ._fingerprint import Inputs
 from ._loops import LoopPool
 from ._model import ModelClient, ModelReply
-from ._quality import QualityContext, QualitySettings, UserCheck, check_value, near_duplicates
+from ._quality import QualityContext, QualitySettings, UserCheck, check_value
+from ._similar import FamilyProse, near_duplicates
 from ._spec import FixtureSpec
 
 __all__ = ["Budget", "BudgetExhausted", "Runner"]
@@ -101,6 +102,9 @@ class Runner:
         self.clock = clock
         self.pool = LoopPool(self._is_user_code)
         self._clients: dict[tuple[int, str], ModelClient] = {}
+        self._lookup: Any = None  # the build's ModelLookup, made when a model is first asked for
+        self._lookup_guard = threading.Lock()
+        self.family = FamilyProse()  # the run's prose shingles, for near-duplicate checks
         self._templates: Any = None
         self._closures: dict[tuple[str, ...], dict[str, str]] = {}
 
@@ -126,9 +130,12 @@ class Runner:
         key = (id(asyncio.get_running_loop()), model)
         client = self._clients.get(key)
         if client is None:
-            from ._llm import open_model
+            from ._llm import ModelLookup, open_model
 
-            client = self._clients[key] = open_model(model, self.config.retries, self.config.llm_plugins)
+            with self._lookup_guard:
+                if self._lookup is None:
+                    self._lookup = ModelLookup(self.config.llm_plugins)
+            client = self._clients[key] = open_model(model, self.config.retries, lookup=self._lookup)
         return client
 
     def _template_closure(self, spec: FixtureSpec) -> tuple[Any, dict[str, str]]:
@@ -242,8 +249,8 @@ class Runner:
             # raised by a generator, these would end the loop thread or hang the run
             raise GenerationError(f"fixture {spec.name}: {describe_exception(exc, what)}") from None
 
-    @staticmethod
     def _gate(
+        self,
         data: Any,
         adapter: SchemaAdapter[Any],
         asker: Asker,
@@ -258,5 +265,7 @@ class Runner:
             secrets=asker.policy.secrets,
             feedback_markers=FEEDBACK_MARKERS,
         )
-        problems = check_value(data, quality, context, checks) + near_duplicates(data, siblings, quality)
+        problems = check_value(data, quality, context, checks) + near_duplicates(
+            data, siblings, quality, self.family
+        )
         return [p.message for p in problems]
