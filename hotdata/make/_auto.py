@@ -4,17 +4,20 @@ doit 0.37 dropped its own ``auto`` (now the doit-auto1 plugin, on pyinotify); th
 one is built on watchfiles and registered through the ``doit.COMMAND`` entry point.
 
 Every rebuild runs ``doit <targets>`` in a fresh process, so edited generator and
-schema modules take effect; the fingerprint rules decide what is rebuilt. The
+schema modules take effect; the fingerprint rules decide what is rebuilt. That process
+is started ahead, after the previous build, with the libraries already imported. The
 fixtures directory is never watched, so the build's own writes cannot retrigger it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,6 +27,7 @@ from doit.cmd_base import Command
 from ._commit import Writer
 from ._config import HotDataConfig, load_config
 from ._errors import ConfigError
+from ._warm import STALE
 
 __all__ = ["Auto", "SourceFilter"]
 
@@ -92,31 +96,26 @@ class Auto(Command):  # type: ignore[misc]
         except ConfigError as exc:
             print(f"doit auto: {exc}", file=sys.stderr)
             return 1
-        targets = list(pos_args) or ["fixtures"]
-        stop = threading.Event()
-        child: list[subprocess.Popen[bytes]] = []
+        builds = _Builds(config, list(pos_args) or ["fixtures"])
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-            for proc in child:
-                if proc.poll() is None:
-                    proc.terminate()
+            builds.stop()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self._build(config, targets, child, stop)
+            builds.run()
             watching = False
             for changes in watchfiles.watch(
                 config.root,
                 watch_filter=SourceFilter(config),
                 debounce=opt_values.get("debounce", 400),
                 step=50,
-                stop_event=stop,
+                stop_event=builds.stopped,
                 rust_timeout=300,
                 yield_on_timeout=True,  # the first (empty) yield says the watcher is live
                 raise_interrupt=False,
             ):
-                if stop.is_set():
+                if builds.stopped.is_set():
                     break
                 if not watching:
                     watching = True
@@ -125,31 +124,95 @@ class Auto(Command):  # type: ignore[misc]
                     continue
                 changed = sorted({os.path.relpath(path, config.root) for _, path in changes})
                 print(f"doit auto: changed {', '.join(changed)}", flush=True)
-                self._build(config, targets, child, stop)
+                builds.run()
         finally:
+            builds.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         print("doit auto: stopped", flush=True)
         return 0
 
-    @staticmethod
-    def _build(
-        config: HotDataConfig, targets: list[str], child: list[subprocess.Popen[bytes]], stop: threading.Event
-    ) -> None:
-        if stop.is_set():
-            return
+
+class _Builds:
+    """The builds of one ``doit auto``, each in a fresh process.
+
+    Between builds one process waits with the libraries imported (``_warm``), so a
+    rebuild does not pay for importing doit, pydantic and llm again; when it finds that
+    a module it loaded was edited, the build runs in a cold ``python -m doit`` instead.
+    """
+
+    def __init__(self, config: HotDataConfig, targets: list[str]) -> None:
+        self.config = config
+        self.targets = targets
+        self.stopped = threading.Event()
+        self._running: subprocess.Popen[bytes] | None = None
+        self._warm: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         # A session of its own: a terminal's Ctrl-C reaches only `auto`, which then
         # stops the build with SIGTERM and removes what it left half-written.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "doit", *targets], cwd=config.root, start_new_session=True
+        return subprocess.Popen(
+            [sys.executable, *args], cwd=self.config.root, start_new_session=True, **kwargs
         )
-        child[:] = [proc]
+
+    def _wait(self, proc: subprocess.Popen[bytes]) -> int:
+        self._running = proc
         try:
-            proc.wait()
+            return proc.wait()
         finally:
-            child.clear()
-        if stop.is_set():
+            self._running = None
+
+    def _hand_over(self, warm: subprocess.Popen[bytes]) -> int | None:
+        """The warm process's exit code, or None when it could not take the build."""
+        assert warm.stdin is not None
+        self._running = warm  # from here on, stop() terminates it
+        try:
+            if self.stopped.is_set():
+                warm.terminate()
+                return None
+            try:
+                warm.stdin.write(json.dumps(self.targets).encode() + b"\n")
+                warm.stdin.close()
+            except OSError:  # it died while waiting (killed, out of memory): go cold
+                warm.wait()
+                return None
+            code = warm.wait()
+        finally:
+            self._running = None
+        return None if code == STALE else code
+
+    def run(self) -> None:
+        if self.stopped.is_set():
+            return
+        started = time.monotonic()
+        warm, self._warm = self._warm, None
+        code = self._hand_over(warm) if warm is not None else None
+        if code is None and not self.stopped.is_set():
+            code = self._wait(self._spawn(["-m", "doit", *self.targets]))
+        if self.stopped.is_set():
             # only when no other build holds the lock: its temp files are in use
-            Writer(config.fixtures_path, config.state_path).clean_if_idle()
-        elif proc.returncode != 0:
-            print(f"doit auto: build failed (exit {proc.returncode}); still watching", flush=True)
+            Writer(self.config.fixtures_path, self.config.state_path).clean_if_idle()
+            return
+        took = time.monotonic() - started
+        if code != 0:
+            print(f"doit auto: build failed (exit {code}) in {took:.2f} s; still watching", flush=True)
+        else:
+            print(f"doit auto: build done in {took:.2f} s", flush=True)
+        # started after the build, not during it, so the two never compete for the CPU
+        self._warm = self._spawn(["-m", "hotdata.make._warm"], stdin=subprocess.PIPE)
+
+    def stop(self) -> None:
+        """Stops the running build (SIGTERM) and lets the waiting process go; safe from a signal handler."""
+        self.stopped.set()
+        running, warm = self._running, self._warm
+        if running is not None and running.poll() is None:
+            running.terminate()
+        if warm is not None and warm.poll() is None:
+            warm.terminate()
+
+    def close(self) -> None:
+        """Stops everything and reaps the processes (not from a signal handler: it waits)."""
+        self.stop()
+        for proc in (self._running, self._warm):
+            if proc is not None:
+                proc.wait()
