@@ -15,15 +15,14 @@ from uuid import UUID
 import pytest
 from pydantic import BaseModel, Field
 
+from hotdata.make._leaves import iter_strings, schema_for_pointer
 from hotdata.make._quality import (
     QualityConfigError,
     QualityContext,
     QualityProblem,
     QualitySettings,
     check_value,
-    iter_strings,
     load_user_checks,
-    schema_for_pointer,
 )
 from hotdata.make._similar import near_duplicates, similarity
 

@@ -30,6 +30,8 @@ from typing import Any, Literal, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ._leaves import Leaf, as_json, walk
+
 __all__ = [
     "QUALITY_VERSION",
     "BUILTIN_CHECKS",
@@ -41,9 +43,7 @@ __all__ = [
     "QualitySettings",
     "UserCheck",
     "check_value",
-    "iter_strings",
     "load_user_checks",
-    "schema_for_pointer",
 ]
 
 # Bump when a built-in check changes what it refuses: records that passed older gates are re-checked.
@@ -141,104 +141,6 @@ class QualityContext:
 UserCheck = Callable[[Any, QualityContext], Iterable[QualityProblem | str]]
 
 
-# ---------------------------------------------------------------- walking the data
-
-
-def _escape(segment: str) -> str:
-    return segment.replace("~", "~0").replace("/", "~1")
-
-
-def _as_json(data: Any) -> Any:
-    # pydantic models (the openai SDK's among them) are checked as the JSON they dump to.
-    return data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-
-
-def iter_strings(data: Any) -> Iterator[tuple[str, str]]:
-    """Every string leaf of ``data`` as ``(json_pointer, text)``, in document order."""
-    for leaf in _walk(_as_json(data), None):
-        yield leaf.pointer, leaf.text
-
-
-@dataclass
-class _Leaf:
-    pointer: str
-    text: str
-    key: str  # the last object key above the leaf ("" at the top)
-    group: tuple[str, str] | None  # (innermost array's pointer, path inside its item)
-    schemas: list[Mapping[str, Any]]
-
-
-def _walk(data: Any, root_schema: Mapping[str, Any] | None) -> Iterator[_Leaf]:
-    # Iterative depth-first walk (deep values must not hit the recursion limit).
-    top = _expand(root_schema, root_schema, 0) if root_schema else []
-    stack: list[tuple[Any, str, str, tuple[str, str] | None, list[Mapping[str, Any]]]]
-    stack = [(data, "", "", None, top)]
-    while stack:
-        value, pointer, key, group, schemas = stack.pop()
-        if isinstance(value, str):
-            yield _Leaf(pointer, value, key, group, schemas)
-        elif isinstance(value, Mapping):
-            for k in reversed(list(value)):
-                seg = _escape(str(k))
-                sub = _child(root_schema, schemas, str(k))
-                inner = (group[0], f"{group[1]}/{seg}") if group else None
-                stack.append((value[k], f"{pointer}/{seg}", str(k), inner, sub))
-        elif isinstance(value, list | tuple):
-            for i in reversed(range(len(value))):
-                sub = _child(root_schema, schemas, i)
-                stack.append((value[i], f"{pointer}/{i}", key, (pointer, ""), sub))
-
-
-# ---------------------------------------------------------------- JSON Schema lookup
-
-
-def _resolve(root: Mapping[str, Any], ref: str) -> Mapping[str, Any] | None:
-    node: Any = root if ref.startswith("#") else None  # remote references are not followed
-    for part in ref[1:].split("/")[1:]:
-        node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else None
-
-
-def _expand(root: Mapping[str, Any] | None, schema: Any, depth: int) -> list[Mapping[str, Any]]:
-    """The concrete alternatives of ``schema``: $ref followed, anyOf/oneOf/allOf flattened."""
-    if root is None or not isinstance(schema, Mapping) or depth > 32:
-        return []
-    if "$ref" in schema:
-        target = _resolve(root, str(schema["$ref"]))
-        siblings = {k: v for k, v in schema.items() if k != "$ref"}
-        return _expand(root, {**target, **siblings}, depth + 1) if target is not None else []
-    branches = [b for key in ("anyOf", "oneOf", "allOf") for b in schema.get(key, ())]
-    if not branches:
-        return [schema]
-    own = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf", "allOf")}
-    return [s for b in branches for s in _expand(root, {**own, **b}, depth + 1)]
-
-
-def _child(root: Mapping[str, Any] | None, schemas: list[Mapping[str, Any]], step: str | int) -> list[Any]:
-    found: list[Any] = []
-    for schema in schemas:
-        if isinstance(step, int):
-            prefix = schema.get("prefixItems")
-            if isinstance(prefix, list) and step < len(prefix):
-                found.append(prefix[step])
-            elif isinstance(schema.get("items"), Mapping):
-                found.append(schema["items"])
-        elif step in schema.get("properties", {}):
-            found.append(schema["properties"][step])
-        elif isinstance(schema.get("additionalProperties"), Mapping):
-            found.append(schema["additionalProperties"])
-    return [s for f in found for s in _expand(root, f, 0)]
-
-
-def schema_for_pointer(json_schema: Mapping[str, Any], pointer: str) -> list[Mapping[str, Any]]:
-    """The schema alternatives that describe the value at ``pointer`` (empty when unknown)."""
-    schemas = _expand(json_schema, json_schema, 0)
-    for raw in pointer.split("/")[1:] if pointer else []:
-        seg = raw.replace("~1", "/").replace("~0", "~")
-        schemas = _child(json_schema, schemas, int(seg) if seg.isdigit() else seg)
-    return schemas
-
-
 @dataclass(frozen=True)
 class _Facts:
     structured: bool  # enum, const, format or pattern: not free text
@@ -258,7 +160,7 @@ _PROSE_KEYS = _wordset(
 )
 
 
-def _facts(leaf: _Leaf, settings: QualitySettings) -> _Facts:
+def _facts(leaf: Leaf, settings: QualitySettings) -> _Facts:
     strings = [s for s in leaf.schemas if s.get("type", "string") == "string" or "string" in s["type"]]
     structured = any(k in s for s in strings for k in ("enum", "const", "format", "pattern"))
     lengths = [n for s in strings if isinstance(n := s.get("maxLength"), int)]
@@ -434,17 +336,17 @@ def _repetition(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     return None
 
 
-def _array_repetition(leaves: list[_Leaf], settings: QualitySettings) -> list[QualityProblem]:
+def _array_repetition(leaves: list[Leaf], settings: QualitySettings) -> list[QualityProblem]:
     """Items of one array whose prose (``leaves``) at the same place says the same thing."""
-    groups: dict[tuple[str, str], list[_Leaf]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Leaf]] = defaultdict(list)
     for leaf in leaves:
         if leaf.group is not None:
             groups[leaf.group].append(leaf)
     problems = []
     for members in groups.values():
-        firsts: dict[tuple[str, ...], _Leaf] = {}
-        copies: dict[str, list[_Leaf]] = defaultdict(list)
-        recent: list[tuple[_Leaf, set[tuple[str, ...]]]] = []
+        firsts: dict[tuple[str, ...], Leaf] = {}
+        copies: dict[str, list[Leaf]] = defaultdict(list)
+        recent: list[tuple[Leaf, set[tuple[str, ...]]]] = []
         for leaf in members:
             words = _words(leaf.text)
             key = tuple(words)
@@ -612,13 +514,13 @@ def check_value(
     """Every quality problem of ``data`` (JSON data or a pydantic model), in document order."""
     if not settings.enabled:
         return []
-    data = _as_json(data)
+    data = as_json(data)
     on = set(settings.checks)
     sources = _echo_sources(context, settings)
     problems: list[QualityProblem] = []
-    prose_leaves: list[_Leaf] = []
+    prose_leaves: list[Leaf] = []
     secret_shown = False
-    for leaf in _walk(data, context.json_schema):
+    for leaf in walk(data, context.json_schema):
         facts = _facts(leaf, settings)
         free = not facts.structured
         if facts.prose:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._leaves import iter_strings
 from ._quality import (
     QualityProblem,
     QualitySettings,
@@ -21,7 +22,6 @@ from ._quality import (
     _jaccard,
     _shingle_set,
     _words,
-    iter_strings,
 )
 
 __all__ = ["FamilyProse", "near_duplicates", "similarity"]
