@@ -89,7 +89,9 @@ def main() -> int:
     args = json.loads(line)
     edited = changed(loaded, started)
     if edited is not None:
-        print(f"doit auto: {edited} changed after the build process loaded it; starting a fresh one", flush=True)
+        print(
+            f"doit auto: {edited} changed after the build process loaded it; starting a fresh one", flush=True
+        )
         return STALE
     from doit.doit_cmd import DoitMain
 
