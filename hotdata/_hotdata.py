@@ -83,6 +83,7 @@ class HotData(Generic[T]):
         clock: Clock | None = None,
     ) -> None:
         self.path = Path(path)
+        self._fspath = os.fspath(self.path)  # str: no Path conversion on every load
         if self.path.name.endswith(META_SUFFIX) or not self.path.name.endswith(DATA_SUFFIX):
             raise ValueError(
                 f"fixture path {self.path} must name a data file ending in '.json' "
@@ -143,7 +144,7 @@ class HotData(Generic[T]):
         if self._shared is None:
             self._shared = self.copy == "never" or (self.copy == "auto" and is_deeply_immutable(self.schema))
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._fspath)
         except FileNotFoundError:
             raise FixtureMissingError(self.path) from None
         except OSError as exc:
@@ -163,7 +164,8 @@ class HotData(Generic[T]):
 
     def _read(self) -> bytes:
         try:
-            return self.path.read_bytes()
+            with open(self._fspath, "rb") as fh:
+                return fh.read()
         except FileNotFoundError:
             raise FixtureMissingError(self.path) from None
         except OSError as exc:

@@ -85,7 +85,9 @@ class SchemaAdapter(Generic[T]):
     def validate_json(self, raw: bytes) -> T:
         """Parse and validate; raise ``ValueError`` subclasses with readable messages."""
         if self._adapter is not None:
-            return self._adapter.validate_json(raw)
+            # pydantic-core's validator itself: TypeAdapter.validate_json only adds default
+            # arguments, a few µs of a 5 KB load
+            return cast(T, self._adapter.validator.validate_json(raw))
         return cast(T, self.schema.from_json(json.loads(raw)))
 
     def errors_for(self, raw: bytes) -> list[str]:
