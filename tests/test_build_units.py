@@ -185,3 +185,25 @@ def test_patterns_are_fitted_to_what_llama_cpp_can_compile() -> None:
     assert fitted(r"^[\w.]+$") == (None, 1)
     email, _ = grammar_schema({"type": "string", "format": "email"})
     assert email["pattern"].startswith("^[a-z]")  # a format the converter does not know
+
+
+def test_properties_named_like_keywords_and_enum_members_are_not_schemas() -> None:
+    """openai's FineTuningJob has a property called "format": taken for the keyword, it
+    failed every attempt with "TypeError: unhashable type: 'dict'"."""
+    from hotdata.make._local_model import grammar_schema
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "format": {"type": "string", "format": "email"},
+            "pattern": {"type": "string", "pattern": "[A-Z]{3}"},
+        },
+        "$defs": {"Mode": {"enum": [{"pattern": "(?i)x", "format": "email"}]}},
+        "default": {"format": {"type": "string"}},
+    }
+    fitted, notes = grammar_schema(schema)
+    assert notes == []
+    assert fitted["properties"]["format"]["pattern"].startswith("^[a-z]")  # the property's own format
+    assert fitted["properties"]["pattern"] == {"type": "string", "pattern": "^[A-Z]{3}$"}
+    assert fitted["$defs"] == schema["$defs"]  # enum members are data, left as they are
+    assert fitted["default"] == schema["default"]

@@ -160,6 +160,59 @@ def _without_escapes(pattern: str) -> str | None:
     return "".join(out)
 
 
+# Group openings the grammar converter has no rule for, by what follows "(?".
+_GROUPS = (
+    ("<=", "the lookbehind"),
+    ("<!", "the negative lookbehind"),
+    ("=", "the lookahead"),
+    ("!", "the negative lookahead"),
+    ("P=", "the named backreference"),
+    ("P<", "the named group"),
+    ("<", "the named group"),
+    (">", "the atomic group"),
+    ("#", "the comment"),
+    ("(", "the conditional group"),
+)
+_FLAGS = re.compile(r"\(\?[aiLmsux-]+[:)]")
+
+
+def unsupported_construct(pattern: str) -> str | None:
+    """The first construct of ``pattern`` that hotdata cannot hand to llama.cpp's grammar,
+    named with its text (``the inline flags '(?i)'``), or None when it finds none it knows."""
+    i, in_class = 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            pair = pattern[i : i + 2]
+            if in_class:
+                return f"the escape '{pair}' inside a character class"
+            if pair[1:].isdigit():
+                return f"the backreference '{pair}'"
+            if pair not in _ESCAPES:
+                return f"the escape '{pair}'"
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            i += 2 if pattern[i + 1 : i + 2] == "^" else 1
+            i += pattern[i : i + 1] == "]"  # "[]…]", "[^]…]": that first "]" is a member
+            continue
+        elif pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+            if flags := _FLAGS.match(pattern, i):
+                return f"the inline flags '{flags.group()}'"
+            for opening, what in _GROUPS:
+                if pattern.startswith(opening, i + 2):
+                    return f"{what} '(?{opening}'"
+        i += 1
+    return None
+
+
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+_VALUE_KEYWORDS = frozenset({"enum", "const", "default", "examples", "required"})
+
+
 def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The schema as llama.cpp's grammar can take it, and a note for each change.
 
@@ -167,7 +220,8 @@ def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     silently, no structure at all — on anything else. Unanchored patterns are
     anchored (a string matching ``^P$`` matches ``P`` too), ``(?:`` becomes ``(``;
     a pattern it still cannot compile (flags, lookarounds) is left out of the grammar
-    and checked by validation after decoding, which re-asks until it matches.
+    and checked by validation after decoding, which re-asks until it matches; its note
+    names the field and the construct found (``unsupported_construct``).
     """
     from llama_cpp import llama_grammar
 
@@ -183,7 +237,11 @@ def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
     def visit(node: Any, pointer: str) -> None:
         if isinstance(node, dict):
-            if node.get("format") in _FORMAT_PATTERNS and "pattern" not in node:
+            if (
+                isinstance(node.get("format"), str)
+                and node["format"] in _FORMAT_PATTERNS
+                and "pattern" not in node
+            ):
                 # formats the grammar converter does not know decode as their usual shape
                 node["pattern"] = _FORMAT_PATTERNS[node.pop("format")]
             pattern = node.get("pattern")
@@ -197,13 +255,23 @@ def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
                     node["pattern"] = fixed
                 else:
                     del node["pattern"]
+                    found = unsupported_construct(pattern) or (
+                        "a construct (flags, lookarounds, escapes in classes, backreferences)"
+                    )
                     notes.append(
-                        f"{pointer or '/'}: pattern {pattern!r} has a construct llama.cpp's grammar cannot "
-                        "express (flags, lookarounds, escapes in classes, backreferences); decoding leaves it "
-                        "out and validation checks it afterwards, re-asking until an answer matches"
+                        f"{pointer or '/'}: pattern {pattern!r} has {found}, which llama.cpp's grammar "
+                        "cannot express; decoding leaves the pattern out and validation checks it "
+                        "afterwards, re-asking until an answer matches"
                     )
             for key, value in node.items():
-                visit(value, f"{pointer}/{key}")
+                if key in _VALUE_KEYWORDS:
+                    continue  # data, not a schema: an enum member may well have a "pattern" key
+                if key in _SCHEMA_MAPS and isinstance(value, dict):
+                    # names to schemas: a property may be called "format" or "pattern"
+                    for name, sub in value.items():
+                        visit(sub, f"{pointer}/{key}/{name}")
+                else:
+                    visit(value, f"{pointer}/{key}")
         elif isinstance(node, list):
             for i, value in enumerate(node):
                 visit(value, f"{pointer}/{i}")

@@ -16,7 +16,12 @@ Faults are injected on command, for the next N requests or at random::
 Kinds: ``429`` (with Retry-After), ``500``, ``503``, ``401``, ``hang`` (no answer
 until ``hang_seconds``), ``drop`` (connection closed without a response),
 ``malformed`` (a body that is not JSON), ``invalid`` (JSON that fails the
-schema), ``truncated`` (JSON cut in half).
+schema), ``truncated`` (JSON cut in half), ``echo-headers`` (HTTP 400 whose error
+message repeats the request's headers, credentials included, as a careless provider
+or gateway does: for tests that no key leaks through an error).
+
+``server.hold()`` keeps chat completions waiting, once recorded in ``requests``,
+until ``server.release()``: a test can act while a client is inside a model call.
 
 ``FakeOpenAIServer(rate_limit=5)`` admits five chat completions a second (a token
 bucket holding up to five); the rest get 429 with ``Retry-After``, ``retry-after-ms``
@@ -51,7 +56,22 @@ from ._faker import fake_from_schema
 
 __all__ = ["BATCH_ITEM_FAULTS", "FAULT_KINDS", "BatchExecution", "FakeOpenAIServer"]
 
-FAULT_KINDS = ("429", "500", "503", "401", "hang", "drop", "malformed", "invalid", "truncated")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "503",
+    "401",
+    "hang",
+    "drop",
+    "malformed",
+    "invalid",
+    "truncated",
+    "echo-headers",
+)
+# headers every client sends, left out of an ``echo-headers`` message (x-stainless-*: the SDK's own)
+_TRANSPORT_HEADERS = frozenset(
+    {"host", "accept", "accept-encoding", "connection", "content-length", "content-type", "user-agent"}
+)
 _SCHEMA_MARKER = "JSON Schema:\n"
 
 
@@ -182,6 +202,8 @@ class FakeOpenAIServer:
         self._batches = BatchStore(
             seed=seed, answer=lambda body: self.answer(body), completion=_chat_completion, delay=batch_delay
         )
+        self._open = threading.Event()  # cleared by hold(): chat completions wait for release()
+        self._open.set()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -207,6 +229,15 @@ class FakeOpenAIServer:
             self._faults.clear()
         self._random_rate = 0.0
         self._batches.clear_faults()
+
+    def hold(self) -> None:
+        """Keep every chat completion from now on waiting, once recorded in ``requests``,
+        until ``release`` (or ``stop``)."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Let held chat completions (and later ones) be answered."""
+        self._open.set()
 
     def fail_randomly(self, rate: float, kinds: list[str] | None = None) -> None:
         """Fail each request with probability ``rate``, with a kind drawn from ``kinds``."""
@@ -286,8 +317,10 @@ class FakeOpenAIServer:
         *,
         supports_schema: bool = True,
         api_key_name: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Path:
-        """Write ``extra-openai-models.yaml`` into ``user_dir`` (use it as ``LLM_USER_PATH``)."""
+        """Write ``extra-openai-models.yaml`` into ``user_dir`` (use it as ``LLM_USER_PATH``);
+        ``headers``: HTTP headers llm sends with every request to the model (``headers:``)."""
         user_dir.mkdir(parents=True, exist_ok=True)
         lines = [
             f"- model_id: {model_id}",
@@ -297,6 +330,9 @@ class FakeOpenAIServer:
         ]
         if api_key_name:
             lines.append(f"  api_key_name: {api_key_name}")
+        if headers:
+            lines.append("  headers:")
+            lines += [f"    {json.dumps(name)}: {json.dumps(value)}" for name, value in headers.items()]
         path = user_dir / "extra-openai-models.yaml"
         path.write_text("\n".join(lines) + "\n")
         return path
@@ -316,6 +352,7 @@ class FakeOpenAIServer:
         return self
 
     def stop(self) -> None:
+        self._open.set()  # held requests end with the server
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -560,10 +597,19 @@ class _Handler(BaseHTTPRequestHandler):
             # request with a batch item
             body_sha256=hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest(),
         )
+        owner._open.wait()  # hold(): until release()
         if owner.latency:
             time.sleep(owner.latency)
         if not allowed:
             self._error(429, "rate limit reached for requests (fake)", limit_headers)
+            return
+        if kind == "echo-headers":
+            sent = [
+                f"{name}: {value}"
+                for name, value in self.headers.items()
+                if name.lower() not in _TRANSPORT_HEADERS and not name.lower().startswith("x-stainless")
+            ]
+            self._error(400, "fake HTTP 400: bad request with headers " + "; ".join(sent))
             return
         if kind == "429":
             retry_after = fault[1] if fault and fault[1] is not None else 1
