@@ -108,7 +108,9 @@ class SchemaAdapter(Generic[T]):
         """The JSON-compatible data of ``value`` (what goes into the file)."""
         if self._adapter is not None:
             try:
-                return self._adapter.dump_python(value, mode="json")
+                # no serializer warnings on stderr: a value of the wrong type then fails
+                # validation with the field named, which says it better
+                return self._adapter.dump_python(value, mode="json", warnings=False)
             except Exception as exc:
                 raise SchemaError(f"cannot serialize {type(value).__name__} as {self.name}: {exc}") from exc
         if not isinstance(value, self.schema):

@@ -21,7 +21,8 @@ class OutcomeKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """One fixture's result; ``seconds`` is time generating, ``waited`` time queued for a slot."""
+    """One fixture's result; ``seconds`` is time generating, ``waited`` time waiting for the build
+    lock (the reporter adds the time the fixture was queued for a concurrency slot)."""
 
     name: str
     kind: OutcomeKind

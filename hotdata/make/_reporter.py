@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any, TextIO
 
 from doit.reporter import ConsoleReporter
@@ -40,6 +41,10 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         self.pipeline = pipeline
         self.progress = Progress(stream)
         self.builds = False  # fixtures were selected: the run ends with the pipeline's finish
+        # Every selected fixture is queued when the run starts; doit hands it to a worker only
+        # when one of the `concurrency` slots is free. The time until then is waiting, not generating.
+        self._queued = time.monotonic()
+        self._began: dict[str, float] = {}
 
     def _interrupted(self, signum: int, frame: Any) -> None:
         # doit's thread runner answers Ctrl-C with a traceback after waiting on its
@@ -66,10 +71,12 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
                 names.add(name)
         self.progress.start(len(names))
         self.builds = bool(names)
+        self._queued = time.monotonic()
 
     def execute_task(self, task: Any) -> None:
         name = fixture_task_name(task.name)
         if name is not None:
+            self._began[name] = time.monotonic()  # a worker slot took it
             self.progress.working_on(name)
         elif task.name not in _QUIET and not task.name.startswith(_PREFIX):
             super().execute_task(task)
@@ -97,7 +104,10 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         if outcome.kind in (OutcomeKind.GENERATED, OutcomeKind.STAGED):
             u = outcome.usage
             tokens = (u.input_tokens or 0) + (u.output_tokens or 0)
-            waited = f", waited {outcome.waited:.1f}s" if outcome.waited >= 0.1 else ""
+            # for a slot (since the run started), then for the build lock (the pipeline's count)
+            slot = max(0.0, self._began.get(name, self._queued) - self._queued)
+            total = slot + outcome.waited
+            waited = f", waited {total:.1f}s" if total >= 0.1 else ""
             what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
             self.progress.line(
                 f".  {name} {what} ({outcome.seconds:.1f}s{waited}, {u.calls} call(s), {tokens} tokens)"
