@@ -1,6 +1,6 @@
 """Run every benchmark and write bench/results.json.
 
-    python -m bench             # load, no-op, generation, hot reload, watch-mode rebuild
+    python -m bench             # load, no-op, generation, hot reload, watch-mode rebuild, replay/verify
     python -m bench --large     # also N = 10,000 for the no-op check
     python -m bench --dvc       # also `dvc status` at N = 1,000 (installs DVC into bench/.dvc-venv)
     python -m bench --embedded  # also the embedded model (minutes)
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import bench_auto, bench_generate, bench_load, bench_noop, bench_watch, readme_table
+from bench import bench_auto, bench_generate, bench_load, bench_noop, bench_replay, bench_watch, readme_table
 
 RESULTS = Path(__file__).parent / "results.json"
 ORDER = (
@@ -34,6 +34,7 @@ ORDER = (
     "generate_",
     "hot_reload_",
     "auto_",
+    "replay_",
     "batch_",
     "rate_limit_",
     "embedded_",
@@ -74,6 +75,7 @@ def main(argv: list[str]) -> int:
     results += bench_generate.run()
     results += bench_watch.run()
     results += bench_auto.run()
+    results += bench_replay.run([100, 1000])
     if "--dvc" in argv:  # installs DVC into bench/.dvc-venv on first use
         from bench import bench_dvc
 
