@@ -71,6 +71,9 @@ class LocalModel(llm.Model):
     hotdata_reads_no_schema_text = True  # only its grammar sees the schema: describe fields in words
     hotdata_writes_prose_apart = True  # prose inside a grammar is cut mid-word or loops: write it as text
 
+    def __init__(self) -> None:
+        self._noted: set[str] = set()  # schema notes already printed: each is said once
+
     class Options(llm.Options):
         temperature: float | None = Field(default=None, ge=0, le=2, description="sampling temperature")
         seed: int | None = Field(default=None, description="sampling seed, for repeatable output")
@@ -123,7 +126,7 @@ class LocalModel(llm.Model):
             kwargs["seed"] = options.seed
         if prompt.schema is not None:
             schema = prompt.schema if isinstance(prompt.schema, dict) else json.loads(str(prompt.schema))
-            kwargs["grammar"] = _grammar(schema)
+            kwargs["grammar"] = _grammar(schema, self._noted)
         with lock, contextlib.redirect_stderr(io.StringIO()):
             completion = model.create_chat_completion(messages=messages, **kwargs)
         usage = completion.get("usage") or {}
@@ -280,17 +283,16 @@ def grammar_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return schema, notes
 
 
-_NOTED: set[str] = set()  # notes already printed by this process (facts about schemas, not state)
-
-
-def _grammar(schema: dict[str, Any]) -> Any:
-    """The llama.cpp grammar of ``schema``; says so (once) when it had to change the schema."""
+def _grammar(schema: dict[str, Any], noted: set[str] | None = None) -> Any:
+    """The llama.cpp grammar of ``schema``; says so when it had to change the schema (once
+    per note when the caller keeps the ``noted`` set)."""
     from llama_cpp import llama_grammar
 
     fitted, notes = grammar_schema(schema)
     for note in notes:
-        if note not in _NOTED:
-            _NOTED.add(note)
+        if noted is None or note not in noted:
+            if noted is not None:
+                noted.add(note)
             print(f"hotdata-local: {note}", file=sys.stderr, flush=True)
     try:
         gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(fitted))
