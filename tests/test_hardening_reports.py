@@ -20,6 +20,9 @@ from typing import Any
 import filelock
 import pytest
 from doit_project import Project, git
+from test_pytest_plugin import GENERATORS as PLUGIN_GENERATORS
+from test_pytest_plugin import PYPROJECT as PLUGIN_PYPROJECT
+from test_pytest_plugin import SCHEMAS as PLUGIN_SCHEMAS
 
 pytestmark = pytest.mark.slow
 
@@ -72,41 +75,6 @@ def age_record(meta: Path, days: int) -> None:
 
 
 # -- 1. strict mode and --hotdata-report agree with `doit status` ---------------------------
-
-PLUGIN_PYPROJECT = """
-[tool.hotdata]
-fixtures_dir = "fixtures"
-generators = ["gens"]
-templates_dir = "templates"
-model = "hotdata-fake"
-llm_plugins = ["hotdata.testing.fake_models"]
-"""
-
-PLUGIN_SCHEMAS = """
-from pydantic import BaseModel
-
-
-class Agent(BaseModel):
-    name: str
-    phase: str
-"""
-
-PLUGIN_GENERATORS = """
-from hotdata.make import fixture
-
-from .schemas import Agent
-
-
-@fixture("agents/ada", schema=Agent, template="ada.j2", ttl="7d")
-async def ada(ctx):
-    ctx.render()
-    return Agent(name="Ada", phase="deliberating")
-
-
-@fixture("agents/bo", schema=Agent, template="ada.j2")
-async def bo(ctx):
-    return Agent(name="Bo", phase="acting")
-"""
 
 PLUGIN_TESTS = """
 def test_ada(hotdata):
