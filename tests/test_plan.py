@@ -294,3 +294,31 @@ def test_racy_files_are_not_remembered(world: World) -> None:
     planner = Planner(Catalog([world.spec]), world.inputs(), clock=lambda: NOW, index=index)
     assert planner.status(world.spec).state is FixtureState.FRESH
     assert index.get(world.spec.name) is None  # too fresh to be trusted on its stat alone
+
+
+def test_a_build_sees_its_own_half_written_files_without_listing_the_directory(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before a build, a fixture's pending and staged files are looked at directly: listing the
+    directory for every build made a family of N variants in one directory cost N² entries."""
+    from hotdata._names import PathCache
+    from hotdata._store import PENDING_SUFFIX
+
+    planner = Planner(Catalog([world.spec]), world.inputs(), clock=lambda: NOW)
+    assert planner.status(world.spec).state is FixtureState.FRESH  # the run lists the directory once
+    _, meta = planner.paths(world.spec)
+    (meta.parent / (meta.name + PENDING_SUFFIX)).write_bytes(meta.read_bytes())  # appears after the listing
+    scans: list[str] = []
+    scan = PathCache._scan
+
+    def counted(self: PathCache, directory: str) -> None:
+        scans.append(directory)
+        scan(self, directory)
+
+    monkeypatch.setattr(PathCache, "_scan", counted)
+    planner.status(world.spec, rescan=True)
+    assert scans == []
+    assert world.spec.name in planner.pending_seen  # seen, though the cached listing predates it
+    planner.pending_seen.clear()
+    planner.status(world.spec)  # a plain status answers from the run's listing, as before
+    assert world.spec.name not in planner.pending_seen
