@@ -6,6 +6,7 @@
     python -m bench --embedded  # also the embedded model (minutes)
     python -m bench --batch     # also batch mode at 1,000 fixtures, 500 under a 20/s rate limit (minutes)
     python -m bench --readme    # then rewrite the README's table (python -m bench.readme_table)
+    python -m bench --load-only # only the load figures (re-measure them on a quiet machine)
 
 Each row: metric, label, value, unit, floor (measured in the same run), floor_label,
 ratio (value / floor), target, pass (computed from the target), note, command,
@@ -39,7 +40,7 @@ ORDER = (
     "rate_limit_",
     "embedded_",
 )
-OPTIONS = ("--large", "--dvc", "--embedded", "--batch", "--readme")
+OPTIONS = ("--large", "--dvc", "--embedded", "--batch", "--readme", "--load-only")
 
 
 def machine() -> dict[str, Any]:
@@ -71,11 +72,12 @@ def main(argv: list[str]) -> int:
     load_before = os.getloadavg()[0]
     results: list[dict[str, Any]] = []
     results += bench_load.run()
-    results += bench_noop.run([1000, 10000] if "--large" in argv else [1000])
-    results += bench_generate.run()
-    results += bench_watch.run()
-    results += bench_auto.run()
-    results += bench_replay.run([100, 1000])
+    if "--load-only" not in argv:
+        results += bench_noop.run([1000, 10000] if "--large" in argv else [1000])
+        results += bench_generate.run()
+        results += bench_watch.run()
+        results += bench_auto.run()
+        results += bench_replay.run([100, 1000])
     if "--dvc" in argv:  # installs DVC into bench/.dvc-venv on first use
         from bench import bench_dvc
 
