@@ -172,7 +172,7 @@ def test_redact_hides_environment_secrets_and_bearer_tokens(monkeypatch: pytest.
 
 
 def test_patterns_are_fitted_to_what_llama_cpp_can_compile() -> None:
-    from hotdata.make._local_model import grammar_schema
+    from hotdata.make.embedded import grammar_schema
 
     def fitted(pattern: str) -> tuple[str | None, int]:
         schema, notes = grammar_schema({"type": "string", "pattern": pattern})
@@ -190,7 +190,7 @@ def test_patterns_are_fitted_to_what_llama_cpp_can_compile() -> None:
 def test_properties_named_like_keywords_and_enum_members_are_not_schemas() -> None:
     """openai's FineTuningJob has a property called "format": taken for the keyword, it
     failed every attempt with "TypeError: unhashable type: 'dict'"."""
-    from hotdata.make._local_model import grammar_schema
+    from hotdata.make.embedded import grammar_schema
 
     schema = {
         "type": "object",

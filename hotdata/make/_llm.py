@@ -93,7 +93,9 @@ def classify(exc: BaseException, model_id: str) -> BaseException:
 
     if isinstance(exc, ModelError):
         return exc
-    if isinstance(exc, llm.errors.NeedsKeyException):
+    if isinstance(exc, llm.errors.ModelError):
+        # llm's own error type (a missing key, a plugin's complete message such as the
+        # embedded model's crash report): said as it is, whole
         return ModelError(f"model {model_id}: {redact(str(exc))}")
     status = _status_of(exc)
     name = type(exc).__name__

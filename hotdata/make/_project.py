@@ -13,7 +13,7 @@ from doit.exceptions import TaskFailed
 
 from .._env import truthy
 from .._errors import HotDataError
-from . import _commands, _review, _verify
+from . import _commands, _doctor, _review, _verify
 from ._catalog_doc import write_catalog
 from ._config import load_config
 from ._pipeline import Pipeline
@@ -87,6 +87,12 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
             "prune",
             "Remove recorded answers (fixtures/.answers) that no fixture of the catalog uses any more.",
             lambda: _commands.prune(pipeline),
+        ),
+        "task_doctor": _simple_creator(
+            pipeline,
+            "doctor",
+            "What this machine can run: the llama.cpp build, the models and keys, replay (spends nothing).",
+            lambda: _doctor.doctor(pipeline),
         ),
         "task_review": _review_creator(pipeline),
         "task_accept": _decision_creator(pipeline, "accept", _review.accept),

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["complete_prose"]
+__all__ = ["banned_tokens", "complete_prose"]
 
 SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"  # the template's own
 _FUNCTION_WORDS = [
@@ -85,27 +85,25 @@ def chatml(instruction: str, prefill: str, system: str | None) -> str:
     return f"{head}<|im_start|>user\n{instruction}<|im_end|>\n<|im_start|>assistant\n{prefill}"
 
 
-def _banned_tokens(llama: Any) -> list[int]:
-    """Token ids whose text holds a digit or a non-ASCII byte (computed once per model object)."""
-    cached: list[int] | None = getattr(llama, "_hotdata_banned", None)
-    if cached is None:
-        specials = {llama.token_bos(), llama.token_eos()}
-        cached = []
-        for token in range(llama.n_vocab()):
-            if token in specials:
-                continue
-            raw = llama.detokenize([token])
-            piece = raw.decode("utf-8", "ignore")
-            if any(ch.isdigit() or ch.isnumeric() for ch in piece) or any(b >= 0x80 for b in raw):
-                cached.append(token)
-        llama._hotdata_banned = cached
-    return cached
+def banned_tokens(llama: Any) -> list[int]:
+    """Token ids whose text holds a digit or a non-ASCII byte (a scan of the vocabulary:
+    the engine computes it once per loaded model)."""
+    specials = {llama.token_bos(), llama.token_eos()}
+    banned = []
+    for token in range(llama.n_vocab()):
+        if token in specials:
+            continue
+        raw = llama.detokenize([token])
+        piece = raw.decode("utf-8", "ignore")
+        if any(ch.isdigit() or ch.isnumeric() for ch in piece) or any(b >= 0x80 for b in raw):
+            banned.append(token)
+    return banned
 
 
 class _Guard:
     """Logits processor: repetition penalty on generated tokens only, trigram blocking, banned tokens."""
 
-    def __init__(self, llama: Any, n_prompt: int, protect: Sequence[str]) -> None:
+    def __init__(self, llama: Any, n_prompt: int, protect: Sequence[str], banned: Sequence[int]) -> None:
         import numpy as np
 
         self.n_prompt = n_prompt
@@ -114,7 +112,7 @@ class _Guard:
             for variant in (word, " " + word, word.capitalize(), " " + word.capitalize()):
                 exempt.update(llama.tokenize(variant.encode(), add_bos=False, special=False))
         self.exempt = exempt
-        self.banned = np.array(_banned_tokens(llama), dtype=np.intc)
+        self.banned = np.array(banned, dtype=np.intc)
         self.minus_inf = -np.inf
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
@@ -163,6 +161,7 @@ def complete_prose(
     max_tokens: int,
     seed: int | None,
     temperature: float | None,
+    banned: Sequence[int],
 ) -> tuple[str, int, int, str]:
     """``prefill`` continued as free text: (text, prompt tokens, completion tokens, finish reason)."""
     from llama_cpp import LogitsProcessorList, StoppingCriteriaList
@@ -179,7 +178,7 @@ def complete_prose(
         seed=seed,
         repeat_penalty=1.0,  # the guard's own penalty spares names and function words
         stop=["<|im_end|>", "<|im_start|>", "\n\n"] + (["\n"] if one_line else []),
-        logits_processor=LogitsProcessorList([_Guard(llama, n_prompt, protect)]),
+        logits_processor=LogitsProcessorList([_Guard(llama, n_prompt, protect, banned)]),
         stopping_criteria=stops,
         **sampling,
     )
