@@ -32,8 +32,11 @@ class Running:
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
+        try:
+            for line in self.proc.stdout:
+                self.lines.put(line.rstrip("\n"))
+        except ValueError:  # the test's communicate() closed the stream first: the rest is not needed
+            return
 
     def wait_for(self, text: str, timeout: float = 60.0) -> list[str]:
         """Lines up to and including the first one containing ``text``."""

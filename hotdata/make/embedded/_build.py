@@ -84,9 +84,14 @@ class BuildInfo:
             return f"{head}: {self.problem}"
         built = " ".join(self.features) or "no optional instructions"
         if self.native_only:
+            amx = (
+                " (AMX also where the OS has not enabled it)"
+                if any(f.startswith("AMX") for f in self.features)
+                else ""
+            )
             return (
                 f"{head}, built for its building machine's CPU ({built}): {', '.join(self.native_only)} "
-                "will die with SIGILL on machines without them, and AMX wherever the OS has not enabled it"
+                f"die with SIGILL on a CPU without them{amx}"
             )
         return f"{head}, portable build ({built})"
 
