@@ -4,14 +4,17 @@ provider never shows a batch (a typed fake at the batch API seam, no network).""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hotdata.make._answers import AnswerStore, request_key
 from hotdata.make._batch import BatchQueue, BatchRun
-from hotdata.make._batch_api import ItemResult, RemoteBatch
-from hotdata.make._batch_jobs import BatchItem, BatchJob, now_utc
+from hotdata.make._batch_api import BatchResults, ItemResult, RemoteBatch
+from hotdata.make._batch_jobs import BatchItem, BatchJob, BrokenJobFile, now_utc, read_job_file
 from hotdata.make._commit import write_atomic
 from hotdata.make._model import ModelReply, ModelRequest
 
@@ -46,14 +49,14 @@ class FakeBatches:
         self.batches[batch.id] = batch
         return batch
 
-    def find(self, local_id: str, since: float) -> RemoteBatch | None:
+    def find(self, local_id: str, since: float | None) -> RemoteBatch | None:
         return None
 
     def retrieve(self, batch_id: str) -> RemoteBatch:
         return self.batches[batch_id]
 
-    def outcomes(self, remote: RemoteBatch) -> dict[str, ItemResult]:
-        return self.results.get(remote.id, {})
+    def outcomes(self, remote: RemoteBatch) -> BatchResults:
+        return BatchResults(self.results.get(remote.id, {}))
 
 
 def run_for(tmp_path: Path, api: FakeBatches, batching: bool = True) -> tuple[BatchRun, AnswerStore]:
@@ -68,7 +71,7 @@ def test_a_job_file_round_trips_and_keeps_no_secret_option() -> None:
     job.items[key] = BatchItem("cards/0", 0, request("one"), resubmitted=1, carry="resubmit")
     data = job.to_bytes()
     assert b"sk-x" not in data
-    again = BatchJob.from_bytes(data)
+    again = BatchJob.from_bytes(data, "b_1")
     assert again.items[key].request.options == {"seed": 7}  # the secret left out, the key unchanged
     assert request_key(again.items[key].request) == key
     assert (again.batch_id, again.status, again.items[key].carry) == ("batch_1", "in_progress", "resubmit")
@@ -103,17 +106,17 @@ def test_a_batch_that_never_shows_is_waited_for_then_asked_again(tmp_path: Path)
     # the next run: the provider does not show it yet, the request waits (not asked twice)
     later, store = run_for(tmp_path, api)
     later.collect(store)
-    assert later.queue.holder(key) is not None
+    assert later.queue.waits(key, req) is not None
     assert "was being created when the run submitting it stopped" in later.notes[0]
 
     # long after: it never showed, so it was never created, and the request is asked again
-    job = BatchJob.from_bytes(path.read_bytes())
+    job = BatchJob.from_bytes(path.read_bytes(), path.stem)
     assert job.creating_at is not None
     job.creating_at -= timedelta(minutes=3)
     path.write_bytes(job.to_bytes())
     last, store = run_for(tmp_path, api)
     last.collect(store)
-    assert last.queue.holder(key) is None and not path.exists()
+    assert last.queue.waits(key, req) is None and not path.exists()
     assert "was never created" in last.notes[0]
 
 
@@ -190,3 +193,73 @@ def test_a_batch_the_provider_refused_to_create_is_not_waited_for(tmp_path: Path
         in run.notes[0]
     )
     assert list((tmp_path / "fixtures/.batches").glob("b_*.json")) == []
+
+
+def _job_doc() -> dict[str, Any]:
+    job = BatchJob(
+        "b_0123456789ab", "fake-gpt", "http://x/v1", now_utc(), status="in_progress", batch_id="batch_1"
+    )
+    job.items[request_key(request("one"))] = BatchItem("cards/0", 0, request("one"))
+    doc: dict[str, Any] = json.loads(job.to_bytes())
+    return doc
+
+
+def _item(doc: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = next(iter(doc["items"].values()))
+    return item
+
+
+# every way a committed, merged or edited job file can be wrong -> what hotdata says about it
+WRONG: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    "a string": (lambda d: "job", "it holds a string, not a job object"),
+    "a number": (lambda d: 7, "it holds a number, not a job object"),
+    "another format": (lambda d: {**d, "format": 2}, "its format is 2, not 1"),
+    "no items": (lambda d: {k: v for k, v in d.items() if k != "items"}, "field items: Field required"),
+    "an unknown field": (lambda d: {**d, "extra": 1}, "field extra: Extra inputs are not permitted"),
+    "a status hotdata never writes": (
+        lambda d: {**d, "status": "done"},
+        "field status: 'done' is not a status",
+    ),
+    "a naive time": (lambda d: {**d, "submitted_at": "2024-01-01T00:00:00"}, "should have timezone info"),
+    "a float round": (lambda d: (_item(d).update(round=1.0), d)[1], "should be a valid integer (it is 1.0)"),
+    "a boolean attempt": (
+        lambda d: (_item(d)["request"].update(attempt=True), d)[1],
+        "should be a valid integer (it is True)",
+    ),
+    "a negative resubmitted count": (
+        lambda d: (_item(d).update(resubmitted=-1), d)[1],
+        "greater than or equal to 0",
+    ),
+    "an unknown carry": (
+        lambda d: (_item(d).update(carry="lost"), d)[1],
+        ".carry: Input should be 'answered', 'synchronous' or 'resubmit' (it is 'lost')",
+    ),
+    "a missing schema": (
+        lambda d: {**d, "schemas": {}},
+        "is not one of its schemas",
+    ),
+    "an id not its file name": (lambda d: {**d, "id": "b_other"}, "'b_other' is not its file name's id"),
+    "an absolute fixture name": (lambda d: (_item(d).update(fixture="/etc/x"), d)[1], "absolute path"),
+    "a prompt that is a list": (
+        lambda d: (_item(d)["request"].update(prompt=["a"]), d)[1],
+        "should be a valid string",
+    ),
+}
+
+
+@pytest.mark.parametrize("wrong", list(WRONG))
+def test_a_job_file_is_read_strictly(tmp_path: Path, wrong: str) -> None:
+    edit, reason = WRONG[wrong]
+    path = tmp_path / "b_0123456789ab.json"
+    path.write_text(json.dumps(edit(_job_doc())))
+    found = read_job_file(path)
+    assert isinstance(found, BrokenJobFile), found
+    assert reason in found.reason
+    assert found.local_id == "b_0123456789ab"
+    assert found.model == "fake-gpt" or wrong in ("a string", "a number")
+
+
+def test_a_good_job_file_reads_back() -> None:
+    data = json.dumps(_job_doc()).encode()
+    job = BatchJob.from_bytes(data, "b_0123456789ab")
+    assert job.batch_id == "batch_1" and [i.fixture for i in job.items.values()] == ["cards/0"]

@@ -30,17 +30,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._model import ModelReply, ModelRequest
-from ._secrets import SECRET_MARK, mask_secrets, redact, secret_values
+from ._secrets import public_options, redact, secret_values
 
 __all__ = ["ANSWERS_DIR", "AnswerStore", "ReplayMode", "request_key"]
 
 ANSWERS_DIR = ".answers"
 ReplayMode = Literal["auto", "only", "off"]
-
-
-def _public_options(options: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
-    # credentials are never part of a key or a file: masked by name, and by value
-    return {k: v for k, v in mask_secrets(dict(options), secrets).items() if v != SECRET_MARK}
 
 
 def _schema_hash(schema: Mapping[str, Any] | None) -> str | None:
@@ -55,7 +50,7 @@ def _identity(request: ModelRequest, run: int, secrets: list[str]) -> dict[str, 
         "prompt": request.prompt,
         "system": request.system,
         "schema": _schema_hash(request.json_schema),
-        "options": _public_options(request.options, secrets),
+        "options": public_options(request.options, secrets),  # credentials: never in a key or file
         "attempt": request.attempt,
         "run": run,
     }

@@ -27,7 +27,7 @@ from typing import Any
 from .._provenance import FailedAttempt, Usage
 from .._schema import SchemaAdapter, canonical_json
 from ._answers import AnswerStore, ReplayMode
-from ._batch import BatchedAnswerStore, WaitingForBatch
+from ._batch_queue import BatchedAnswerStore, WaitingForBatch
 from ._errors import GenerationError
 from ._model import ModelClient, ModelReply, ModelRequest
 from ._quality import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
@@ -329,6 +329,11 @@ class Asker:
         batches = store.batches if isinstance(store, BatchedAnswerStore) else None
         # an answer a batch brought is used even under replay = off: it was asked for this very run
         recorded = store.get(key) if mode != "off" or (batches and batches.answered(key)) else None
+        brought = batches.brought(key) if recorded is None and batches is not None else None
+        if brought is not None:  # from a batch whose job file is unreadable: recorded with its request now
+            store.put(key, request, brought, self.fixture, self.round)
+            self.replayed += 1
+            return brought
         if recorded is not None:
             self.replayed += 1
             return recorded.reply
@@ -339,12 +344,9 @@ class Asker:
                 "(replay = auto) and commit fixtures/.answers"
             )
         if batches is not None:
-            holder = batches.holder(key)
-            if holder is not None:  # never asked twice: its answer is on the way
-                raise WaitingForBatch(
-                    f"fixture {self.fixture}: waiting for batch {holder.describe()}; "
-                    "run `doit fixtures` again to collect"
-                )
+            waiting = batches.waits(key, request)
+            if waiting is not None:  # never asked twice: its answer is on the way
+                raise WaitingForBatch(f"fixture {self.fixture}: {waiting}")
             if batches.wants(key, request):
                 await self.before_call()  # a batched request counts against the run's budget too
                 batches.want(key, request, self.fixture, self.round)

@@ -11,6 +11,7 @@ send, built by ``llm``'s own ``build_messages`` / ``build_kwargs``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,12 +23,14 @@ from ._secrets import redact
 
 __all__ = [
     "CHAT_URL",
+    "BatchResults",
     "ItemResult",
     "OpenAIBatches",
     "RemoteBatch",
     "batchable_model",
     "chat_body",
     "describe_error",
+    "is_gone",
 ]
 
 CHAT_URL = "/v1/chat/completions"
@@ -43,6 +46,11 @@ def describe_error(exc: BaseException) -> str:
     status = getattr(exc, "status_code", None)
     where = f"HTTP {status}: " if isinstance(status, int) else ""
     return f"{type(exc).__name__}: {where}{redact(str(exc))[:300]}"
+
+
+def is_gone(exc: BaseException) -> bool:
+    """The provider answered that it has no such batch or file (HTTP 404): it is not coming back."""
+    return getattr(exc, "status_code", None) == 404
 
 
 def batchable_model(model_id: str, plugins: Sequence[str] = ()) -> Any | None:
@@ -90,6 +98,8 @@ class RemoteBatch:
     output_file_id: str | None = None
     error_file_id: str | None = None
     errors: tuple[str, ...] = ()
+    local_id: str | None = None  # the job it was created for (its metadata), when the provider says
+    input_file_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,15 @@ class ItemResult:
     ran: bool = True  # False: the batch ended (expired, cancelled) before this item ran
 
 
+@dataclass(frozen=True)
+class BatchResults:
+    """What a finished batch's result files say, by custom_id, and the result files the provider
+    no longer has (each with why): their items' answers or errors are lost."""
+
+    items: Mapping[str, ItemResult]
+    lost: tuple[str, ...] = ()
+
+
 def _remote(batch: Any) -> RemoteBatch:
     errors = getattr(getattr(batch, "errors", None), "data", None) or []
     said = tuple(
@@ -108,6 +127,8 @@ def _remote(batch: Any) -> RemoteBatch:
         + (f" (line {e.line})" if getattr(e, "line", None) else "")
         for e in errors
     )
+    metadata = getattr(batch, "metadata", None) or {}
+    local_id = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
     return RemoteBatch(
         id=str(batch.id),
         status=str(batch.status),
@@ -115,6 +136,8 @@ def _remote(batch: Any) -> RemoteBatch:
         output_file_id=batch.output_file_id,
         error_file_id=batch.error_file_id,
         errors=said,
+        local_id=local_id if isinstance(local_id, str) else None,
+        input_file_id=getattr(batch, "input_file_id", None),
     )
 
 
@@ -176,10 +199,16 @@ class OpenAIBatches:
             client = model.get_client(None, async_=False)
         except llm.errors.NeedsKeyException as exc:
             raise ModelError(f"model {model_id}: {redact(str(exc))}") from None
-        options: dict[str, Any] = {"max_retries": 3, "timeout": 300.0}
-        if endpoint is not None and endpoint != str(client.base_url).rstrip("/"):
-            options["base_url"] = endpoint
-        return cls(client.with_options(**options), model)
+        configured = str(client.base_url).rstrip("/")
+        if endpoint is not None and endpoint.rstrip("/") != configured:
+            # the endpoint comes from a job file, which anyone can edit: the model's key goes only where
+            # llm sends it
+            raise ModelError(
+                f"its batch went to {endpoint}, but model {model_id} is configured for {configured}; "
+                "hotdata sends the model's key to its configured endpoint only: point the model back "
+                "at that endpoint to collect the batch, or remove the job file"
+            )
+        return cls(client.with_options(max_retries=3, timeout=300.0), model)
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
         """The line's body: what the synchronous path sends (``chat_body``)."""
@@ -198,12 +227,13 @@ class OpenAIBatches:
         )
         return _remote(batch)
 
-    def find(self, local_id: str, since: float) -> RemoteBatch | None:
-        """The batch created for ``local_id`` (by a run that stopped before saving its id), if any."""
+    def find(self, local_id: str, since: float | None) -> RemoteBatch | None:
+        """The batch created for ``local_id`` (by a run that stopped before saving its id, or one
+        whose job file cannot be read), if any; ``since``: when its job was saved, if known."""
         for batch in self.client.batches.list(limit=100):  # newest first; the SDK follows the cursor
             if (batch.metadata or {}).get(METADATA_KEY) == local_id:
                 return _remote(batch)
-            if batch.created_at < since - _FIND_MARGIN:
+            if since is not None and batch.created_at < since - _FIND_MARGIN:
                 return None
         return None
 
@@ -214,16 +244,40 @@ class OpenAIBatches:
         if not file_id:
             return []
         text = self.client.files.content(file_id).text
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        lines = []
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError):  # a line that is not JSON names no item: it is unrun
+                value = json.loads(line) if line.strip() else None
+                if isinstance(value, dict):
+                    lines.append(value)
+        return lines
 
-    def outcomes(self, remote: RemoteBatch) -> dict[str, ItemResult]:
-        """Every item the batch's output and error files mention, by custom_id."""
+    def outcomes(self, remote: RemoteBatch) -> BatchResults:
+        """Every item the batch's output and error files mention, by custom_id; a file the provider
+        no longer has (HTTP 404) is named in ``lost``, any other failure raises."""
         found: dict[str, ItemResult] = {}
-        for line in self._lines(remote.output_file_id) + self._lines(remote.error_file_id):
-            custom_id = str(line.get("custom_id"))
-            response = line.get("response") or {}
-            if response.get("status_code") == 200 and not line.get("error"):
-                found[custom_id] = _reply(response.get("body") or {})
-            else:
-                found[custom_id] = _failed(line)
-        return found
+        lost: list[str] = []
+        for what, file_id in (("output", remote.output_file_id), ("error", remote.error_file_id)):
+            try:
+                lines = self._lines(file_id)
+            except Exception as exc:
+                if not is_gone(exc):
+                    raise
+                lost.append(f"its {what} file {file_id} ({describe_error(exc)})")
+                continue
+            for line in lines:
+                custom_id = str(line.get("custom_id"))
+                response = line.get("response") or {}
+                if not isinstance(response, Mapping):
+                    found[custom_id] = ItemResult(error="the provider's result line has no response object")
+                elif response.get("status_code") == 200 and not line.get("error"):
+                    found[custom_id] = _reply(response.get("body") or {})
+                else:
+                    found[custom_id] = _failed(line)
+        return BatchResults(found, tuple(lost))
+
+    def input_keys(self, remote: RemoteBatch) -> set[str]:
+        """The custom_ids of the batch's input file: the request keys it holds."""
+        if not remote.input_file_id:
+            raise ModelError(f"the provider names no input file for batch {remote.id}")
+        return {str(line.get("custom_id")) for line in self._lines(remote.input_file_id)}

@@ -119,7 +119,8 @@ def referenced_answers(pipeline: Pipeline) -> set[str]:
 
 
 def unused_answers(pipeline: Pipeline) -> set[str]:
-    return pipeline.answers.keys() - referenced_answers(pipeline)
+    # a batch job's answers may not be in any record yet: a dependent generator's earlier rounds
+    return pipeline.answers.keys() - referenced_answers(pipeline) - pipeline.batches.answer_keys()
 
 
 def prune(pipeline: Pipeline) -> bool:

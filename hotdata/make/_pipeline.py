@@ -71,6 +71,7 @@ class Pipeline:
             batching=config.batch if batch is None else batch,
             offline=config.offline,
             plugins=config.llm_plugins,
+            model=config.model,
         )
         self.answers = BatchedAnswerStore(config.answers_path, self.writer.write_answer, self.batches.queue)
         self.failures = FailureLog(config.state_path)

@@ -14,10 +14,11 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SECRET_MARK", "mask_secrets", "redact", "secret_values"]
+__all__ = ["SECRET_MARK", "mask_secrets", "public_options", "redact", "secret_values"]
 
 SECRET_MARK = "<secret>"
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
@@ -82,3 +83,9 @@ def mask_secrets(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str) and any(s in value for s in secrets):
         return SECRET_MARK
     return value
+
+
+def public_options(options: Mapping[str, Any], secrets: list[str]) -> dict[str, Any]:
+    """``options`` without the credentials (masked by name and by value): what a request key is
+    computed from and what the answer store and batch job files record."""
+    return {k: v for k, v in mask_secrets(dict(options), secrets).items() if v != SECRET_MARK}

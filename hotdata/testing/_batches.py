@@ -9,6 +9,7 @@ waits on wall-clock time. Tests steer it from outside::
     server.expire_batch(batch_id)         # ... and let the 24 h window run out
     server.fail_batch_items(0.25, kind="500")  # a quarter of later items fail
     server.advance_clock(3600)            # move the server's clock, not the test's
+    server.forget_batch(batch_id)         # the provider no longer has it (404)
 
 What the real API does, the fake does: the input file is JSONL of
 ``{custom_id, method, url, body}``; an input that fails validation (a duplicate
@@ -382,6 +383,13 @@ class BatchStore:
                 )
             self._finish(batch, "expired")
             return batch.as_object()
+
+    def forget(self, batch_id: str) -> None:
+        """Drop a batch, as a provider that no longer has it: a retrieve answers 404, a listing
+        leaves it out. Its result files stay (delete them through the Files API)."""
+        with self._lock:
+            self._batch(batch_id)
+            del self._batches[batch_id]
 
     def fail_items(self, target: float | Iterable[str], kind: str) -> None:
         """Fail the next run of each listed custom_id, or a ``fraction`` of every later item."""

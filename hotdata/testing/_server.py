@@ -290,6 +290,13 @@ class FakeOpenAIServer:
         except BatchApiError as error:
             raise ValueError(error.message) from None
 
+    def forget_batch(self, batch_id: str) -> None:
+        """The provider no longer has this batch: a retrieve answers 404, a listing leaves it out."""
+        try:
+            self._batches.forget(batch_id)
+        except BatchApiError as error:
+            raise ValueError(error.message) from None
+
     def fail_batch_items(self, target: float | Iterable[str], *, kind: str = "500") -> None:
         """Make batch items fail with ``kind`` (one of ``BATCH_ITEM_FAULTS``).
 
