@@ -479,9 +479,6 @@ class AnswerStore:
                         elif name.endswith(".json") and not name.startswith("."):
                             yield AnswerFile(name[: -len(".json")], Path(entry.path), False)
 
-    def keys(self) -> set[str]:
-        return {f.key for f in self.files() if not f.staged}
-
     def remove(self, paths: Iterable[Path]) -> int:
         removed = 0
         for path in paths:

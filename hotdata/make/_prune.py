@@ -29,7 +29,7 @@ from pathlib import Path
 
 from doit.exceptions import TaskFailed
 
-from .._errors import ProvenanceError
+from .._errors import HotDataError, ProvenanceError
 from .._provenance import parse_provenance
 from .._store import PENDING_SUFFIX, STAGED_SUFFIX
 from ._answers import AnswerFile
@@ -80,7 +80,10 @@ def answer_use(pipeline: Pipeline) -> AnswerUse:
         for key, digest in record.answer_digests.items():
             use.digests.setdefault(key, set()).add(digest)
     for spec in pipeline.catalog:  # a data file without its record: the record says nothing
-        data_path, meta_path = pipeline.planner.paths(spec)
+        try:
+            data_path, meta_path = pipeline.planner.paths(spec)
+        except HotDataError:
+            continue  # a name no file can have: nothing of it is on disk
         if not meta_path.exists() and data_path.exists():
             use.unreadable.add(spec.name)
     before = len(pipeline.batches.notes)
