@@ -70,6 +70,9 @@ class Provenance(BaseModel):
     reason: str | None = None
     # The recorded answers it was built from (keys in fixtures/.answers), and how many were replayed.
     answers: list[str] = Field(default_factory=list)
+    # key -> the digest of the answer used (text and finish reason), so an answer changed since is
+    # told apart from a change of code; records from before it have none and are not checked.
+    answer_digests: dict[str, str] = Field(default_factory=dict)
     replayed: int = 0
     hotdata_version: str = ""
 

@@ -17,18 +17,19 @@ the build summary.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._provenance import FailedAttempt, Usage
 from .._schema import SchemaAdapter, canonical_json
-from ._answers import AnswerStore, ReplayMode
+from ._answers import AnswerStore, ReplayMode, StoredAnswer
 from ._batch_queue import BatchedAnswerStore, WaitingForBatch
-from ._errors import GenerationError
+from ._errors import AnswerError, ChangedAnswer, GenerationError
 from ._model import ModelClient, ModelReply, ModelRequest
 from ._quality import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
 
@@ -52,6 +53,8 @@ FEEDBACK_MARKERS = (*DEFAULT_FEEDBACK_MARKERS, _NOT_VALID.lower(), _NOT_ACCEPTED
 ARRAY_CAP = 8
 # Strings without a bound are asked for with at most this many characters.
 TEXT_CAP = 400
+# An answer holding a secret is always refused: stored blanked, it could never be replayed as it was.
+SECRET_REFUSED = "the answer contains a secret value (not shown)"
 
 
 def _shaped(node: Mapping[str, Any]) -> bool:
@@ -76,7 +79,7 @@ def extract_json(text: str) -> str:
         start = min(starts)
         try:
             _, end = json.JSONDecoder().raw_decode(candidate, start)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep to parse: validation says so
             continue
         return candidate[start:end]
     stripped = text.strip()
@@ -260,6 +263,9 @@ class Asker:
     failed: list[FailedAttempt] = field(default_factory=list)
     prompts: list[str] = field(default_factory=list)
     answer_keys: list[str] = field(default_factory=list)  # every answer used, in the store
+    answer_digests: dict[str, str] = field(default_factory=dict)  # key -> digest of the answer used
+    # key -> the digests the fixture's records say it was built from: anything else changed since
+    expected: Mapping[str, frozenset[str]] = field(default_factory=dict)
     attempts: int = 0
     replayed: int = 0  # answers taken from the store instead of the model
     round: int = 0  # the generator's run: a new round samples new answers
@@ -276,6 +282,7 @@ class Asker:
         copies_feedback = bool(getattr(self.client, "copies_feedback", False))
         cap = ARRAY_CAP
         reasons: list[str] = []
+        refused: tuple[StoredAnswer, list[str]] | None = None  # the recorded answer just refused
         extra_tokens = 0
         self.prompts.append(prompt)
         # a model that decodes under the schema without reading it gets its descriptions in words
@@ -302,12 +309,20 @@ class Asker:
                 options=self._options(attempt, extra_tokens, copies_feedback or bool(reasons)),
                 attempt=attempt,
             )
-            reply = await self._answer(request)
+            reply, stored, replayed = await self._answer(request, refused)
             self._count(reply)
-            value, reasons = self._judge(reply, adapter, json_schema, prompt)
+            if replayed and stored is not None and stored.redacted:
+                # stored with a secret blanked: judged as it was when asked, not as the blanked text
+                value, reasons = None, list(stored.refused or [SECRET_REFUSED])
+            else:
+                value, reasons = self._judge(reply, adapter, json_schema, prompt)
+                if not replayed and stored is not None and stored.redacted:
+                    reasons = reasons or [SECRET_REFUSED]
+                    self._record_refusal(stored, request, reply, reasons)
             if not reasons:
                 return value
             self.failed.append(FailedAttempt(attempt=self.attempts, reasons=reasons[:10]))
+            refused = (stored, reasons) if replayed and stored is not None else None
             if reply.finish_reason == "length":
                 cap = max(1, cap // 2)
                 extra_tokens += max(256, reply.output_tokens or 0)
@@ -316,33 +331,51 @@ class Asker:
             f"attempt(s); last: {'; '.join(reasons[:4])}. {_advice(reasons)}"
         )
 
-    async def _answer(self, request: ModelRequest) -> ModelReply:
-        """The recorded answer to ``request`` (replay), or the model's (recorded for next time)."""
+    async def _answer(
+        self, request: ModelRequest, refused: tuple[StoredAnswer, list[str]] | None = None
+    ) -> tuple[ModelReply, StoredAnswer | None, bool]:
+        """The recorded answer to ``request`` (replay), or the model's (recorded for next time): the
+        reply, its stored form and whether it was replayed. ``refused``: the recorded answer the
+        previous attempt replayed and refused, which a miss under ``replay = only`` is down to."""
         store, mode = self.policy.answers, self.policy.replay
         if store is None:
             await self.before_call()
             reply = await self.client.complete(request)
             self.after_call(reply)
-            return reply
+            return reply, None, False
         key = store.key(request, self.round)
         self.answer_keys.append(key)
         batches = store.batches if isinstance(store, BatchedAnswerStore) else None
+        # asked for by this very run (or its batch): the answer to use, whatever an older record says
+        fresh = store.recorded_this_run(key) or bool(batches and batches.answered(key))
+        expected = () if fresh else self.expected.get(key, frozenset())
         # an answer a batch brought is used even under replay = off: it was asked for this very run
-        recorded = store.get(key) if mode != "off" or (batches and batches.answered(key)) else None
+        with self._naming_fixture():
+            recorded = (
+                store.read(key, expected) if mode != "off" or (batches and batches.answered(key)) else None
+            )
         brought = batches.brought(key) if recorded is None and batches is not None else None
         if brought is not None:  # from a batch whose job file is unreadable: recorded with its request now
-            store.put(key, request, brought, self.fixture, self.round)
+            stored = store.put(key, request, brought, self.fixture, self.round)
             self.replayed += 1
-            return brought
+            self.answer_digests[key] = stored.digest
+            return brought, stored, True
         if recorded is not None:
+            if expected and recorded.digest not in expected:
+                shown = store.shown(recorded.path)
+                raise ChangedAnswer(
+                    f"fixture {self.fixture}: the recorded answer {shown} is not the one {self.fixture} was "
+                    "built from (the store changed, not the code: edited, merged or asked again since); "
+                    f"restore it with `git checkout -- {shown}`, or ask the model again with "
+                    f"`doit fixtures:{self.fixture} force=1 replay=off`"
+                )
             self.replayed += 1
-            return recorded.reply
+            self.answer_digests[key] = recorded.digest
+            return recorded.reply, recorded, True
         if mode == "only":
-            raise ReplayMiss(
-                f"fixture {self.fixture}: replay = only and this request was never answered; "
-                f"{store.closest(self.fixture, request, self.round)}. Record it with `doit fixtures` "
-                "(replay = auto) and commit fixtures/.answers"
-            )
+            raise ReplayMiss(self._miss(store, request, refused))
+        with self._naming_fixture():
+            store.check_writable(key)  # a path in the way is found before the model is paid
         if batches is not None:
             waiting = batches.waits(key, request)
             if waiting is not None:  # never asked twice: its answer is on the way
@@ -354,8 +387,42 @@ class Asker:
         await self.before_call()
         reply = await self.client.complete(request)
         self.after_call(reply)
-        store.put(key, request, reply, self.fixture, self.round)
-        return reply
+        stored = store.put(key, request, reply, self.fixture, self.round)
+        self.answer_digests[key] = stored.digest
+        return reply, stored, False
+
+    @contextlib.contextmanager
+    def _naming_fixture(self) -> Iterator[None]:
+        """The store's errors say which file; this says which fixture ran into it."""
+        try:
+            yield
+        except AnswerError as exc:
+            raise type(exc)(f"fixture {self.fixture}: {exc}") from None
+
+    def _miss(
+        self, store: AnswerStore, request: ModelRequest, refused: tuple[StoredAnswer, list[str]] | None
+    ) -> str:
+        advice = "Record it with `doit fixtures` (replay = auto) and commit fixtures/.answers"
+        if refused is not None and request.attempt > 1:
+            answer, reasons = refused
+            return (
+                f"fixture {self.fixture}: replay = only, and the recorded answer to attempt {request.attempt - 1} "
+                f"({store.shown(answer.path)}) is refused: {'; '.join(reasons[:3])}; the re-ask that "
+                f"follows it (attempt {request.attempt}) was never answered. Rebuild with `doit fixtures` "
+                "(replay = auto) to ask the model again, and commit fixtures/.answers"
+            )
+        return (
+            f"fixture {self.fixture}: replay = only and this request was never answered; "
+            f"{store.closest(self.fixture, request, self.round)}. {advice}"
+        )
+
+    def _record_refusal(
+        self, stored: StoredAnswer, request: ModelRequest, reply: ModelReply, reasons: list[str]
+    ) -> None:
+        """Keep the judgement of an answer stored blanked, so its replay is judged the same."""
+        store = self.policy.answers
+        if store is not None:
+            store.put(stored.key, request, reply, self.fixture, self.round, refused=reasons)
 
     def _options(self, attempt: int, extra_tokens: int, resample: bool) -> dict[str, Any]:
         options = dict(self.options)
@@ -398,7 +465,7 @@ class Asker:
 
     async def answer(self, request: ModelRequest) -> ModelReply:
         """One request answered (recorded or asked) and counted, for callers beyond ``ask``."""
-        reply = await self._answer(request)
+        reply, _, _ = await self._answer(request)
         self._count(reply)
         return reply
 

@@ -179,6 +179,15 @@ class BatchQueue:
 class BatchedAnswerStore(AnswerStore):
     """The answer store of a run, with the run's batches: answers recorded, or on their way."""
 
-    def __init__(self, directory: Path, write: Callable[[Path, bytes], None], batches: BatchQueue) -> None:
-        super().__init__(directory, write)
+    def __init__(
+        self,
+        directory: Path,
+        write: Callable[[Path, bytes], None],
+        batches: BatchQueue,
+        *,
+        root: Path | None = None,
+        staging: bool = False,
+        state_dir: Path | None = None,
+    ) -> None:
+        super().__init__(directory, write, root=root, staging=staging, state_dir=state_dir)
         self.batches = batches

@@ -76,6 +76,7 @@ def make_candidate(
     quality: str | None = None,
     reason: str | None = None,
     answers: list[str] | None = None,
+    answer_digests: dict[str, str] | None = None,
     replayed: int = 0,
 ) -> Candidate:
     """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record."""
@@ -98,6 +99,7 @@ def make_candidate(
         quality=quality,
         reason=reason,
         answers=answers or [],
+        answer_digests=dict(answer_digests or {}),
         replayed=replayed,
         hotdata_version=__version__,
     )

@@ -7,25 +7,24 @@ what ``doit fixtures`` rebuilds.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from doit.exceptions import TaskFailed
 
-from .._errors import HotDataError, ProvenanceError
+from .._errors import HotDataError
 from .._freshness import FixtureState, FixtureStatus
-from .._provenance import Provenance, read_provenance, sha256_hex
+from .._provenance import sha256_hex
 from .._schema import SchemaAdapter, import_schema
-from .._store import read_staged
 from ._config import HotDataConfig
 from ._errors import CatalogError
 from ._outcome import OutcomeKind
 from ._pipeline import Pipeline
+from ._prune import answer_use, unused_answers
 from ._quality import QualityContext, check_value
 from ._similar import near_duplicates
 from ._spec import FixtureSpec
 
-__all__ = ["adhoc_spec", "generate", "prune", "status", "unused_answers", "validate", "validation_problems"]
+__all__ = ["adhoc_spec", "generate", "status", "validate", "validation_problems"]
 
 # Checks whose objection means the committed files are inconsistent, not merely out of date.
 _BROKEN_RECORD_CHECKS = frozenset({"record", "fingerprint", "name"})
@@ -94,43 +93,6 @@ def _format_age(seconds: int | None) -> str:
     return f"{seconds}s"
 
 
-def read_provenance_quietly(meta_path: Path) -> Provenance | None:
-    try:
-        return read_provenance(meta_path)
-    except ProvenanceError:
-        return None
-
-
-def read_staged_record(data_path: Path, meta_path: Path) -> Provenance | None:
-    pair = read_staged(data_path, meta_path)
-    return None if pair is None else pair[1]
-
-
-def referenced_answers(pipeline: Pipeline) -> set[str]:
-    """Keys of every recorded answer a committed or staged record of the catalog was built from
-    (the whole catalog, so nothing a deselected fixture still needs is ever unreferenced)."""
-    keys: set[str] = set()
-    for spec in pipeline.catalog:
-        data_path, meta_path = pipeline.planner.paths(spec)
-        for record in (read_provenance_quietly(meta_path), read_staged_record(data_path, meta_path)):
-            if record is not None:
-                keys.update(record.answers)
-    return keys
-
-
-def unused_answers(pipeline: Pipeline) -> set[str]:
-    # a batch job's answers may not be in any record yet: a dependent generator's earlier rounds
-    return pipeline.answers.keys() - referenced_answers(pipeline) - pipeline.batches.answer_keys()
-
-
-def prune(pipeline: Pipeline) -> bool:
-    unused = unused_answers(pipeline)
-    removed = pipeline.answers.remove(unused)
-    kept = len(pipeline.answers.keys())
-    print(f"doit prune: removed {removed} recorded answer(s) no fixture uses; {kept} kept")
-    return True
-
-
 def status(pipeline: Pipeline, json_output: bool) -> bool:
     rows = []
     now = pipeline.runner.clock()
@@ -158,8 +120,9 @@ def status(pipeline: Pipeline, json_output: bool) -> bool:
             f"{r['name']:<{width}}  {r['state']:<7}  {_format_age(r['age_seconds']):>5}  "
             f"{r['model'] or '-':<16} {tokens:>7} tok  {r['reason']}"
         )
-    unused = unused_answers(pipeline)
-    if unused:
+    use = answer_use(pipeline)
+    unused = unused_answers(pipeline, use)
+    if unused and not use.problems:  # never an invitation to a prune that would cost money
         print(
             f"{len(unused)} recorded answer(s) in {pipeline.answers.directory} no fixture uses: `doit prune`"
         )

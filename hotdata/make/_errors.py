@@ -5,14 +5,26 @@ HotDataError
 ├── CatalogError           a generator module that fails to import, a bad declaration
 ├── TemplateError          a template that is missing, has a syntax error or an undefined variable
 └── GenerationError        a generator that raised or a model answer that never validated
-    └── ModelError         the model could not be called (offline, key, network, budget)
+    ├── ModelError         the model could not be called (offline, key, network, budget)
+    └── AnswerError        fixtures/.answers cannot be used: a path in the way, an unreadable file
+        ├── DamagedAnswer  a recorded answer that is truncated, empty, conflicted or mistyped
+        └── ChangedAnswer  a recorded answer that is not the one its fixture was built from
 """
 
 from __future__ import annotations
 
 from .._errors import HotDataError
 
-__all__ = ["CatalogError", "ConfigError", "GenerationError", "ModelError", "TemplateError"]
+__all__ = [
+    "AnswerError",
+    "CatalogError",
+    "ChangedAnswer",
+    "ConfigError",
+    "DamagedAnswer",
+    "GenerationError",
+    "ModelError",
+    "TemplateError",
+]
 
 
 class ConfigError(HotDataError, ValueError):
@@ -33,3 +45,15 @@ class GenerationError(HotDataError):
 
 class ModelError(GenerationError):
     """A model call failed (offline mode, missing key, network, budget)."""
+
+
+class AnswerError(GenerationError):
+    """The answer store cannot be used as it is; nothing was asked of the model."""
+
+
+class DamagedAnswer(AnswerError):
+    """A recorded answer file that is not an answer any more (truncated, emptied, conflicted, edited)."""
+
+
+class ChangedAnswer(AnswerError):
+    """A recorded answer whose digest differs from the one its fixture's record was built from."""

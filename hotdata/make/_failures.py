@@ -2,6 +2,9 @@
 
 A run's failure messages otherwise scroll away with its output; the next
 ``doit status`` (or CI's) says which fixtures failed last time, when, and why.
+Each entry also keeps the recorded answers the unfinished build used (a failed
+one, one stopped by the budget or waiting for a batch): paid for, referred to by
+no record yet, and replayed by the next build, so ``doit prune`` keeps them.
 Local state: never committed (``.hotdata/`` ignores itself).
 """
 
@@ -21,8 +24,9 @@ __all__ = ["FailureLog", "LastFailure"]
 
 @dataclass(frozen=True)
 class LastFailure:
-    message: str
+    message: str  # empty: the build did not fail but did not finish (budget, batch)
     at: datetime
+    answers: tuple[str, ...] = ()
 
     def describe(self, now: datetime) -> str:
         from .._duration import format_duration
@@ -41,7 +45,11 @@ class FailureLog:
             try:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
                 self._entries = {
-                    name: LastFailure(str(e["message"]), datetime.fromisoformat(str(e["at"])))
+                    name: LastFailure(
+                        str(e["message"]),
+                        datetime.fromisoformat(str(e["at"])),
+                        tuple(str(k) for k in e.get("answers") or ()),
+                    )
                     for name, e in raw.items()
                 }
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -49,7 +57,13 @@ class FailureLog:
         return self._entries
 
     def get(self, name: str) -> LastFailure | None:
-        return self.entries().get(name)
+        """The last failure of ``name``, if its last build failed."""
+        found = self.entries().get(name)
+        return found if found is not None and found.message else None
+
+    def held_answers(self) -> set[str]:
+        """The answers the unfinished builds used: their next build replays them."""
+        return {key for entry in self.entries().values() for key in entry.answers}
 
     def update(self, outcomes: Iterable[Outcome]) -> None:
         """Remember this run's failures; forget those of fixtures built since."""
@@ -58,13 +72,19 @@ class FailureLog:
         now = datetime.now(UTC)
         for outcome in outcomes:
             if outcome.kind is OutcomeKind.FAILED:
-                entries[outcome.name] = LastFailure(outcome.message, now)
+                entries[outcome.name] = LastFailure(outcome.message, now, outcome.answers)
+                changed = True
+            elif outcome.kind in (OutcomeKind.BUDGET, OutcomeKind.WAITING) and outcome.answers:
+                entries[outcome.name] = LastFailure("", now, outcome.answers)
                 changed = True
             elif outcome.kind in (OutcomeKind.GENERATED, OutcomeKind.STAGED) and outcome.name in entries:
                 del entries[outcome.name]
                 changed = True
         if changed:
             ensure_state_dir(self.state_dir)
-            doc = {n: {"message": f.message, "at": f.at.isoformat()} for n, f in sorted(entries.items())}
+            doc = {
+                n: {"message": f.message, "at": f.at.isoformat(), "answers": list(f.answers)}
+                for n, f in sorted(entries.items())
+            }
             write_atomic(self.path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
             self._entries = entries

@@ -32,6 +32,8 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
     replaced_staged: bool = False  # a newer change replaced one awaiting review
     replayed: int = 0  # answers taken from the store instead of the model
+    # the answers a build that did not finish used (paid for): no record refers to them yet
+    answers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._errors import HotDataError, InvalidFixtureName
 from .._freshness import Clock, FixtureState, FixtureStatus, utcnow
-from ._answers import ReplayMode
+from ._answers import ReplayMode, built_from
 from ._batch import BatchedAnswerStore, BatchRun, WaitingForBatch
 from ._catalog import Catalog, load_catalog
 from ._commit import Writer
@@ -73,7 +73,15 @@ class Pipeline:
             plugins=config.llm_plugins,
             model=config.model,
         )
-        self.answers = BatchedAnswerStore(config.answers_path, self.writer.write_answer, self.batches.queue)
+        # under review, a build's answers are staged with it: rejecting it must not touch the store
+        self.answers = BatchedAnswerStore(
+            config.answers_path,
+            self.writer.write_answer,
+            self.batches.queue,
+            root=config.root,
+            staging=self.review,
+            state_dir=config.state_path,
+        )
         self.failures = FailureLog(config.state_path)
         self.index = FreshIndex(config.state_path)
         self.runner = Runner(
@@ -138,24 +146,29 @@ class Pipeline:
         """Generate and commit fixture ``name`` (called from a doit worker thread)."""
         spec = self.catalog.get(name)
         queued = time.monotonic()
+        used: list[str] = []  # the answers this build uses, kept when it does not finish
         try:
             self.writer.acquire()
             self.batches.collect(self.answers)  # once per run: answers batches brought are replayed
-            outcome = self._build(spec, queued)
+            outcome = self._build(spec, queued, used)
         except WaitingForBatch as exc:  # not a failure: the fixture stays stale until its batch is in
-            outcome = Outcome(name, OutcomeKind.WAITING, redact(str(exc)), seconds=time.monotonic() - queued)
+            outcome = Outcome(
+                name, OutcomeKind.WAITING, redact(str(exc)), time.monotonic() - queued, answers=tuple(used)
+            )
         except HotDataError as exc:
             # the one place failure messages leave the build: no key value gets past it
             kind = OutcomeKind.BUDGET if isinstance(exc, BudgetExhausted) else OutcomeKind.FAILED
-            outcome = Outcome(name, kind, redact(str(exc)), seconds=time.monotonic() - queued)
+            outcome = Outcome(name, kind, redact(str(exc)), time.monotonic() - queued, answers=tuple(used))
         except Exception as exc:  # a bug or an environment fault: this fixture fails, the run goes on
             message = redact(f"fixture {name}: {describe_exception(exc, 'the build')}")
-            outcome = Outcome(name, OutcomeKind.FAILED, message, seconds=time.monotonic() - queued)
+            outcome = Outcome(
+                name, OutcomeKind.FAILED, message, time.monotonic() - queued, answers=tuple(used)
+            )
         with self._guard:
             self._outcomes[name] = outcome
         return outcome
 
-    def _build(self, spec: FixtureSpec, queued: float) -> Outcome:
+    def _build(self, spec: FixtureSpec, queued: float, used: list[str]) -> Outcome:
         self.writer.acquire()  # may wait for another build: counted as waiting, not generating
         try:
             data_path, meta_path = self.planner.paths(spec)
@@ -174,11 +187,25 @@ class Pipeline:
         # an expired ttl asks for new data: the recorded answers are what expired
         replay: ReplayMode | None = "off" if status.check == "ttl" and self.runner.replay == "auto" else None
         candidate = self.runner.run(
-            self.runner.generate(spec, data_path, meta_path, self.siblings(spec), reason, replay),
+            self.runner.generate(
+                spec,
+                data_path,
+                meta_path,
+                self.siblings(spec),
+                reason,
+                replay,
+                answers_used=used,
+                expected=built_from(data_path, meta_path),
+            ),
             self.inputs.timeout_for(spec),
             f"fixture {spec.name}",
         )
-        (self.writer.stage if self.review else self.writer.commit)(candidate)
+        if self.review:
+            self.writer.stage(candidate)
+        else:
+            self.writer.commit(candidate)
+            # a staged answer the build used (one no committed file holds) joins the store with it
+            self.answers.promote(candidate.record.answer_digests)
         self._data[spec.name] = json.loads(candidate.data)
         return Outcome(
             spec.name,

@@ -13,7 +13,7 @@ from doit.exceptions import TaskFailed
 
 from .._env import truthy
 from .._errors import HotDataError
-from . import _commands, _doctor, _review, _verify
+from . import _commands, _doctor, _prune, _review, _verify
 from ._catalog_doc import write_catalog
 from ._config import load_config
 from ._pipeline import Pipeline
@@ -86,7 +86,7 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
             pipeline,
             "prune",
             "Remove recorded answers (fixtures/.answers) that no fixture of the catalog uses any more.",
-            lambda: _commands.prune(pipeline),
+            lambda: _prune.prune(pipeline),
         ),
         "task_doctor": _simple_creator(
             pipeline,

@@ -5,6 +5,11 @@ a rebuilt fixture is staged as ``NAME.json.new`` and ``NAME.meta.json.new`` besi
 the committed pair, which stays untouched. ``doit review`` shows each staged
 fixture with why it was rebuilt and a field-level diff, and asks a/r/s (accept,
 reject, skip) or A/R/S for all remaining; without a terminal it only prints.
+
+The answers a staged build recorded are staged with it (``<key>.json.new`` in the
+answer store): accepting a fixture moves the ones its record used into the store,
+rejecting it drops those nothing else uses, so the committed fixtures keep the
+answers they were built from.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from .._provenance import Provenance
 from .._store import read_staged
 from ._diff import Change, diff_values, render_changes
 from ._pipeline import Pipeline
+from ._prune import drop_unused_staged
 
 __all__ = ["StagedChange", "accept", "reject", "review", "staged_changes"]
 
@@ -82,8 +88,25 @@ def _unknown(pipeline: Pipeline, names: list[str]) -> list[str]:
     return [n for n in names if n not in pipeline.catalog]
 
 
+def _accept_one(pipeline: Pipeline, change: StagedChange) -> bool:
+    """The staged pair replaces the committed one, then the staged answers it used join the store."""
+    accepted = pipeline.writer.accept(change.data_path, change.meta_path)
+    if accepted:
+        pipeline.answers.promote(change.record.answer_digests)
+    return accepted
+
+
+def _reject_one(pipeline: Pipeline, change: StagedChange) -> bool:
+    """The staged pair goes (its staged answers with it: ``drop_unused_staged`` once all are decided)."""
+    return pipeline.writer.reject(change.data_path, change.meta_path)
+
+
 def _decide(
-    pipeline: Pipeline, names: list[str], all_: bool, verb: str, act: Callable[[Path, Path], bool]
+    pipeline: Pipeline,
+    names: list[str],
+    all_: bool,
+    verb: str,
+    act: Callable[[Pipeline, StagedChange], bool],
 ) -> bool | TaskFailed:
     if not names and not all_:
         return TaskFailed(f"doit {verb} needs fixture names or --all (`doit review` lists what is pending)")
@@ -96,19 +119,21 @@ def _decide(
         print(f"doit {verb}: nothing is pending review" + ("" if all_ else f" for {', '.join(names)}"))
         return True
     for change in changes:
-        act(change.data_path, change.meta_path)
+        act(pipeline, change)
         print(f"{verb}ed {change.name} ({change.reason})")
     return True
 
 
 def accept(pipeline: Pipeline, names: list[str], all_: bool) -> bool | TaskFailed:
     """Replace committed pairs with the staged ones (crash-safe, like a build)."""
-    return _decide(pipeline, names, all_, "accept", pipeline.writer.accept)
+    return _decide(pipeline, names, all_, "accept", _accept_one)
 
 
 def reject(pipeline: Pipeline, names: list[str], all_: bool) -> bool | TaskFailed:
-    """Delete the staged pairs; the committed ones stay as they are."""
-    return _decide(pipeline, names, all_, "reject", pipeline.writer.reject)
+    """Delete the staged pairs and their staged answers; the committed ones stay as they are."""
+    decided = _decide(pipeline, names, all_, "reject", _reject_one)
+    drop_unused_staged(pipeline)
+    return decided
 
 
 @contextlib.contextmanager
@@ -151,6 +176,8 @@ def review(pipeline: Pipeline, json_output: bool, stdin: TextIO | None = None) -
         return True
     with _keys(stdin) as read_key:
         counts = _decide_each(pipeline, changes, read_key)
+    if counts["rejected"]:
+        drop_unused_staged(pipeline)
     print("\ndoit review: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     return True
 
@@ -172,10 +199,10 @@ def _decide_each(
         if key in "ARS":
             sticky = key
         if key.lower() == "a":
-            pipeline.writer.accept(change.data_path, change.meta_path)
+            _accept_one(pipeline, change)
             counts["accepted"] += 1
         elif key.lower() == "r":
-            pipeline.writer.reject(change.data_path, change.meta_path)
+            _reject_one(pipeline, change)
             counts["rejected"] += 1
         else:
             counts["skipped"] += 1

@@ -156,11 +156,19 @@ class Runner:
         siblings: Mapping[str, Any] | None = None,
         reason: str | None = None,
         replay: ReplayMode | None = None,
+        *,
+        answers_used: list[str] | None = None,
+        expected: Mapping[str, frozenset[str]] | None = None,
     ) -> Candidate:
         """Run the fixture's generator until its value validates and passes the quality gates
         (``siblings``: the data of the family's other variants, which it must not repeat;
         ``reason``: why it is rebuilt, for the record; ``replay``: this fixture's replay mode
-        when it differs from the run's); writes nothing."""
+        when it differs from the run's); writes nothing.
+
+        ``answers_used`` is filled with the key of every answer the build uses, as it goes (so a
+        build that fails still says which paid answers it holds); ``expected``: key -> the
+        digests the fixture's records were built from (a recorded answer with another one
+        changed since, and is refused)."""
         from ._context import GenerationContext
 
         templates, closure = self._template_closure(spec)
@@ -181,6 +189,8 @@ class Runner:
             ),
             before_call=self.budget.before_call,
             after_call=self.budget.spent,
+            answer_keys=[] if answers_used is None else answers_used,
+            expected=expected or {},
         )
         ctx = GenerationContext(spec, asker=asker, templates=templates, adapter=self.inputs.adapter)
         adapter = self.inputs.adapter(spec.schema)
@@ -217,6 +227,7 @@ class Runner:
                     quality=self.inputs.quality_hash(spec),
                     reason=reason,
                     answers=asker.answer_keys,
+                    answer_digests=asker.answer_digests,
                     replayed=asker.replayed,
                 )
             asker.failed.append(

@@ -4,7 +4,9 @@ Every fixture is generated again from recorded answers only (``replay = only``:
 zero model calls), in memory — the generate stage writes nothing — and compared
 byte for byte with the committed data file. Drift is reported per fixture with
 the classifier's reason and a field-level diff; a missing answer is reported with
-what differed from the closest recorded request.
+what differed from the closest recorded request. A recorded answer that is not the
+one the fixture's record was built from (by digest) is reported as a change of the
+store, not of the code; staged answers (a build under review) are never used.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from doit.exceptions import TaskFailed
 
 from .._errors import HotDataError
 from .._freshness import FixtureState
+from ._answers import built_from
 from ._diff import diff_values, render_changes
+from ._errors import ChangedAnswer
 from ._pipeline import Pipeline
 from ._runner import Runner
 from ._spec import FixtureSpec
@@ -38,10 +42,19 @@ def _check(pipeline: Pipeline, runner: Runner, spec: FixtureSpec) -> Drift | Non
     try:
         committed = status.data_path.read_bytes()
         candidate = runner.run(
-            runner.generate(spec, status.data_path, status.meta_path, pipeline.siblings(spec), status.reason),
+            runner.generate(
+                spec,
+                status.data_path,
+                status.meta_path,
+                pipeline.siblings(spec),
+                status.reason,
+                expected=built_from(status.data_path, status.meta_path, staged=False),
+            ),
             pipeline.inputs.timeout_for(spec),
             f"fixture {spec.name}",
         )
+    except ChangedAnswer as exc:
+        return Drift(spec.name, [f"{spec.name}: the answer store changed, not the code: {exc}"])
     except HotDataError as exc:
         return Drift(spec.name, [f"{spec.name}: cannot be rebuilt from recorded answers: {exc}"])
     except OSError as exc:
@@ -58,7 +71,8 @@ def _check(pipeline: Pipeline, runner: Runner, spec: FixtureSpec) -> Drift | Non
 
 
 def verify(pipeline: Pipeline) -> bool | TaskFailed:
-    runner = Runner(pipeline.config, pipeline.inputs, answers=pipeline.answers, replay="only")
+    # the committed store, as the committed fixtures were built from it (never a staged answer)
+    runner = Runner(pipeline.config, pipeline.inputs, answers=pipeline.answers.committed(), replay="only")
     workers = concurrent.futures.ThreadPoolExecutor(pipeline.config.concurrency, "hotdata-verify")
     try:
         checked = workers.map(lambda spec: _check(pipeline, runner, spec), list(pipeline.catalog))
