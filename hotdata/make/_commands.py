@@ -16,7 +16,6 @@ from .._errors import HotDataError, ProvenanceError
 from .._freshness import FixtureState, FixtureStatus
 from .._provenance import Provenance, read_provenance, sha256_hex
 from .._schema import SchemaAdapter, import_schema
-from .._store import read_staged
 from ._config import HotDataConfig
 from ._errors import CatalogError
 from ._outcome import OutcomeKind
@@ -24,6 +23,7 @@ from ._pipeline import Pipeline
 from ._quality import QualityContext, check_value
 from ._similar import near_duplicates
 from ._spec import FixtureSpec
+from ._staged import orphan_lines, staged_pairs
 
 __all__ = ["adhoc_spec", "generate", "prune", "status", "unused_answers", "validate", "validation_problems"]
 
@@ -42,7 +42,9 @@ def validation_problems(status: FixtureStatus, adapter: SchemaAdapter[Any]) -> l
             errors = []
         return [f"{status.data_path}: {e}" for e in errors] or [status.reason]
     if status.state is FixtureState.PENDING:
-        return [f"{status.name}: {status.reason} (accept or reject it before CI can pass)"]
+        # a broken or invalid staged change says itself how to get rid of it
+        then = "" if "`doit reject" in status.reason else " (accept or reject it before CI can pass)"
+        return [f"{status.name}: {status.reason}{then}"]
     if status.check in _BROKEN_RECORD_CHECKS:
         return [f"{status.meta_path}: {status.reason}; rebuild with `doit fixtures`"]
     return []
@@ -75,6 +77,7 @@ def validate(pipeline: Pipeline) -> bool | TaskFailed:
             print(f"note: {spec.name}: edited by hand since generation")
         elif status.state is FixtureState.STALE:
             print(f"note: {spec.name}: stale: {status.reason}")
+    failed += orphan_lines(pipeline)
     count = len(pipeline.catalog)
     if failed:
         print(f"doit validate: {len(failed)} problem(s) in {count} fixture(s):")
@@ -101,29 +104,41 @@ def read_provenance_quietly(meta_path: Path) -> Provenance | None:
         return None
 
 
-def read_staged_record(data_path: Path, meta_path: Path) -> Provenance | None:
-    pair = read_staged(data_path, meta_path)
-    return None if pair is None else pair[1]
-
-
-def referenced_answers(pipeline: Pipeline) -> set[str]:
-    """Keys of every recorded answer a committed or staged record of the catalog was built from
-    (the whole catalog, so nothing a deselected fixture still needs is ever unreferenced)."""
+def referenced_answers(pipeline: Pipeline) -> tuple[set[str], list[tuple[str, str]]]:
+    """Keys of every recorded answer a committed or staged record was built from (the whole
+    catalog, so nothing a deselected fixture still needs is ever unreferenced, and staged
+    pairs of fixtures no longer in the catalog), and the staged records that cannot be read:
+    while there is one, which answers are unused cannot be known."""
     keys: set[str] = set()
+    unknown: list[tuple[str, str]] = []
     for spec in pipeline.catalog:
-        data_path, meta_path = pipeline.planner.paths(spec)
-        for record in (read_provenance_quietly(meta_path), read_staged_record(data_path, meta_path)):
-            if record is not None:
-                keys.update(record.answers)
-    return keys
+        record = read_provenance_quietly(pipeline.planner.paths(spec)[1])
+        if record is not None:
+            keys.update(record.answers)
+    for name, _, _, _, pair in staged_pairs(pipeline):
+        if pair.record is not None:
+            keys.update(pair.record.answers)
+        elif pair.problem is not None:
+            unknown.append((name, pair.problem))
+    return keys, unknown
 
 
 def unused_answers(pipeline: Pipeline) -> set[str]:
-    return pipeline.answers.keys() - referenced_answers(pipeline)
+    """Answers no record uses (none while a staged record cannot be read)."""
+    keys, unknown = referenced_answers(pipeline)
+    return set() if unknown else pipeline.answers.keys() - keys
 
 
-def prune(pipeline: Pipeline) -> bool:
-    unused = unused_answers(pipeline)
+def prune(pipeline: Pipeline) -> bool | TaskFailed:
+    keys, unknown = referenced_answers(pipeline)
+    if unknown:
+        name, problem = unknown[0]
+        print(
+            f"doit prune: removed nothing: the staged change of {name} is broken ({problem}), so the "
+            f"recorded answers it was built from are unknown; fix it or `doit reject {name}`, then prune"
+        )
+        return TaskFailed(f"{len(unknown)} staged change(s) cannot be read; see above")
+    unused = pipeline.answers.keys() - keys
     removed = pipeline.answers.remove(unused)
     kept = len(pipeline.answers.keys())
     print(f"doit prune: removed {removed} recorded answer(s) no fixture uses; {kept} kept")
@@ -162,6 +177,8 @@ def status(pipeline: Pipeline, json_output: bool) -> bool:
         print(
             f"{len(unused)} recorded answer(s) in {pipeline.answers.directory} no fixture uses: `doit prune`"
         )
+    for line in orphan_lines(pipeline):
+        print(f"orphan: {line}")
     for line in batch_lines:
         print(line)
     return True
