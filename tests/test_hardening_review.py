@@ -497,3 +497,27 @@ def test_interactive_review_names_a_broken_pair_and_decides_the_rest(project: Pr
     rows = project.status()
     assert rows["agents/crisis"]["state"] == "pending" and rows["agents/deliberating"]["state"] == "fresh"
     assert project.calls() == []
+
+
+def test_a_listing_that_cannot_be_trusted_makes_accept_ask_for_a_new_review(project: Project) -> None:
+    stage_agents(project)
+    project.doit("review", check=True)
+    listing = project.path(".hotdata/review.json")
+    assert set(json.loads(listing.read_bytes())["listed"]) == set(AGENTS)
+    listing.write_text('{"listed": ["agents/crisis"]')  # truncated, and the wrong shape
+    before = fixture_files(project)
+    proc = project.doit("accept", "--all")
+    assert proc.returncode == 1
+    assert (
+        f"{listing} (what `doit review` listed) is not a listing hotdata wrote; run `doit review` again"
+        in out(proc)
+    )
+    assert fixture_files(project) == before
+    project.doit("review", check=True)
+    proc = project.doit("accept", "--all", check=True)
+    assert [line for line in proc.stdout.splitlines() if line.startswith("accepted")] == [
+        "accepted agents/crisis (template partials/voice.j2 changed)",
+        "accepted agents/deliberating (template partials/voice.j2 changed)",
+    ]
+    assert not listing.exists()  # everything listed was decided
+    assert project.calls() == []

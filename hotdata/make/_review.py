@@ -79,8 +79,10 @@ def _write_listing(pipeline: Pipeline, listed: dict[str, str]) -> None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
     except OSError as exc:
+        # stderr: `doit review --json` keeps stdout for the listing
         print(
-            f"note: cannot record what was listed in {path} ({exc.strerror}); decisions take what is staged"
+            f"note: cannot record what was listed in {path} ({exc.strerror}); decisions take what is staged",
+            file=sys.stderr,
         )
         with contextlib.suppress(OSError):
             path.unlink()
