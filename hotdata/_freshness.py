@@ -19,7 +19,10 @@ The order of the rules:
 A staged pair (``NAME.json.new`` and ``NAME.meta.json.new``, a rebuilt fixture
 awaiting review) is judged by the same rules first: when it is up to date the
 fixture is ``pending``; when its inputs changed again it is ``stale`` and its
-rebuild replaces the staged pair.
+rebuild replaces the staged pair. A staged pair whose data was edited by hand in
+review is ``pending`` whatever changed since (accepting it makes a hand edit, which
+builds keep); a broken one (unreadable, not JSON, half missing) is ``pending`` too,
+named as broken, until it is fixed or rejected.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from ._duration import format_duration
 from ._errors import ProvenanceError
 from ._provenance import Provenance, sha256_hex
 from ._schema import SchemaAdapter
-from ._store import read_record, read_staged
+from ._store import StagedPair, inspect_staged, read_record
 
 __all__ = [
     "Classifier",
@@ -203,22 +206,9 @@ class Classifier:
         ``pending=False`` / ``staged=False`` say the caller listed the directory and
         there is no pending record / no staged pair, so neither is looked for.
         """
-        pair = None if staged is False else read_staged(data_path, meta_path)
+        pair = None if staged is False else inspect_staged(data_path, meta_path)
         if pair is not None:
-            raw, record = pair
-            judged = self._judge(name, data_path, meta_path, raw, record, None)
-            if judged.state is FixtureState.FRESH:
-                why = record.reason or "regenerated"
-                return dataclasses.replace(
-                    judged,
-                    state=FixtureState.PENDING,
-                    check="review",
-                    reason=f"awaiting review: {why}; `doit review` shows the change",
-                )
-            # The inputs changed again since: rebuilt, and the new change replaces this one.
-            return dataclasses.replace(
-                judged, reason=f"{judged.reason} (replaces the change awaiting review)"
-            )
+            return self._staged(name, data_path, meta_path, pair, pending)
         try:
             raw = data_path.read_bytes()
         except FileNotFoundError:
@@ -237,6 +227,37 @@ class Classifier:
         except ProvenanceError as exc:
             found, record_error = None, exc.why
         return self._judge(name, data_path, meta_path, raw, found, record_error)
+
+    def _staged(
+        self, name: str, data_path: Path, meta_path: Path, pair: StagedPair, pending: bool | None
+    ) -> FixtureStatus:
+        """A fixture with a staged pair: pending, broken, or stale again (see the module docstring)."""
+        record, raw = pair.record, pair.raw
+        if pair.problem is not None or record is None or raw is None:
+            committed = self.classify(name, data_path, meta_path, pending=pending, staged=False)
+            reason = f"staged change is broken: {pair.problem}; fix it or `doit reject {name}`"
+            return dataclasses.replace(committed, state=FixtureState.PENDING, check="review", reason=reason)
+        why = record.reason or "regenerated"
+        if pair.edited:
+            # A reviewer's edit is kept like any hand edit, whatever changed since: accepting it
+            # makes an edited fixture, which builds keep.
+            errors = self.adapter.errors_for(raw)
+            edited = f"{pair.data_path.name} was edited by hand"
+            if errors:
+                reason = f"awaiting review: {why}; {edited} and is not valid: {errors[0]}; fix it or `doit reject {name}`"
+            else:
+                reason = f"awaiting review: {why}; {edited} (accepting keeps it as a hand edit); `doit review` shows the change"
+            return self._status(name, data_path, meta_path, FixtureState.PENDING, "review", reason, record)
+        judged = self._judge(name, data_path, meta_path, raw, record, None, pair.data_path.name)
+        if judged.state is FixtureState.FRESH:
+            return dataclasses.replace(
+                judged,
+                state=FixtureState.PENDING,
+                check="review",
+                reason=f"awaiting review: {why}; `doit review` shows the change",
+            )
+        # The inputs changed again since: rebuilt, and the new change replaces this one.
+        return dataclasses.replace(judged, reason=f"{judged.reason} (replaces the change awaiting review)")
 
     def _status(
         self,
@@ -264,7 +285,11 @@ class Classifier:
         raw: bytes,
         record: Provenance | None,
         record_error: str | None,
+        label: str | None = None,
     ) -> FixtureStatus:
+        """``label``: the data file's name in reasons (a staged pair's is not ``data_path``'s)."""
+        label = label or data_path.name
+
         def status(
             state: FixtureState, check: str, reason: str, record: Provenance | None = None
         ) -> FixtureStatus:
@@ -276,9 +301,9 @@ class Classifier:
         errors = self.adapter.errors_for(raw)
         if errors:
             if record is not None and not intact:  # a hand edit gone wrong: reported, never overwritten
-                reason = f"{data_path.name}: {errors[0]} (edited by hand; kept)"
+                reason = f"{label}: {errors[0]} (edited by hand; kept)"
                 return status(FixtureState.INVALID, "edited", reason, record)
-            return status(FixtureState.INVALID, "data", f"{data_path.name}: {errors[0]}", record)
+            return status(FixtureState.INVALID, "data", f"{label}: {errors[0]}", record)
         if record_error is not None:
             return status(
                 FixtureState.STALE, "record", f"provenance record {meta_path.name} unreadable: {record_error}"

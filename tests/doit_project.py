@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hotdata.testing import FakeOpenAIServer
 
 TEMPLATE = Path(__file__).parent / "project_template"
 
@@ -63,6 +70,41 @@ class Project:
             text=True,
         )
 
+    def on_terminal(self, *args: str, keys: Sequence[bytes], timeout: float = 60.0) -> tuple[int, str]:
+        """Run ``doit *args`` on a pseudo-terminal, pressing each of ``keys`` at a prompt (the next
+        key only once the next prompt is shown); its exit code and everything it wrote."""
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: doit on the pseudo-terminal
+            os.chdir(self.root)
+            os.execve(sys.executable, [sys.executable, "-m", "doit", *args], self._env(None))
+        output, seen = b"", 0
+
+        def read_until(text: bytes | None) -> None:
+            """Until ``text`` appears after ``seen`` (None: until the child closes the terminal)."""
+            nonlocal output
+            deadline = time.monotonic() + timeout
+            while text is None or text not in output[seen:]:
+                assert time.monotonic() < deadline, output.decode(errors="replace")
+                ready, _, _ = select.select([fd], [], [], 0.5)
+                if ready:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:  # EIO: the child is gone
+                        chunk = b""
+                    if not chunk:
+                        assert text is None, output.decode(errors="replace")
+                        return
+                    output += chunk
+
+        for key in keys:
+            read_until(b"q quit > ")
+            seen = len(output)
+            os.write(fd, key)
+        read_until(None)
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
     def calls(self) -> list[str]:
         """Fixture names of every model call so far (from the ``[fixture NAME]`` line the
         templates start with), then forget them."""
@@ -93,6 +135,57 @@ class Project:
         text = path.read_text()
         assert old in text, f"{old!r} not in {rel}"
         path.write_text(text.replace(old, new, 1))
+
+
+class Output:
+    """A running process's stdout and stderr lines, read in the background."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._open = 2
+        self._changed = threading.Condition()
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream,), daemon=True)
+            for stream in (proc.stdout, proc.stderr)
+        ]
+        for pump in self._pumps:
+            pump.start()
+
+    def _pump(self, stream: IO[str] | None) -> None:
+        assert stream is not None
+        with stream:
+            for line in stream:
+                with self._changed:
+                    self.lines.append(line.rstrip("\n"))
+                    self._changed.notify_all()
+        with self._changed:
+            self._open -= 1
+            self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 90.0) -> None:
+        """Until a line contains ``text`` (fails when the process ends first)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: any(text in line for line in self.lines) or not self._open, timeout
+            )
+            if not any(text in line for line in self.lines):
+                raise AssertionError(f"{text!r} not seen; saw:\n" + "\n".join(self.lines))
+
+    def finish(self, timeout: float = 60.0) -> str:
+        self.proc.wait(timeout)
+        for pump in self._pumps:
+            pump.join(timeout)
+        return "\n".join(self.lines)
+
+
+def wait_for_request(server: FakeOpenAIServer, count: int, timeout: float = 60.0) -> None:
+    """Until the server has recorded ``count`` requests (an observed event, not a guess)."""
+    deadline = time.monotonic() + timeout
+    while len(server.requests) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the fake server got {len(server.requests)} of {count} requests")
+        time.sleep(0.01)
 
 
 def fixture_of(prompt: str) -> str:

@@ -13,14 +13,11 @@ import json
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import pytest
-from doit_project import Project
+from doit_project import Output, Project, wait_for_request
 
 from hotdata.testing import FakeOpenAIServer
 
@@ -351,57 +348,6 @@ def test_an_enum_built_from_a_set_keeps_its_schema_hash_across_processes(project
 
 
 # ---------------------------------------------------------------- 7. stopping `doit auto` beside another build
-
-
-class Output:
-    """A running process's stdout and stderr lines, read in the background."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self._open = 2
-        self._changed = threading.Condition()
-        self._pumps = [
-            threading.Thread(target=self._pump, args=(stream,), daemon=True)
-            for stream in (proc.stdout, proc.stderr)
-        ]
-        for pump in self._pumps:
-            pump.start()
-
-    def _pump(self, stream: IO[str] | None) -> None:
-        assert stream is not None
-        with stream:
-            for line in stream:
-                with self._changed:
-                    self.lines.append(line.rstrip("\n"))
-                    self._changed.notify_all()
-        with self._changed:
-            self._open -= 1
-            self._changed.notify_all()
-
-    def wait_for(self, text: str, timeout: float = 90.0) -> None:
-        """Until a line contains ``text`` (fails when the process ends first)."""
-        with self._changed:
-            self._changed.wait_for(
-                lambda: any(text in line for line in self.lines) or not self._open, timeout
-            )
-            if not any(text in line for line in self.lines):
-                raise AssertionError(f"{text!r} not seen; saw:\n" + "\n".join(self.lines))
-
-    def finish(self, timeout: float = 60.0) -> str:
-        self.proc.wait(timeout)
-        for pump in self._pumps:
-            pump.join(timeout)
-        return "\n".join(self.lines)
-
-
-def wait_for_request(server: FakeOpenAIServer, count: int, timeout: float = 60.0) -> None:
-    """Until the server has recorded ``count`` requests (an observed event, not a guess)."""
-    deadline = time.monotonic() + timeout
-    while len(server.requests) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the fake server got {len(server.requests)} of {count} requests")
-        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

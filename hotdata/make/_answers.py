@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 from .._errors import ProvenanceError
 from .._provenance import Provenance, read_provenance
-from .._store import STAGED_SUFFIX, read_staged
+from .._store import STAGED_SUFFIX, inspect_staged
 from ._answer_index import AnswerIndex
 from ._errors import AnswerError, DamagedAnswer
 from ._model import ModelReply, ModelRequest
@@ -107,8 +107,8 @@ def built_from(data_path: Path, meta_path: Path, *, staged: bool = True) -> dict
     with contextlib.suppress(ProvenanceError):
         records.append(read_provenance(meta_path))
     if staged:
-        pair = read_staged(data_path, meta_path)
-        records.append(None if pair is None else pair[1])
+        pair = inspect_staged(data_path, meta_path)
+        records.append(None if pair is None else pair.record)
     found: dict[str, set[str]] = {}
     for record in records:
         for key, digest in (record.answer_digests if record is not None else {}).items():

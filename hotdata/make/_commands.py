@@ -23,6 +23,7 @@ from ._prune import answer_use, unused_answers
 from ._quality import QualityContext, check_value
 from ._similar import near_duplicates
 from ._spec import FixtureSpec
+from ._staged import orphan_lines
 
 __all__ = ["adhoc_spec", "generate", "status", "validate", "validation_problems"]
 
@@ -41,7 +42,9 @@ def validation_problems(status: FixtureStatus, adapter: SchemaAdapter[Any]) -> l
             errors = []
         return [f"{status.data_path}: {e}" for e in errors] or [status.reason]
     if status.state is FixtureState.PENDING:
-        return [f"{status.name}: {status.reason} (accept or reject it before CI can pass)"]
+        # a broken or invalid staged change says itself how to get rid of it
+        then = "" if "`doit reject" in status.reason else " (accept or reject it before CI can pass)"
+        return [f"{status.name}: {status.reason}{then}"]
     if status.check in _BROKEN_RECORD_CHECKS:
         return [f"{status.meta_path}: {status.reason}; rebuild with `doit fixtures`"]
     return []
@@ -74,6 +77,7 @@ def validate(pipeline: Pipeline) -> bool | TaskFailed:
             print(f"note: {spec.name}: edited by hand since generation")
         elif status.state is FixtureState.STALE:
             print(f"note: {spec.name}: stale: {status.reason}")
+    failed += orphan_lines(pipeline)
     count = len(pipeline.catalog)
     if failed:
         print(f"doit validate: {len(failed)} problem(s) in {count} fixture(s):")
@@ -126,6 +130,8 @@ def status(pipeline: Pipeline, json_output: bool) -> bool:
         print(
             f"{len(unused)} recorded answer(s) in {pipeline.answers.directory} no fixture uses: `doit prune`"
         )
+    for line in orphan_lines(pipeline):
+        print(f"orphan: {line}")
     for line in batch_lines:
         print(line)
     return True

@@ -21,6 +21,7 @@ removed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -29,8 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._provenance import parse_provenance, sha256_hex
-from .._store import PENDING_SUFFIX, read_staged, staged_paths
+from .._provenance import parse_provenance, read_provenance, sha256_hex
+from .._store import PENDING_SUFFIX, inspect_staged, same_generation, staged_paths
 from ._candidate import Candidate
 from ._errors import GenerationError
 
@@ -118,21 +119,43 @@ def write_candidate(candidate: Candidate) -> None:
     )
 
 
-def _drop_incomplete_staged(data_path: Path, meta_path: Path) -> None:
-    """Remove half of a staged pair left by a crash (a complete pair is kept for review)."""
+def _finish_staged(data_path: Path, meta_path: Path) -> bool:
+    """Finish what a stopped stage, reject or accept left of a staged pair; True when an accept
+    was finished. A broken pair is left as it is: it is reported, and ``doit reject`` removes it.
+
+    Staging writes the data then the record, rejecting removes the record then the data, so
+    staged data alone is an unfinished stage or reject: removed. Accepting moves the data
+    into place and removes the staged record last, so a staged record alone, of the
+    generation the fixture's pending or committed record holds, is an unfinished accept.
+    """
     data_new, meta_new = staged_paths(data_path, meta_path)
-    if (data_new.exists() or meta_new.exists()) and read_staged(data_path, meta_path) is None:
-        for path in (meta_new, data_new):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+    data_there, meta_there = os.path.lexists(data_new), os.path.lexists(meta_new)
+    if not (data_there or meta_there) or inspect_staged(data_path, meta_path) is not None:
+        return False
+    if data_there:
+        with contextlib.suppress(OSError):
+            os.unlink(data_new)
+        return False
+    staged = read_provenance(meta_new)
+    pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
+    finished = False
+    with contextlib.suppress(Exception):
+        parked = parse_provenance(pending, pending.read_bytes())
+        if staged is not None and same_generation(parked, staged):
+            os.replace(pending, meta_path)
+            finished = True
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(meta_new)
+    _fsync_dir(meta_path.parent)
+    return finished
 
 
 def recover(data_path: Path, meta_path: Path) -> bool:
     """Finish or discard an interrupted write; True when a pending record was committed."""
-    _drop_incomplete_staged(data_path, meta_path)
+    finished = _finish_staged(data_path, meta_path)
     pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
     if not pending.exists():
-        return False
+        return finished
     try:
         record = parse_provenance(pending, pending.read_bytes())
         current = sha256_hex(data_path.read_bytes())
@@ -144,7 +167,7 @@ def recover(data_path: Path, meta_path: Path) -> bool:
         return True
     with contextlib.suppress(OSError):
         os.unlink(pending)
-    return False
+    return finished
 
 
 def _remove_stray_temp_files(fixtures_dir: Path) -> list[Path]:
@@ -290,38 +313,53 @@ class Writer:
             write_atomic(data_new, candidate.data)
             write_atomic(meta_new, candidate.record.to_bytes())
 
-    def accept(self, data_path: Path, meta_path: Path) -> bool:
-        """Replace the committed pair with the staged one, crash-safely; False when none is staged.
+    def accept(self, data_path: Path, meta_path: Path, identity: str, record: bytes) -> bool:
+        """Replace the committed pair with the staged one, crash-safely, with ``record`` as its
+        record (the staged one, or it amended); False when the staged pair is no longer the
+        one identified by ``identity`` (gone, broken, or staged again since it was looked at).
 
-        The staged record is copied to ``.pending`` (not moved), so until the data
-        rename a crash leaves the committed pair and the staged pair both intact; after
-        it, the pending record matches the new data and recovery finishes the rename.
+        The record is parked as ``.pending`` (the staged record stays), the staged data
+        renamed into place, then the pending record; the staged record goes last. Until the
+        data rename a crash leaves the committed pair and the staged pair both intact; after
+        it, recovery recognises the staged record left alone and finishes the accept.
         """
         self.acquire()
-        pair = read_staged(data_path, meta_path)
-        if pair is None:
+        pair = inspect_staged(data_path, meta_path)
+        if pair is None or pair.broken or pair.identity != identity:
             return False
-        _, record = pair
-        data_new, meta_new = staged_paths(data_path, meta_path)
+        data_new, meta_new = pair.data_path, pair.meta_path
         pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
-        write_atomic(pending, record.to_bytes())
-        os.replace(data_new, data_path)
+        try:
+            write_atomic(pending, record)
+            os.replace(data_new, data_path)
+        except BaseException:
+            if os.path.lexists(data_new):  # the data never moved: the committed pair stands
+                with contextlib.suppress(OSError):
+                    os.unlink(pending)
+            raise
         os.replace(pending, meta_path)
         _fsync_dir(data_path.parent)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(meta_new)
+        _fsync_dir(data_path.parent)
         return True
 
-    def reject(self, data_path: Path, meta_path: Path) -> bool:
-        """Delete the staged pair (record first: it is what makes a pair count); False when none."""
+    def reject(self, data_path: Path, meta_path: Path, identity: str) -> bool:
+        """Delete the staged pair (record first: it is what makes a pair count); False when it is
+        no longer the one identified by ``identity``."""
         self.acquire()
-        data_new, meta_new = staged_paths(data_path, meta_path)
-        found = False
-        for path in (meta_new, data_new):
+        pair = inspect_staged(data_path, meta_path)
+        if pair is None or pair.identity != identity:
+            return False
+        for path in (pair.meta_path, pair.data_path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                raise OSError(
+                    errno.EISDIR, "a directory, not a file hotdata staged; remove it yourself", path
+                )
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-                found = True
-        return found
+        _fsync_dir(data_path.parent)
+        return True
 
     def write_answer(self, path: Path, payload: bytes) -> None:
         """Record a model answer in the store (content-addressed: the same key, the same request)."""

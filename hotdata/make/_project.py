@@ -291,6 +291,7 @@ def _decision_creator(
         }
 
     task.__doc__ = (
-        f"{verb.capitalize()} fixtures staged for review: doit {verb} NAME... or doit {verb} --all."
+        f"{verb.capitalize()} fixtures staged for review: doit {verb} NAME... or doit {verb} --all"
+        + (" (force=1 discards a hand edit of the committed data)." if verb == "accept" else ".")
     )
     return task

@@ -10,6 +10,13 @@ The answers a staged build recorded are staged with it (``<key>.json.new`` in th
 answer store): accepting a fixture moves the ones its record used into the store,
 rejecting it drops those nothing else uses, so the committed fixtures keep the
 answers they were built from.
+
+A decision applies to what the reviewer saw. ``doit review`` (and ``--json``) records
+what it listed in ``.hotdata/review.json``, each pair by the digest of its files; accept
+and reject then act only on listed pairs still exactly as listed, so a pair a build
+staged (or staged again) after the listing stays pending. With nothing listed, a
+decision takes what is staged when it starts, before it waits for a running build.
+Accept runs ``doit validate``'s checks on the staged pair first (``_staged``).
 """
 
 from __future__ import annotations
@@ -21,119 +28,219 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from doit.exceptions import TaskFailed
 
-from .._provenance import Provenance
-from .._store import read_staged
-from ._diff import Change, diff_values, render_changes
+from .._errors import HotDataError
+from ._commit import ensure_state_dir, write_atomic
 from ._pipeline import Pipeline
 from ._prune import drop_unused_staged
+from ._staged import StagedChange, find_orphans, staged_changes, staged_pairs
 
 __all__ = ["StagedChange", "accept", "reject", "review", "staged_changes"]
 
-_MAX_LINES = 40
+_LISTING = "review.json"
 
 
-@dataclass(frozen=True)
-class StagedChange:
-    """One fixture awaiting review: why it was rebuilt and what changed."""
-
-    name: str
-    data_path: Path
-    meta_path: Path
-    record: Provenance
-    changes: list[Change]
-
-    @property
-    def reason(self) -> str:
-        return self.record.reason or "regenerated"
-
-    def lines(self) -> list[str]:
-        new = "new fixture, " if self.changes and self.changes[0].pointer == "" else ""
-        head = f"{self.name}  ({new}{self.reason}; {len(self.changes)} change(s))"
-        return [head, *(f"    {line}" for line in render_changes(self.changes, _MAX_LINES))]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "reason": self.reason,
-            "file": str(self.data_path),
-            "staged": str(self.data_path) + ".new",
-            "generated_at": self.record.generated_at.isoformat().replace("+00:00", "Z"),
-            "model": self.record.model,
-            "changes": [c.to_json() for c in self.changes],
-        }
+# -- what the reviewer was shown ------------------------------------------------------
 
 
-def staged_changes(pipeline: Pipeline, names: list[str] | None = None) -> Iterator[StagedChange]:
-    """Every complete staged pair of the catalog (or of ``names``), with its diff."""
+def _listing_path(pipeline: Pipeline) -> Path:
+    return pipeline.config.state_path / _LISTING
+
+
+def _read_listing(pipeline: Pipeline) -> dict[str, str] | None:
+    """What ``doit review`` listed last (fixture -> pair digest); None when nothing is listed.
+
+    ``HotDataError`` when the file cannot be trusted: accepting without knowing what was
+    shown could accept a pair nobody looked at."""
+    path = _listing_path(pipeline)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise HotDataError(f"cannot read {path} ({exc.strerror}); run `doit review` again") from None
+    try:
+        listed = json.loads(raw)["listed"]
+        if not isinstance(listed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in listed.items()
+        ):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise HotDataError(
+            f"{path} (what `doit review` listed) is not a listing hotdata wrote; run `doit review` again"
+        ) from None
+    return listed or None
+
+
+def _write_listing(pipeline: Pipeline, listed: dict[str, str]) -> None:
+    path = _listing_path(pipeline)
+    try:
+        if listed:
+            ensure_state_dir(pipeline.config.state_path)
+            write_atomic(path, json.dumps({"listed": listed}, indent=2, sort_keys=True).encode() + b"\n")
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    except OSError as exc:
+        # stderr: `doit review --json` keeps stdout for the listing
+        print(
+            f"note: cannot record what was listed in {path} ({exc.strerror}); decisions take what is staged",
+            file=sys.stderr,
+        )
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+# -- deciding one pair --------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    decided: list[str]
+    left: list[str]  # "NAME: why", one line each
+
+
+def _accept_one(pipeline: Pipeline, change: StagedChange, tally: _Tally) -> None:
+    name, record = change.name, change.pair.record
+    if change.orphan:
+        why = f"no fixture named {name!r} is in the catalog any more; `doit reject {name}` removes its staged change"
+        tally.left.append(f"{name}: {why}")
+        return
+    if change.problems:
+        more = (
+            f" (and {len(change.problems) - 1} more: `doit review` lists them)"
+            if len(change.problems) > 1
+            else ""
+        )
+        tally.left.append(f"{name}: {change.problems[0]}{more}")
+        return
+    if change.overwrites_edit and not pipeline.force:
+        tally.left.append(f"{name}: {change.overwrites_edit}")
+        return
+    assert record is not None  # not broken
+    if change.pair.edited:
+        record = record.model_copy(
+            update={
+                "reason": f"{change.reason}; edited by hand in review ({change.shown}) before it was accepted"
+            }
+        )
+    try:
+        done = pipeline.writer.accept(change.data_path, change.meta_path, change.identity, record.to_bytes())
+    except OSError as exc:
+        where = exc.filename or change.data_path
+        tally.left.append(
+            f"{name}: cannot write {where} ({exc.strerror or exc}); the committed and the staged pair are kept"
+        )
+        return
+    if not done:
+        tally.left.append(
+            f"{name}: its staged files changed while it was being accepted; `doit review` shows them"
+        )
+        return
+    tally.decided.append(name)
+    pipeline.answers.promote(change.pair.record.answer_digests if change.pair.record else {})
+    if change.pair.edited:
+        print(
+            f"accepted {name} as a hand edit ({change.reason}; builds keep it until `doit fixtures force=1`)"
+        )
+    else:
+        print(f"accepted {name} ({change.reason})")
+
+
+def _reject_one(pipeline: Pipeline, change: StagedChange, tally: _Tally) -> None:
+    try:
+        done = pipeline.writer.reject(change.data_path, change.meta_path, change.identity)
+    except OSError as exc:
+        tally.left.append(f"{change.name}: cannot remove {exc.filename} ({exc.strerror or exc})")
+        return
+    if not done:
+        tally.left.append(
+            f"{change.name}: its staged files changed while it was being rejected; `doit review`"
+        )
+        return
+    tally.decided.append(change.name)
+    what = {"orphan": "a fixture no longer in the catalog", "broken": "broken"}.get(
+        change.state, change.reason
+    )
+    print(f"rejected {change.name} ({what})")
+
+
+# -- doit accept / doit reject ------------------------------------------------------
+
+
+def _finish_interrupted(pipeline: Pipeline) -> None:
+    """Finish what a killed build, accept or reject left (the caller holds the build lock)."""
     for spec in pipeline.catalog:
-        if names is not None and spec.name not in names:
-            continue
-        data_path, meta_path = pipeline.planner.paths(spec)
-        pair = read_staged(data_path, meta_path)
-        if pair is None:
-            continue
-        raw, record = pair
-        try:
-            old = json.loads(data_path.read_bytes())
-        except (OSError, ValueError):
-            old = None  # nothing committed yet (or unreadable): everything is added
-        yield StagedChange(spec.name, data_path, meta_path, record, diff_values(old, json.loads(raw)))
+        with contextlib.suppress(HotDataError, OSError):
+            pipeline.writer.recover(*pipeline.planner.paths(spec))
+    for data_path, meta_path in find_orphans(pipeline).values():
+        with contextlib.suppress(OSError):
+            pipeline.writer.recover(data_path, meta_path)
 
 
-def _unknown(pipeline: Pipeline, names: list[str]) -> list[str]:
-    return [n for n in names if n not in pipeline.catalog]
-
-
-def _accept_one(pipeline: Pipeline, change: StagedChange) -> bool:
-    """The staged pair replaces the committed one, then the staged answers it used join the store."""
-    accepted = pipeline.writer.accept(change.data_path, change.meta_path)
-    if accepted:
-        pipeline.answers.promote(change.record.answer_digests)
-    return accepted
-
-
-def _reject_one(pipeline: Pipeline, change: StagedChange) -> bool:
-    """The staged pair goes (its staged answers with it: ``drop_unused_staged`` once all are decided)."""
-    return pipeline.writer.reject(change.data_path, change.meta_path)
-
-
-def _decide(
-    pipeline: Pipeline,
-    names: list[str],
-    all_: bool,
-    verb: str,
-    act: Callable[[Pipeline, StagedChange], bool],
-) -> bool | TaskFailed:
+def _decide(pipeline: Pipeline, names: list[str], all_: bool, verb: str) -> bool | TaskFailed:
     if not names and not all_:
         return TaskFailed(f"doit {verb} needs fixture names or --all (`doit review` lists what is pending)")
-    if unknown := _unknown(pipeline, names):
+    orphans = find_orphans(pipeline)
+    if unknown := [n for n in names if n not in pipeline.catalog and n not in orphans]:
         return TaskFailed(
             f"no fixture named {', '.join(map(repr, unknown))}; `doit list` shows every fixture"
         )
-    changes = list(staged_changes(pipeline, None if all_ else names))
+    scope = None if all_ else names
+    try:
+        listing = _read_listing(pipeline)
+        if listing is None:  # nothing listed: what is staged now, before waiting for a running build
+            seen = {name: pair.identity for name, _, _, _, pair in staged_pairs(pipeline, scope)}
+            since = f"`doit {verb}` started"
+        else:
+            seen, since = listing, "`doit review` listed the pending fixtures"
+        pipeline.writer.acquire()
+        _finish_interrupted(pipeline)
+        accepting = verb == "accept"
+        changes = staged_changes(pipeline, scope, accepting=seen if accepting else (), check=accepting)
+    except HotDataError as exc:
+        return TaskFailed(str(exc))
+    tally = _Tally([], [])
+    for change in changes:
+        listed = seen.get(change.name)
+        if listed is None:
+            tally.left.append(f"{change.name}: staged after {since}; `doit review` shows it")
+        elif listed != change.identity:
+            tally.left.append(
+                f"{change.name}: changed after {since} (staged again or edited); `doit review` shows it now"
+            )
+        else:
+            (_accept_one if verb == "accept" else _reject_one)(pipeline, change, tally)
+    if listing is not None:
+        _write_listing(pipeline, {n: i for n, i in listing.items() if n not in tally.decided})
     if not changes:
         print(f"doit {verb}: nothing is pending review" + ("" if all_ else f" for {', '.join(names)}"))
-        return True
-    for change in changes:
-        act(pipeline, change)
-        print(f"{verb}ed {change.name} ({change.reason})")
+    if tally.left:
+        for line in tally.left:
+            print(f"left pending: {line}")
+        return TaskFailed(
+            f"{len(tally.left)} staged change(s) left pending, {len(tally.decided)} {verb}ed; see above"
+        )
     return True
 
 
 def accept(pipeline: Pipeline, names: list[str], all_: bool) -> bool | TaskFailed:
-    """Replace committed pairs with the staged ones (crash-safe, like a build)."""
-    return _decide(pipeline, names, all_, "accept", _accept_one)
+    """Replace committed pairs with the staged ones that pass validate's checks (crash-safe, like a build)."""
+    return _decide(pipeline, names, all_, "accept")
 
 
 def reject(pipeline: Pipeline, names: list[str], all_: bool) -> bool | TaskFailed:
-    """Delete the staged pairs and their staged answers; the committed ones stay as they are."""
-    decided = _decide(pipeline, names, all_, "reject", _reject_one)
+    """Delete the staged pairs (broken ones and orphans too) and the staged answers nothing else
+    uses; the committed ones stay as they are."""
+    decided = _decide(pipeline, names, all_, "reject")
     drop_unused_staged(pipeline)
     return decided
+
+
+# -- doit review --------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -158,7 +265,11 @@ def _keys(stream: TextIO) -> Iterator[Callable[[], str]]:
 def review(pipeline: Pipeline, json_output: bool, stdin: TextIO | None = None) -> bool | TaskFailed:
     """List staged fixtures with their diffs; on a terminal, decide each with a key."""
     stdin = stdin or sys.stdin
-    changes = list(staged_changes(pipeline))
+    try:
+        changes = staged_changes(pipeline)
+    except HotDataError as exc:  # e.g. a quality table that does not load
+        return TaskFailed(str(exc))
+    _write_listing(pipeline, {c.name: c.identity for c in changes})
     if json_output:
         print(json.dumps([c.to_json() for c in changes], indent=2, ensure_ascii=False))
         return True
@@ -178,7 +289,10 @@ def review(pipeline: Pipeline, json_output: bool, stdin: TextIO | None = None) -
         counts = _decide_each(pipeline, changes, read_key)
     if counts["rejected"]:
         drop_unused_staged(pipeline)
-    print("\ndoit review: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    print(
+        "\ndoit review: "
+        + ", ".join(f"{n} {what}" for what, n in counts.items() if n or what != "left pending")
+    )
     return True
 
 
@@ -186,7 +300,8 @@ def _decide_each(
     pipeline: Pipeline, changes: list[StagedChange], read_key: Callable[[], str]
 ) -> dict[str, int]:
     sticky = ""  # A, R or S: the decision for every remaining fixture
-    counts = {"accepted": 0, "rejected": 0, "skipped": 0}
+    counts = {"accepted": 0, "rejected": 0, "skipped": 0, "left pending": 0}
+    tally = _Tally([], [])
     for i, change in enumerate(changes, 1):
         print(f"\n[{i}/{len(changes)}] " + "\n".join(change.lines()), flush=True)
         key = sticky
@@ -198,12 +313,21 @@ def _decide_each(
             break
         if key in "ARS":
             sticky = key
-        if key.lower() == "a":
-            _accept_one(pipeline, change)
-            counts["accepted"] += 1
-        elif key.lower() == "r":
-            _reject_one(pipeline, change)
-            counts["rejected"] += 1
-        else:
+        if key.lower() == "s":
             counts["skipped"] += 1
+            continue
+        left = len(tally.left)
+        try:
+            pipeline.writer.acquire()
+        except HotDataError as exc:
+            tally.left.append(f"{change.name}: {exc}")
+        else:
+            (_accept_one if key.lower() == "a" else _reject_one)(pipeline, change, tally)
+        if len(tally.left) > left:
+            print(f"  left pending: {tally.left[-1]}", flush=True)
+            counts["left pending"] += 1
+        else:
+            counts["accepted" if key.lower() == "a" else "rejected"] += 1
+    listing = {c.name: c.identity for c in changes if c.name not in tally.decided}
+    _write_listing(pipeline, listing)
     return counts
