@@ -30,6 +30,16 @@ class LastFailure:
         return f"the last build failed {format_duration(now - self.at)} ago: {self.message}"
 
 
+def _failure(entry: object) -> LastFailure | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("message"), str):
+        return None
+    try:
+        at = datetime.fromisoformat(str(entry.get("at")))
+    except ValueError:
+        return None
+    return LastFailure(entry["message"], at) if at.tzinfo is not None else None
+
+
 class FailureLog:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
@@ -40,12 +50,13 @@ class FailureLog:
         if self._entries is None:
             try:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
-                self._entries = {
-                    name: LastFailure(str(e["message"]), datetime.fromisoformat(str(e["at"])))
-                    for name, e in raw.items()
-                }
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                self._entries = {}  # none yet, or unreadable local state: start over
+            except (OSError, ValueError):
+                raw = None  # none yet, or unreadable local state: start over
+            self._entries = {}
+            for name, entry in (raw if isinstance(raw, dict) else {}).items():
+                found = _failure(entry)
+                if found is not None:  # an entry of another shape is dropped, like garbage
+                    self._entries[name] = found
         return self._entries
 
     def get(self, name: str) -> LastFailure | None:
