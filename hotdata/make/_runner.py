@@ -218,6 +218,7 @@ class Runner:
                     reason=reason,
                     answers=asker.answer_keys,
                     replayed=asker.replayed,
+                    spent=asker.spent,
                 )
             asker.failed.append(
                 FailedAttempt(attempt=asker.attempts, reasons=[f"fixture: {p}" for p in problems])
