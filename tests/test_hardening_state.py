@@ -107,6 +107,40 @@ def test_a_failure_log_entry_of_another_shape_is_dropped(project: Project) -> No
         assert "Traceback" not in output(proc) and "naive date" not in proc.stdout
 
 
+def test_local_state_files_that_are_directories_cost_a_line_at_most(project: Project) -> None:
+    state = project.path(".hotdata")
+    for name in ("index.json", "failures.json"):
+        (state / name).unlink(missing_ok=True)
+        (state / name).mkdir()
+    project.path("gens/broken.py").write_text(BROKEN)  # a failure the log cannot keep
+    proc = project.doit("fixtures")
+    assert "Traceback" not in output(proc) and "IsADirectoryError" not in output(proc), output(proc)
+    assert summary(proc.stdout).startswith("hotdata: 0 generated, 3 up to date, 1 failed")
+    assert project.doit("status").returncode == 0
+    (state / "lock").unlink(missing_ok=True)
+    (state / "lock").mkdir()
+    project.edit("templates/note.j2", "welcome", "warm welcome")
+    proc = project.doit("fixtures")
+    assert proc.returncode != 0 and "Traceback" not in output(proc)
+    assert (
+        f"cannot take the build lock {state / 'lock'} (Is a directory); it is hotdata's local state"
+        in proc.stdout
+    )
+    assert project.calls() == []
+
+
+BROKEN = """
+from hotdata.make import fixture
+
+from .schemas import Note
+
+
+@fixture("notes/broken", schema=Note)
+async def broken(ctx):
+    raise RuntimeError("on purpose")
+"""
+
+
 TTL_INDEX = """
 import json, time
 from datetime import UTC, datetime

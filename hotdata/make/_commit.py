@@ -231,6 +231,11 @@ class Writer:
                         f"another hotdata build still holds {self.lock_path} after {self.lock_timeout:.0f}s; "
                         "wait for it to finish (or raise lock_timeout in [tool.hotdata])"
                     ) from None
+            except OSError as exc:  # after Timeout, which is an OSError too
+                raise GenerationError(
+                    f"cannot take the build lock {self.lock_path} ({exc.strerror or exc}); it is hotdata's "
+                    "local state: remove or rename what is in its place"
+                ) from None
             self._lock = lock
             # Holding the lock, no one else writes here: temp files are leftovers of a killed run.
             _remove_stray_temp_files(self.fixtures_path)

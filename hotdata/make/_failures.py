@@ -7,12 +7,14 @@ Local state: never committed (``.hotdata/`` ignores itself).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .._errors import HotDataError
 from ._commit import ensure_state_dir, write_atomic
 from ._outcome import Outcome, OutcomeKind
 
@@ -75,7 +77,9 @@ class FailureLog:
                 del entries[outcome.name]
                 changed = True
         if changed:
-            ensure_state_dir(self.state_dir)
-            doc = {n: {"message": f.message, "at": f.at.isoformat()} for n, f in sorted(entries.items())}
-            write_atomic(self.path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
             self._entries = entries
+            doc = {n: {"message": f.message, "at": f.at.isoformat()} for n, f in sorted(entries.items())}
+            # local state: when it cannot be written (a directory in its place), only the note is lost
+            with contextlib.suppress(OSError, HotDataError):
+                ensure_state_dir(self.state_dir)
+                write_atomic(self.path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
