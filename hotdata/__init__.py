@@ -22,12 +22,13 @@ if TYPE_CHECKING:
         InvalidFixtureName,
         ProvenanceError,
         SchemaError,
+        SwitchError,
         UnknownFixtureError,
     )
     from ._freshness import FixtureState, FixtureStatus
     from ._hotdata import HotData
     from ._provenance import Provenance
-    from ._registry import HotDataRegistry, registry
+    from ._registry import HotDataRegistry, hotdata_registry, registry
     from ._schema import Serializable
     from .watcher import HotDataWatcher
 
@@ -41,6 +42,7 @@ _LAZY = {
     "InvalidFixtureName": "_errors",
     "ProvenanceError": "_errors",
     "SchemaError": "_errors",
+    "SwitchError": "_errors",
     "UnknownFixtureError": "_errors",
     "FixtureState": "_freshness",
     "FixtureStatus": "_freshness",
@@ -48,6 +50,7 @@ _LAZY = {
     "Provenance": "_provenance",
     "HotDataRegistry": "_registry",
     "registry": "_registry",
+    "hotdata_registry": "_registry",
     "Serializable": "_schema",
     "HotDataWatcher": "watcher",
 }
@@ -68,8 +71,10 @@ __all__ = [
     "ProvenanceError",
     "SchemaError",
     "Serializable",
+    "SwitchError",
     "UnknownFixtureError",
     "__version__",
+    "hotdata_registry",
     "registry",
 ]
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
-__all__ = ["TTL", "format_duration", "parse_ttl"]
+__all__ = ["MAX_TTL", "TTL", "format_duration", "parse_ttl"]
 
 TTL = timedelta | float | int | str | None
+# Longer is "forever" in disguise, and generated_at + ttl must stay inside the calendar
+# (a ttl of 1e300 seconds overflowed every command).
+MAX_TTL = timedelta(days=100 * 365)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -39,8 +43,15 @@ def parse_ttl(value: TTL) -> timedelta | None:
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     else:
         raise ValueError(f"ttl {value!r} is not a duration; use e.g. '7d', '12h' or seconds")
+    if math.isnan(seconds):
+        raise ValueError(f"ttl {value!r} is not a number of seconds; use e.g. '7d', '12h' or seconds")
     if seconds <= 0:
         raise ValueError(f"ttl {value!r} must be positive (use None for 'valid forever')")
+    if seconds > MAX_TTL.total_seconds():
+        raise ValueError(
+            f"ttl {value!r} is longer than 100 years; leave the ttl out (or write 'never') for "
+            "data that never expires"
+        )
     return timedelta(seconds=seconds)
 
 

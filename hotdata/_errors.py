@@ -9,7 +9,8 @@ Every error is a ``HotDataError``; catch that to catch them all::
     ├── ProvenanceError             a provenance record that cannot be read
     ├── SchemaError                 a type hotdata cannot use as a schema
     ├── UnknownFixtureError         a name neither registered nor built (also a KeyError)
-    └── DuplicateFixtureError       two different handles under one name
+    ├── DuplicateFixtureError       two different handles under one name
+    └── SwitchError                 a switch (force=, HOTDATA_OFFLINE ...) that is neither on nor off
 
 ``HotDataWarning`` is emitted (not raised) when hotdata falls back to a default
 because a fixture could not be used.
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidFixtureName",
     "ProvenanceError",
     "SchemaError",
+    "SwitchError",
     "UnknownFixtureError",
 ]
 
@@ -109,6 +111,10 @@ class UnknownFixtureError(HotDataError, KeyError):
 
 class DuplicateFixtureError(HotDataError, ValueError):
     """A different handle is already registered under the name."""
+
+
+class SwitchError(HotDataError, ValueError):
+    """A switch's value is none of the spellings of on (1, true, yes, on) and off (0, false, no, off)."""
 
 
 class HotDataWarning(UserWarning):

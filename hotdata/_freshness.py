@@ -35,13 +35,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._duration import format_duration
+from ._duration import format_duration, parse_ttl
 from ._errors import ProvenanceError
 from ._provenance import Provenance, sha256_hex
 from ._schema import SchemaAdapter
 from ._store import StagedPair, inspect_staged, read_record
 
 __all__ = [
+    "BUILD_CHECK_NAMES",
     "Classifier",
     "Clock",
     "FixtureState",
@@ -52,6 +53,20 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+
+# The build's checks (hotdata.make's BUILD_CHECKS): they need the project's generators, so the
+# runtime cannot run them and names them as skipped; `doit status` and strict pytest run them.
+BUILD_CHECK_NAMES = (
+    "fingerprint",
+    "format",
+    "name",
+    "schema",
+    "generator",
+    "templates",
+    "params",
+    "model",
+    "quality",
+)
 
 # A record up to this far in the future is clock skew between machines, not a forgery.
 _CLOCK_SKEW = timedelta(minutes=5)
@@ -109,6 +124,8 @@ class FixtureStatus:
         return self.state in (FixtureState.STALE, FixtureState.MISSING, FixtureState.INVALID)
 
     def __str__(self) -> str:
+        if self.skipped and self.state is FixtureState.FRESH:
+            return f"{self.state.value}: {self.reason} (not checked here: {', '.join(self.skipped)})"
         return f"{self.state.value}: {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
@@ -157,7 +174,10 @@ class TtlCheck:
             return f"generated_at {stamp} is in the future; the record cannot be trusted"
         ttl = self.ttl
         if ttl is None and self.use_record_ttl and record.ttl_seconds is not None:
-            ttl = timedelta(seconds=record.ttl_seconds)
+            try:
+                ttl = parse_ttl(record.ttl_seconds)
+            except ValueError as exc:  # a hand-edited or foreign record: 1e300, NaN, negative
+                return f"the record's ttl_seconds cannot be used: {exc}"
         if ttl is None:
             return None
         try:

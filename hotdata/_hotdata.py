@@ -9,7 +9,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 from ._duration import TTL, parse_ttl
 from ._errors import FixtureInvalidError, FixtureMissingError, HotDataWarning
-from ._freshness import Classifier, Clock, FixtureState, FixtureStatus, TtlCheck, utcnow
+from ._freshness import BUILD_CHECK_NAMES, Classifier, Clock, FixtureState, FixtureStatus, TtlCheck, utcnow
 from ._immutable import is_deeply_immutable
 from ._names import DATA_SUFFIX, META_SUFFIX, fixture_paths
 from ._provenance import Provenance, sha256_hex
@@ -203,11 +203,16 @@ class HotData(Generic[T]):
         return read_record(self.path, self.meta_path, data_sha)
 
     def classifier(self) -> Classifier:
-        """The runtime classifier: data, record, schema and ttl (the build adds its own checks)."""
-        return Classifier(self.adapter, [TtlCheck(self.ttl)], clock=self._clock)
+        """The runtime classifier: data, record, schema and ttl. The build's own checks (generator,
+        templates, parameters, model ...) need the project's modules: they are named as skipped."""
+        return Classifier(self.adapter, [TtlCheck(self.ttl)], clock=self._clock, skipped=BUILD_CHECK_NAMES)
 
     def status(self) -> FixtureStatus:
-        """Fresh, stale, missing, invalid or edited, with the reason in words."""
+        """Fresh, stale, missing, invalid or edited, with the reason in words.
+
+        The runtime's verdict: a generator or template edit is seen by ``doit status`` and by
+        the pytest plugin's ``--hotdata-strict``, which ask the build's classifier; this
+        status lists those checks in ``skipped`` (and says so when printed)."""
         return self.classifier().classify(self.name, self.path, self.meta_path)
 
     def is_fresh(self) -> bool:

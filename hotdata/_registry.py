@@ -22,7 +22,7 @@ from ._names import fixture_paths, validate_fixture_name
 from ._provenance import read_provenance
 from ._schema import import_schema
 
-__all__ = ["HotDataRegistry", "find_fixtures_root", "registry"]
+__all__ = ["HotDataRegistry", "find_fixtures_root", "hotdata_registry", "registry"]
 
 
 def find_fixtures_root(start: str | os.PathLike[str] | None = None) -> Path:
@@ -34,12 +34,13 @@ def find_fixtures_root(start: str | os.PathLike[str] | None = None) -> Path:
         pyproject = project / "pyproject.toml"
         if pyproject.is_file():
             try:
-                table = (
-                    tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("hotdata", {})
-                )
+                tool = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
             except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-                table = {}
-            configured = os.environ.get("HOTDATA_FIXTURES_DIR") or table.get("fixtures_dir") or "fixtures"
+                tool = {}
+            # a table of another shape is the build's error to report; loading uses the default
+            table = tool.get("hotdata", {}) if isinstance(tool, dict) else {}
+            configured = table.get("fixtures_dir") if isinstance(table, dict) else None
+            configured = os.environ.get("HOTDATA_FIXTURES_DIR") or configured or "fixtures"
             return project / str(configured)
     return here / "fixtures"
 
@@ -142,3 +143,5 @@ class HotDataRegistry:
 
 # The one explicit default registry; apps may create their own instead.
 registry = HotDataRegistry()
+# The name the seed's migration pattern imports (`from hotdata import HotData, hotdata_registry`).
+hotdata_registry = registry

@@ -23,8 +23,6 @@ checks it skipped.
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,28 +30,17 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ._env import truthy
-from ._errors import FixtureInvalidError, FixtureMissingError, HotDataError
+from ._env import env_switch
+from ._errors import FixtureInvalidError, FixtureMissingError, HotDataError, SwitchError
 from ._freshness import FixtureState, FixtureStatus
 from ._hotdata import HotData
+from ._names import DATA_SUFFIX
 from ._registry import HotDataRegistry, find_fixtures_root, registry
 
 __all__ = ["HotDataAccess", "hotdata_fixture"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
-# The build's checks (hotdata.make's BUILD_CHECKS), named when they cannot run here.
-BUILD_CHECK_NAMES = (
-    "fingerprint",
-    "format",
-    "name",
-    "schema",
-    "generator",
-    "templates",
-    "params",
-    "model",
-    "quality",
-)
 
 
 @dataclass
@@ -129,11 +116,20 @@ class _Session:
         full = None if self.planner is None else self.planner.status(name)
         if full is not None:
             return full
-        return dataclasses.replace(handle.status(), skipped=BUILD_CHECK_NAMES)
+        return handle.status()  # the runtime verdict, naming the build checks it skipped
+
+    def name_of(self, handle: HotData[Any]) -> str:
+        """The fixture's name under the fixtures root, found from its path: a fixture is the same
+        fixture whether a test names it or gives its path (``HotData("fixtures/a/b.json", ...)``)."""
+        try:
+            relative = handle.path.resolve().relative_to(self.root.resolve()).as_posix()
+        except (ValueError, OSError):
+            return handle.name  # outside the fixtures root: no fixture of the catalog
+        return relative[: -len(DATA_SUFFIX)] if relative.endswith(DATA_SUFFIX) else handle.name
 
     def resolve(self, handle: HotData[Any], default: Any, name: str | None = None) -> Any:
         """The fixture's value, or the default, or a failure: by state and strictness."""
-        label = name or handle.name
+        label = name or self.name_of(handle)
         status = self.status(handle, label)
         use = _Use(label, str(handle.path), status.state.value, status.reason, skipped=status.skipped)
         self.uses[label] = use
@@ -231,7 +227,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """https://docs.pytest.org/en/stable/reference/reference.html#pytest.hookspec.pytest_configure"""
-    strict = bool(config.getoption("hotdata_strict")) or truthy(os.environ.get("HOTDATA_STRICT", ""))
+    try:
+        from_env = env_switch("HOTDATA_STRICT")
+    except SwitchError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    strict = bool(config.getoption("hotdata_strict")) or bool(from_env)
     project = Path(str(config.rootpath))
     configured = str(config.getini("hotdata_fixtures_dir"))
     root = project / configured if configured else find_fixtures_root(project)

@@ -14,6 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from hotdata import FixtureState, HotData
+from hotdata._freshness import BUILD_CHECK_NAMES
 from hotdata.make import FixtureSpec, HotDataConfig
 from hotdata.make._candidate import make_candidate
 from hotdata.make._catalog import Catalog
@@ -21,7 +22,6 @@ from hotdata.make._commit import write_pair
 from hotdata.make._fingerprint import FINGERPRINT_FORMAT, Inputs
 from hotdata.make._index import FreshIndex
 from hotdata.make._plan import BUILD_CHECKS, Planner
-from hotdata.pytest_plugin import BUILD_CHECK_NAMES
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -215,7 +215,7 @@ def test_runtime_and_build_classifiers_agree_where_both_can_see(world: World) ->
     assert world.status(with_ttl, later)[2] == runtime.reason
 
 
-def test_the_plugin_names_the_build_checks_it_skips() -> None:
+def test_the_runtime_names_the_build_checks_it_skips() -> None:
     assert BUILD_CHECK_NAMES == BUILD_CHECKS
 
 

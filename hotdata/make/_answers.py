@@ -501,20 +501,27 @@ class AnswerStore:
                 continue
             diffs = [k for k in wanted if entry.request.get(k) != wanted[k]]
             if best is None or len(diffs) < best[0]:
-                best = (len(diffs), _describe(diffs, entry.request, wanted))
+                best = (len(diffs), _describe(diffs, entry.request, wanted, self.secrets))
         if best is None:
             return f"nothing is recorded for fixture {fixture}"
         return redact(best[1], self.secrets)
 
 
-def _describe(diffs: list[str], recorded: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
+def _describe(
+    diffs: list[str], recorded: Mapping[str, Any], wanted: Mapping[str, Any], secrets: list[str]
+) -> str:
     if not diffs:
         return "the closest recorded request is identical (the store file may be damaged)"
     field = diffs[0]
     if field == "prompt":
-        old, new = str(recorded.get("prompt", "")), str(wanted.get("prompt", ""))
+        # redacted before the excerpt is cut: a cut can leave part of a key that redaction misses
+        old = redact(str(recorded.get("prompt", "")), secrets)
+        new = redact(str(wanted.get("prompt", "")), secrets)
         i = next(
             (n for n, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new))
         )
         return f"the prompt differs from the recorded one at {old[max(0, i - 20) : i + 30]!r} -> {new[max(0, i - 20) : i + 30]!r}"
-    return f"the {field} differs from the recorded request ({recorded.get(field)!r} -> {wanted.get(field)!r})"
+    return redact(
+        f"the {field} differs from the recorded request ({recorded.get(field)!r} -> {wanted.get(field)!r})",
+        secrets,
+    )

@@ -268,6 +268,7 @@ class Asker:
     expected: Mapping[str, frozenset[str]] = field(default_factory=dict)
     attempts: int = 0
     replayed: int = 0  # answers taken from the store instead of the model
+    spent: Usage = field(default_factory=Usage)  # what this run paid the model (replays excluded)
     round: int = 0  # the generator's run: a new round samples new answers
 
     async def ask(self, prompt: str, adapter: SchemaAdapter[Any], system: str | None = None) -> Any:
@@ -341,7 +342,7 @@ class Asker:
         if store is None:
             await self.before_call()
             reply = await self.client.complete(request)
-            self.after_call(reply)
+            self._paid(reply)
             return reply, None, False
         key = store.key(request, self.round)
         self.answer_keys.append(key)
@@ -386,7 +387,7 @@ class Asker:
                 raise WaitingForBatch(f"fixture {self.fixture}: its request goes into this run's batch")
         await self.before_call()
         reply = await self.client.complete(request)
-        self.after_call(reply)
+        self._paid(reply)
         stored = store.put(key, request, reply, self.fixture, self.round)
         self.answer_digests[key] = stored.digest
         return reply, stored, False
@@ -476,16 +477,23 @@ class Asker:
             options["seed"] += 7919 * part
         return options
 
+    def _paid(self, reply: ModelReply) -> None:
+        self.after_call(reply)
+        _add(self.spent, reply)
+
     def _count(self, reply: ModelReply) -> None:
         self.usage_per_attempt.append(
             Usage(calls=1, input_tokens=reply.input_tokens, output_tokens=reply.output_tokens)
         )
-        usage = self.usage
-        usage.calls += 1
-        if reply.input_tokens is not None:
-            usage.input_tokens = (usage.input_tokens or 0) + reply.input_tokens
-        if reply.output_tokens is not None:
-            usage.output_tokens = (usage.output_tokens or 0) + reply.output_tokens
+        _add(self.usage, reply)
+
+
+def _add(usage: Usage, reply: ModelReply) -> None:
+    usage.calls += 1
+    if reply.input_tokens is not None:
+        usage.input_tokens = (usage.input_tokens or 0) + reply.input_tokens
+    if reply.output_tokens is not None:
+        usage.output_tokens = (usage.output_tokens or 0) + reply.output_tokens
 
 
 def _advice(reasons: list[str]) -> str:

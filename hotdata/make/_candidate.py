@@ -6,7 +6,7 @@ written nowhere yet: the commit stage decides whether and where they land.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ class Candidate:
     meta_path: Path
     data: bytes
     record: Provenance
+    spent: Usage = field(default_factory=Usage)  # paid in this run (the record counts replays too)
 
 
 def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
@@ -78,6 +79,7 @@ def make_candidate(
     answers: list[str] | None = None,
     answer_digests: dict[str, str] | None = None,
     replayed: int = 0,
+    spent: Usage | None = None,
 ) -> Candidate:
     """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record."""
     data = encode_value(adapter, value)
@@ -103,4 +105,4 @@ def make_candidate(
         replayed=replayed,
         hotdata_version=__version__,
     )
-    return Candidate(name, data_path, meta_path, data, record)
+    return Candidate(name, data_path, meta_path, data, record, spent or Usage())

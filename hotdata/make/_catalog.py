@@ -6,11 +6,15 @@ import importlib
 import pkgutil
 import sys
 import traceback
+import unicodedata
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
+from ._adhoc import declaration_path, read_adhoc
 from ._config import HotDataConfig
 from ._errors import CatalogError
+from ._quality import QualityConfigError, load_user_checks
 from ._spec import FixtureSpec, declared_generators, expand
 
 __all__ = ["Catalog", "load_catalog"]
@@ -21,12 +25,23 @@ class Catalog:
 
     def __init__(self, specs: list[FixtureSpec]) -> None:
         self._specs: dict[str, FixtureSpec] = {}
+        folded: dict[str, str] = {}
         for spec in specs:
             other = self._specs.get(spec.name)
             if other is not None and other != spec:
                 raise CatalogError(
                     f"fixture {spec.name!r} is declared twice: by {other.generator_name} and by "
                     f"{spec.generator_name}; give one of them another name"
+                )
+            # macOS and Windows file systems ignore case (and macOS Unicode normalization):
+            # there the two names would be one file, each build overwriting the other's
+            key = unicodedata.normalize("NFC", spec.name).casefold()
+            twin = folded.setdefault(key, spec.name)
+            if twin != spec.name:
+                raise CatalogError(
+                    f"fixture {spec.name!r} ({spec.generator_name}) differs from fixture {twin!r} "
+                    f"({self._specs[twin].generator_name}) only in case; on macOS and Windows they are "
+                    "one file. Rename one of them"
                 )
             self._specs[spec.name] = spec
 
@@ -80,17 +95,51 @@ def _walk(module: ModuleType) -> list[ModuleType]:
     return modules
 
 
+def _inside_project(module: ModuleType, config: HotDataConfig) -> bool:
+    root = config.root.resolve()
+    places = [getattr(module, "__file__", None), *list(getattr(module, "__path__", None) or [])]
+    found = [Path(p).resolve() for p in places if p]
+    return any(p == root or root in p.parents for p in found)
+
+
 def load_catalog(config: HotDataConfig) -> Catalog:
-    """Import every configured generator module (packages recursively) and collect specs."""
+    """Import every configured generator module (packages recursively) and collect specs.
+
+    The default module, ``generators``, must be the project's own: in hotdata's editable
+    install this repository's root is on ``sys.path``, and its ``generators`` package is
+    no user project's catalog.
+    """
     root = str(config.root)
     if root not in sys.path:
         sys.path.insert(0, root)
     specs: list[FixtureSpec] = []
     seen: set[int] = set()
+    default = "generators" not in config.model_fields_set
     for modname in config.generators:
-        for module in _walk(_import(modname)):
+        top = _import(modname)
+        if default and not _inside_project(top, config):
+            where = getattr(top, "__file__", None) or list(getattr(top, "__path__", None) or [])
+            raise CatalogError(
+                f"generator module {modname!r} was not found in the project {config.root} (the one "
+                f"importable is {where}, another project's); create {modname}/ in the project, or name "
+                "your modules in 'generators' of [tool.hotdata]"
+            )
+        for module in _walk(top):
             for fn in declared_generators(module):
                 if id(fn) not in seen and fn.__module__ == module.__name__:
                     seen.add(id(fn))
                     specs.extend(expand(fn))
+    try:
+        load_user_checks(config.quality.custom)  # once here: a wrong check would fail every fixture
+    except QualityConfigError as exc:
+        raise CatalogError(f"[tool.hotdata.quality] custom: {exc}") from None
+    declared = {spec.name: spec for spec in specs}
+    for spec in read_adhoc(config.fixtures_path):  # what `doit generate` made
+        other = declared.get(spec.name)
+        if other is not None:
+            raise CatalogError(
+                f"{declaration_path(config.fixtures_path, spec.name)} declares the ad hoc fixture "
+                f"{spec.name}, which {other.generator_name} declares too; delete that file"
+            )
+        specs.append(spec)
     return Catalog(specs)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .._duration import format_duration
+from ._errors import GenerationError
 from ._pipeline import Pipeline
 
 __all__ = ["CATALOG_FILE", "render_catalog", "write_catalog"]
 
 CATALOG_FILE = "README.md"
+# How every catalog hotdata writes begins: a file that does not is someone else's, never overwritten.
+_HEADER = "# Fixtures\n\nWritten by `doit fixtures` (and `doit catalog`)"
 
 
 def _ttl(delta: timedelta | None) -> str:
@@ -41,8 +44,7 @@ def render_catalog(pipeline: Pipeline) -> str:
             f"{_ttl(pipeline.inputs.ttl_for(spec))} | {state} |"
         )
     return (
-        "# Fixtures\n\n"
-        "Written by `doit fixtures` (and `doit catalog`) from the provenance records; do not edit.\n"
+        f"{_HEADER} from the provenance records; do not edit.\n"
         "Each fixture is `<name>.json` (the data) and `<name>.meta.json` (its provenance record).\n\n"
         "| fixture | schema | generator | model | generated | ttl | state |\n"
         "| --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
@@ -50,6 +52,20 @@ def render_catalog(pipeline: Pipeline) -> str:
 
 
 def write_catalog(pipeline: Pipeline) -> bool:
-    """Rewrite the catalog when its content changed; True when it was written."""
+    """Rewrite the catalog when its content changed; True when it was written.
+
+    ``GenerationError`` when a file hotdata did not write is in its place: it is left alone.
+    """
     path = pipeline.config.fixtures_path / CATALOG_FILE
+    try:
+        ours = path.read_bytes().startswith(_HEADER.encode("utf-8"))
+    except FileNotFoundError:
+        ours = True
+    except OSError:  # a directory, or unreadable: not a catalog hotdata wrote
+        ours = False
+    if not ours:
+        raise GenerationError(
+            f"{path} was not written by hotdata, so the fixture catalog is not written over it; "
+            "move that file elsewhere to get the catalog"
+        )
     return pipeline.writer.write_document(path, render_catalog(pipeline).encode("utf-8"))

@@ -13,19 +13,19 @@ from doit.exceptions import TaskFailed
 
 from .._errors import HotDataError
 from .._freshness import FixtureState, FixtureStatus
-from .._provenance import sha256_hex
+from .._names import validate_fixture_name
 from .._schema import SchemaAdapter, import_schema
-from ._config import HotDataConfig
+from ._adhoc import ADHOC_DIR, adhoc_spec, declaration, declaration_path, is_adhoc
 from ._errors import CatalogError
 from ._outcome import OutcomeKind
 from ._pipeline import Pipeline
 from ._prune import answer_use, unused_answers
 from ._quality import QualityContext, check_value
 from ._similar import near_duplicates
-from ._spec import FixtureSpec
+from ._spec import FixtureSpec, json_problem
 from ._staged import orphan_lines
 
-__all__ = ["adhoc_spec", "generate", "status", "validate", "validation_problems"]
+__all__ = ["generate", "status", "validate", "validation_problems"]
 
 # Checks whose objection means the committed files are inconsistent, not merely out of date.
 _BROKEN_RECORD_CHECKS = frozenset({"record", "fingerprint", "name"})
@@ -148,25 +148,6 @@ def _split_param(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def adhoc_spec(
-    config: HotDataConfig, schema: Any, template: str, prompt: str, name: str, params: dict[str, Any]
-) -> FixtureSpec:
-    """The spec of ``doit generate``: one fixture from a template or inline prompt text."""
-
-    async def adhoc(ctx: Any, **_: Any) -> Any:
-        text = ctx.render() if template else ctx.render_text(prompt)
-        return await ctx.generate(text)
-
-    return FixtureSpec(
-        name=name,
-        generator=adhoc,
-        schema=schema,
-        templates=(template,) if template else (),
-        params=params,
-        version="adhoc:" + sha256_hex(prompt.encode())[:16] if prompt else "adhoc",
-    )
-
-
 def generate(
     pipeline: Pipeline, schema: str, template: str, prompt: str, name: str, param: list[str]
 ) -> bool | TaskFailed:
@@ -177,15 +158,33 @@ def generate(
         )
     try:
         params = dict(_split_param(p) for p in param)
+        for key, value in params.items():
+            if (problem := json_problem(value, key)) is not None:
+                raise CatalogError(f"--param {problem}")
         try:
             schema_type = import_schema(schema)
         except HotDataError as exc:
             raise CatalogError(f"--schema {schema}: {exc}") from None
-        pipeline.add(adhoc_spec(pipeline.config, schema_type, template, prompt, name, params))
+        validate_fixture_name(name)
+        if name in pipeline.catalog and not is_adhoc(pipeline.catalog.get(name)):
+            declared = pipeline.catalog.get(name).generator_name
+            raise CatalogError(f"--name {name}: {declared} declares that fixture; choose another name")
+        pipeline.add(adhoc_spec(schema_type, template, prompt, name, params))
         outcome = pipeline.build(name)
     except HotDataError as exc:
         return TaskFailed(str(exc))
-    if outcome.kind is not OutcomeKind.GENERATED:
+    if outcome.kind not in (OutcomeKind.GENERATED, OutcomeKind.STAGED, OutcomeKind.SKIPPED):
         return TaskFailed(outcome.message or outcome.kind.value)
-    print(f"generated {name} ({outcome.usage.calls} model call(s))")
+    # declared beside the data, so status, validate, verify and prune count it from now on
+    payload = declaration(schema, template, prompt, name, params)
+    if payload is None:
+        print(f"note: {name} is not declared in {ADHOC_DIR}/: its prompt or parameters hold a secret")
+    else:
+        pipeline.writer.write_document(declaration_path(pipeline.config.fixtures_path, name), payload)
+    replayed = f", {outcome.replayed} replayed" if outcome.replayed else ""
+    if outcome.kind is OutcomeKind.SKIPPED:
+        print(f"{name} is up to date ({outcome.message}); `doit fixtures:{name} force=1` regenerates it")
+    else:
+        what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
+        print(f"{what} {name} ({outcome.usage.calls} model call(s){replayed})")
     return True

@@ -185,8 +185,14 @@ def ensure_state_dir(state_dir: Path) -> Path:
     so that nothing in it is ever committed, whatever the project's own ignore rules say."""
     ignore = state_dir / ".gitignore"
     if not ignore.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(ignore, b"# hotdata's local state: never committed\n*\n")
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(ignore, b"# hotdata's local state: never committed\n*\n")
+        except OSError as exc:
+            raise GenerationError(
+                f"cannot create hotdata's local state directory {state_dir} ({exc.strerror or exc}); "
+                "it keeps the build lock there: remove or rename what is in the way"
+            ) from None
     return state_dir
 
 
@@ -224,7 +230,13 @@ class Writer:
                 return
             import filelock
 
-            self.fixtures_path.mkdir(parents=True, exist_ok=True)
+            try:
+                self.fixtures_path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise GenerationError(
+                    f"cannot create the fixtures directory {self.fixtures_path} ({exc.strerror or exc}); "
+                    "remove or rename what is in the way, or set fixtures_dir in [tool.hotdata]"
+                ) from None
             ensure_state_dir(self.state_dir)
             lock = filelock.FileLock(str(self.lock_path))
             try:
@@ -242,6 +254,11 @@ class Writer:
                         f"another hotdata build still holds {self.lock_path} after {self.lock_timeout:.0f}s; "
                         "wait for it to finish (or raise lock_timeout in [tool.hotdata])"
                     ) from None
+            except OSError as exc:  # after Timeout, which is an OSError too
+                raise GenerationError(
+                    f"cannot take the build lock {self.lock_path} ({exc.strerror or exc}); it is hotdata's "
+                    "local state: remove or rename what is in its place"
+                ) from None
             self._lock = lock
             # Holding the lock, no one else writes here: temp files are leftovers of a killed run.
             _remove_stray_temp_files(self.fixtures_path)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from ._secrets import blank, secret_values
 
 __all__ = ["Change", "diff_values", "render_changes"]
 
@@ -92,13 +95,14 @@ def _summarize(old: list[Any], new: list[Any]) -> str:
     return f"{len(old)} -> {len(new)} items: " + (", ".join(parts) or "reordered")
 
 
-def _short(value: Any, limit: int = 100) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+def _short(value: Any, secrets: Sequence[str], limit: int = 100) -> str:
+    # blanked whole, then cut: a cut can split a secret so that blanking no longer finds it
+    text = blank(json.dumps(value, ensure_ascii=False), secrets)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _word_diff(old: str, new: str) -> str:
-    a, b = old.split(), new.split()
+def _word_diff(old: str, new: str, secrets: Sequence[str]) -> str:
+    a, b = blank(old, secrets).split(), blank(new, secrets).split()
     pieces: list[str] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if tag == "equal":
@@ -114,21 +118,28 @@ def _word_diff(old: str, new: str) -> str:
     return " ".join(pieces)
 
 
-def render_changes(changes: list[Change], max_lines: int = 40) -> list[str]:
-    """Lines for a terminal: ``~ /pointer: old -> new``, ``+``, ``-``; capped at ``max_lines``."""
+def render_changes(
+    changes: list[Change], max_lines: int = 40, secrets: Sequence[str] | None = None
+) -> list[str]:
+    """Lines for a terminal: ``~ /pointer: old -> new``, ``+``, ``-``; capped at ``max_lines``.
+
+    A value holding one of ``secrets`` (default: every secret hotdata knows) shows ``***`` in
+    its place, blanked before any cut."""
+    if secrets is None:
+        secrets = secret_values()
     lines: list[str] = []
     for change in changes:
-        where = change.pointer or "/"
+        where = blank(change.pointer or "/", secrets)
         if change.kind == "summary":
             lines.append(f"~ {where}: {change.text}")
         elif change.kind == "added":
-            lines.append(f"+ {where}: {_short(change.new)}")
+            lines.append(f"+ {where}: {_short(change.new, secrets)}")
         elif change.kind == "removed":
-            lines.append(f"- {where}: {_short(change.old)}")
+            lines.append(f"- {where}: {_short(change.old, secrets)}")
         elif isinstance(change.old, str) and isinstance(change.new, str) and len(change.old) > _LONG_TEXT:
-            lines.append(f"~ {where}: {_word_diff(change.old, change.new)}")
+            lines.append(f"~ {where}: {_word_diff(change.old, change.new, secrets)}")
         else:
-            lines.append(f"~ {where}: {_short(change.old)} -> {_short(change.new)}")
+            lines.append(f"~ {where}: {_short(change.old, secrets)} -> {_short(change.new, secrets)}")
     if len(lines) > max_lines:
         left_out = len(lines) - max_lines
         lines = [*lines[:max_lines], f"… {left_out} more change(s) left out"]

@@ -10,12 +10,14 @@ Local state: never committed (``.hotdata/`` ignores itself).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .._errors import HotDataError
 from ._commit import ensure_state_dir, write_atomic
 from ._outcome import Outcome, OutcomeKind
 
@@ -34,6 +36,19 @@ class LastFailure:
         return f"the last build failed {format_duration(now - self.at)} ago: {self.message}"
 
 
+def _failure(entry: object) -> LastFailure | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("message"), str):
+        return None
+    try:
+        at = datetime.fromisoformat(str(entry.get("at")))
+    except ValueError:
+        return None
+    answers = entry.get("answers") or []
+    if not isinstance(answers, list) or not all(isinstance(k, str) for k in answers):
+        return None
+    return LastFailure(entry["message"], at, tuple(answers)) if at.tzinfo is not None else None
+
+
 class FailureLog:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
@@ -44,16 +59,13 @@ class FailureLog:
         if self._entries is None:
             try:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
-                self._entries = {
-                    name: LastFailure(
-                        str(e["message"]),
-                        datetime.fromisoformat(str(e["at"])),
-                        tuple(str(k) for k in e.get("answers") or ()),
-                    )
-                    for name, e in raw.items()
-                }
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                self._entries = {}  # none yet, or unreadable local state: start over
+            except (OSError, ValueError):
+                raw = None  # none yet, or unreadable local state: start over
+            self._entries = {}
+            for name, entry in (raw if isinstance(raw, dict) else {}).items():
+                found = _failure(entry)
+                if found is not None:  # an entry of another shape is dropped, like garbage
+                    self._entries[name] = found
         return self._entries
 
     def get(self, name: str) -> LastFailure | None:
@@ -81,10 +93,12 @@ class FailureLog:
                 del entries[outcome.name]
                 changed = True
         if changed:
-            ensure_state_dir(self.state_dir)
+            self._entries = entries
             doc = {
                 n: {"message": f.message, "at": f.at.isoformat(), "answers": list(f.answers)}
                 for n, f in sorted(entries.items())
             }
-            write_atomic(self.path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
-            self._entries = entries
+            # local state: when it cannot be written (a directory in its place), only the note is lost
+            with contextlib.suppress(OSError, HotDataError):
+                ensure_state_dir(self.state_dir)
+                write_atomic(self.path, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))

@@ -12,7 +12,9 @@ file ("racy" files, as git calls them).
 
 Local state in ``.hotdata/index.json``: never committed, never shared between
 machines (inode numbers mean nothing elsewhere); a fresh clone has none and verifies
-everything once.
+everything once. Like any file it may be damaged or hand-edited: an entry of the wrong
+shape is dropped (that fixture is verified in full), and the index never decides what
+only the committed record may: when a ttl expires is read from the record itself.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ._commit import ensure_state_dir, write_atomic
 
 __all__ = ["FreshIndex", "IndexEntry", "file_key", "inputs_digest"]
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: no expiry kept (the ttl is counted from the record)
 # Files changed this close to a verification are not trusted on their stat alone.
 _RACY_NS = 3_000_000_000
 
@@ -51,11 +53,36 @@ class IndexEntry:
     data: FileKey
     meta: FileKey
     digest: str  # of the inputs, as the checks saw them
-    expires_at: float | None  # seconds since the epoch, from generated_at + ttl
     generated_at: str  # for the catalog document
     model: str
     templates: tuple[str, ...]  # the record's template closure and other schemas: what the digest covers
     schemas_used: tuple[str, ...]
+
+
+def _file_key(raw: Any) -> FileKey | None:
+    if isinstance(raw, list) and len(raw) == 5 and all(type(n) is int for n in raw):
+        return (raw[0], raw[1], raw[2], raw[3], raw[4])
+    return None
+
+
+def _strings(raw: Any) -> tuple[str, ...] | None:
+    if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
+        return tuple(raw)
+    return None
+
+
+def _entry(raw: Any) -> IndexEntry | None:
+    """One entry as written by ``save``; None for anything else (it is verified in full)."""
+    if not isinstance(raw, dict):
+        return None
+    data, meta = _file_key(raw.get("data")), _file_key(raw.get("meta"))
+    templates, schemas_used = _strings(raw.get("templates")), _strings(raw.get("schemas_used"))
+    texts = [raw.get(k) for k in ("digest", "generated_at", "model")]
+    if data is None or meta is None or templates is None or schemas_used is None:
+        return None
+    if not all(isinstance(t, str) and len(t) <= 200 for t in texts):
+        return None
+    return IndexEntry(data, meta, str(texts[0]), str(texts[1]), str(texts[2]), templates, schemas_used)
 
 
 def inputs_digest(parts: Any) -> str:
@@ -75,31 +102,26 @@ class FreshIndex:
             self._entries = {}
             try:
                 doc = json.loads(self.path.read_text(encoding="utf-8"))
-                if doc.get("format") == INDEX_FORMAT:
-                    for name, e in doc["entries"].items():
-                        self._entries[name] = IndexEntry(
-                            tuple(e["data"]),
-                            tuple(e["meta"]),
-                            e["digest"],
-                            e["expires_at"],
-                            e["generated_at"],
-                            e["model"],
-                            tuple(e["templates"]),
-                            tuple(e["schemas_used"]),
-                        )
-            except (OSError, ValueError, KeyError, TypeError):
-                self._entries = {}  # none yet, or damaged local state: everything is verified again
+            except (OSError, ValueError):
+                doc = None  # none yet, or damaged local state: everything is verified again
+            if (
+                isinstance(doc, dict)
+                and doc.get("format") == INDEX_FORMAT
+                and isinstance(doc.get("entries"), dict)
+            ):
+                for name, raw in doc["entries"].items():
+                    entry = _entry(raw)
+                    if isinstance(name, str) and entry is not None:
+                        self._entries[name] = entry
         return self._entries
 
     def get(self, name: str) -> IndexEntry | None:
         return self.entries().get(name)
 
-    def fresh(self, name: str, data: Path, meta: Path, current: str, now: float) -> IndexEntry | None:
+    def fresh(self, name: str, data: Path, meta: Path, current: str) -> IndexEntry | None:
         """The entry when ``name`` is still exactly as verified, else None."""
         entry = self.entries().get(name)
         if entry is None or entry.digest != current:
-            return None
-        if entry.expires_at is not None and now >= entry.expires_at:
             return None
         if file_key(data) != entry.data or file_key(meta) != entry.meta:
             return None
@@ -132,7 +154,6 @@ class FreshIndex:
                     "data": list(e.data),
                     "meta": list(e.meta),
                     "digest": e.digest,
-                    "expires_at": e.expires_at,
                     "generated_at": e.generated_at,
                     "model": e.model,
                     "templates": list(e.templates),

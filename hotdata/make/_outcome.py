@@ -29,7 +29,7 @@ class Outcome:
     message: str = ""
     seconds: float = 0.0
     waited: float = 0.0
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=Usage)  # model calls and tokens paid in this run
     replaced_staged: bool = False  # a newer change replaced one awaiting review
     replayed: int = 0  # answers taken from the store instead of the model
     # the answers a build that did not finish used (paid for): no record refers to them yet
@@ -53,6 +53,7 @@ class BuildSummary:
     seconds: float
     waiting: tuple[str, ...] = ()  # fixtures waiting for a provider batch
     batches: tuple[str, ...] = ()  # what the run did with batches: collected, failed, submitted
+    notes: tuple[str, ...] = ()  # anything else the run has to say (a catalog left unwritten)
 
     def lines(self) -> list[str]:
         waiting = f", {len(self.waiting)} waiting for a batch" if self.waiting else ""
@@ -71,5 +72,6 @@ class BuildSummary:
             out.append(f"{self.replaced_staged} change(s) awaiting review were replaced by newer ones")
         if self.pending_review:
             out.append(f"{len(self.pending_review)} fixture(s) pending review: doit review")
+        out += [f"hotdata: {line}" for line in self.notes]
         out += [f"batch: {line}" for line in self.batches]  # last: it ends with what to do next
         return out

@@ -97,6 +97,7 @@ class Pipeline:
         self._data: dict[str, Any] = {}
         self._guard = threading.Lock()
         self.started = time.monotonic()
+        self.notes: list[str] = []  # said at the end of the run, after the totals
 
     # -- stage 1: plan --------------------------------------------------------------
 
@@ -114,8 +115,8 @@ class Pipeline:
         return self._planner
 
     def add(self, spec: FixtureSpec) -> None:
-        """Add a one-off spec (``doit generate``) to this run's catalog."""
-        self._catalog = Catalog([*self.catalog, spec])
+        """Add a one-off spec (``doit generate``) to this run's catalog, in place of one of that name."""
+        self._catalog = Catalog([*(s for s in self.catalog if s.name != spec.name), spec])
         self._planner = None
 
     def status(self, name: str) -> FixtureStatus:
@@ -212,7 +213,7 @@ class Pipeline:
             OutcomeKind.STAGED if self.review else OutcomeKind.GENERATED,
             seconds=time.monotonic() - started,
             waited=started - queued,
-            usage=candidate.record.usage,
+            usage=candidate.spent,
             replaced_staged="awaiting review" in status.reason,
             replayed=candidate.record.replayed,
         )
@@ -225,7 +226,10 @@ class Pipeline:
         self.batches.submit()  # every request this run wanted, as one batch per model
         self.batches.tidy({n: o.kind.value for n, o in self._outcomes.items()}, self.answers)
         self.failures.update(self._outcomes.values())
-        write_catalog(self)
+        try:
+            write_catalog(self)
+        except HotDataError as exc:  # the fixtures are built; only the catalog document is left out
+            self.notes.append(str(exc))
 
     def finish_interrupted_writes(self) -> int:
         """Finish (or discard) every half-done write the plan came across; the count finished."""
@@ -283,10 +287,11 @@ class Pipeline:
             seconds=time.monotonic() - self.started,
             waiting=tuple(sorted(o.name for o in of[OutcomeKind.WAITING])),
             batches=tuple(self.batches.notes),
+            notes=tuple(self.notes),
         )
 
     def close(self) -> None:
         self.runner.close()
         self.writer.release()
-        with contextlib.suppress(OSError):  # local state: a failure to save it costs only speed
+        with contextlib.suppress(OSError, HotDataError):  # local state: a failure to save it costs only speed
             self.index.save()

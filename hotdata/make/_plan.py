@@ -18,10 +18,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .._errors import InvalidFixtureName
+from .._errors import InvalidFixtureName, ProvenanceError
 from .._freshness import Classifier, Clock, FixtureState, FixtureStatus, RecordCheck, TtlCheck, utcnow
 from .._names import META_SUFFIX, PathCache, fixture_paths
-from .._provenance import Provenance
+from .._provenance import Provenance, parse_provenance
 from .._store import PENDING_SUFFIX, STAGED_SUFFIX
 from ._catalog import Catalog
 from ._closure import describe_change
@@ -242,12 +242,12 @@ class Planner:
         quiet = not there
         if quick and quiet and self.index is not None:
             entry = self.index.get(spec.name)
-            if entry is not None and self.index.fresh(
-                spec.name,
-                data_path,
-                meta_path,
-                self._digest(spec, entry.templates, entry.schemas_used),
-                self.clock().timestamp(),
+            if (
+                entry is not None
+                and self.index.fresh(
+                    spec.name, data_path, meta_path, self._digest(spec, entry.templates, entry.schemas_used)
+                )
+                and self._ttl_holds(spec, meta_path)
             ):
                 return FixtureStatus(spec.name, FixtureState.FRESH, "up to date", data_path, meta_path)
         status = self.classifier(spec).classify(
@@ -256,6 +256,17 @@ class Planner:
         if quiet and self.index is not None:
             self._remember(spec, status)
         return status
+
+    def _ttl_holds(self, spec: FixtureSpec, meta_path: Path) -> bool:
+        """No ttl, or the record (read now: local state never decides an expiry) is within it."""
+        ttl = self.inputs.ttl_for(spec)
+        if ttl is None:
+            return True
+        try:
+            record = parse_provenance(meta_path, meta_path.read_bytes())
+        except (OSError, ProvenanceError):
+            return False  # verified in full, which says what is wrong
+        return TtlCheck(ttl, use_record_ttl=False)(record, self.clock()) is None
 
     def _digest(self, spec: FixtureSpec, templates: Sequence[str], schemas_used: Sequence[str]) -> str:
         """Everything the build's checks compare, as it is now, for one fixture."""
@@ -289,12 +300,10 @@ class Planner:
         fp = record.fingerprint or {}
         templates = tuple(sorted(fp.get("templates") or {}))
         schemas_used = tuple(sorted(fp.get("schemas_used") or {}))
-        ttl = self.inputs.ttl_for(spec)
         entry = IndexEntry(
             (0, 0, 0, 0, 0),
             (0, 0, 0, 0, 0),
             self._digest(spec, templates, schemas_used),
-            None if ttl is None else (record.generated_at + ttl).timestamp(),
             record.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
             record.model or "-",
             templates,

@@ -8,14 +8,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from doit import get_var
 from doit.exceptions import TaskFailed
+from doit.reporter import ConsoleReporter
 
-from .._env import truthy
 from .._errors import HotDataError
 from . import _commands, _doctor, _prune, _review, _verify
 from ._catalog_doc import write_catalog
-from ._config import load_config
+from ._config import load_config, read_run_switches
 from ._pipeline import Pipeline
 from ._reporter import HotDataReporter
 from ._secrets import mask_secrets
@@ -36,20 +35,12 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """
     try:
         config = load_config(Path(root) if root is not None else None)
+        switches = read_run_switches(_command_line_variables())
     except HotDataError as exc:
         _say(str(exc))
         return _broken(str(exc))
-    review, replay, batch = get_var("review", None), get_var("replay", None), get_var("batch", None)
-    if replay not in (None, "auto", "only", "off"):
-        message = f"replay={replay!r} is not one of auto, only, off"
-        _say(message)
-        return _broken(message)
     pipeline = Pipeline(
-        config,
-        force=truthy(get_var("force", os.environ.get("HOTDATA_FORCE", ""))),
-        review=None if review is None else truthy(review),
-        replay=replay,
-        batch=None if batch is None else truthy(batch),
+        config, force=switches.force, review=switches.review, replay=switches.replay, batch=switches.batch
     )
     try:
         pipeline.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
@@ -106,10 +97,29 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     }
 
 
-def _failing(basename: str, doc: str, message: str, params: list[dict[str, Any]] | None = None) -> TaskDict:
+def _command_line_variables() -> dict[str, str]:
+    """Every ``name=value`` argument of this doit run.
+
+    doit's public ``get_var`` answers only for a name asked for, so a misspelt ``forse=1``
+    would go unnoticed; its module keeps them all (None outside a doit run)."""
+    from doit import doit_cmd
+
+    found = getattr(doit_cmd, "_CMDLINE_VARS", None)
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _failing(
+    basename: str,
+    doc: str,
+    message: str,
+    params: list[dict[str, Any]] | None = None,
+    pos_arg: str | None = None,
+) -> TaskDict:
     task: TaskDict = {"basename": basename, "actions": [lambda: TaskFailed(message)], "uptodate": [False]}
-    # the task keeps its options, so `doit status --json` reports the real error, not "--json unknown"
-    return {**task, "doc": doc, "params": params or []}
+    # the task keeps its options and arguments, so `doit status --json` or `doit accept NAME`
+    # report the real error, not "--json unknown" or "Invalid parameter: NAME"
+    task = {**task, "doc": doc, "params": params or []}
+    return {**task, "pos_arg": pos_arg} if pos_arg else task
 
 
 def _say(message: str) -> None:
@@ -118,27 +128,61 @@ def _say(message: str) -> None:
     print(f"hotdata: {message}", file=sys.stderr, flush=True)
 
 
+class _SaidAlready(ConsoleReporter):  # type: ignore[misc]
+    """A configuration error is said once, as one line (``_say``); doit's own report of the
+    failing task would repeat it in a block of its own."""
+
+    desc = "hotdata: configuration errors only"
+
+    def execute_task(self, task: Any) -> None:
+        pass
+
+    def add_failure(self, task: Any, fail: Any) -> None:
+        pass
+
+    def complete_run(self) -> None:
+        for err in self.runtime_errors:
+            self.outstream.write(f"ERROR: {err}\n")
+
+
 def _broken(message: str) -> dict[str, Any]:
-    def creator(name: str, doc: str, params: list[dict[str, Any]] | None = None) -> Callable[[], TaskDict]:
+    def creator(
+        name: str, params: list[dict[str, Any]] | None = None, pos_arg: str | None = None
+    ) -> Callable[[], TaskDict]:
+        doc = (
+            "(configuration error) " + message.splitlines()[0]
+            if name == "fixtures"
+            else "(configuration error)"
+        )
+
         def task() -> TaskDict:
-            return _failing(name, doc, message, params)
+            return _failing(name, doc, message, params, pos_arg)
 
         task.__doc__ = doc
         return task
 
     return {
-        "DOIT_CONFIG": {"backend": "json", "default_tasks": ["fixtures"]},
-        "task_fixtures": creator("fixtures", "(configuration error) " + message.splitlines()[0]),
-        "task_validate": creator("validate", "(configuration error)"),
-        "task_status": creator("status", "(configuration error)", _STATUS_PARAMS),
+        "DOIT_CONFIG": {"backend": "json", "default_tasks": ["fixtures"], "reporter": _SaidAlready},
+        "task_fixtures": creator("fixtures"),
+        "task_validate": creator("validate"),
+        "task_status": creator("status", _STATUS_PARAMS),
+        "task_generate": creator("generate", _GENERATE_PARAMS),
+        "task_verify": creator("verify"),
+        "task_prune": creator("prune"),
+        "task_review": creator("review", _STATUS_PARAMS),
+        "task_accept": creator("accept", _ALL, "names"),
+        "task_reject": creator("reject", _ALL, "names"),
+        "task_catalog": creator("catalog"),
     }
 
 
-def _catalog_failure(pipeline: Pipeline, basename: str, doc: str, params: Any = None) -> TaskDict | None:
+def _catalog_failure(
+    pipeline: Pipeline, basename: str, doc: str, params: Any = None, pos_arg: str | None = None
+) -> TaskDict | None:
     try:
         pipeline.catalog  # noqa: B018 - imports the generator modules
     except HotDataError as exc:
-        return _failing(basename, doc, str(exc), params)
+        return _failing(basename, doc, str(exc), params, pos_arg)
     return None
 
 
@@ -149,8 +193,11 @@ def _fixture_doc(spec: FixtureSpec, pipeline: Pipeline) -> str:
     return doc if len(doc) <= 90 else doc[:87] + "..."
 
 
-def _write_catalog(pipeline: Pipeline, *, announce: bool = False) -> bool:
-    written = write_catalog(pipeline)  # False (unchanged) is not a failure
+def _write_catalog(pipeline: Pipeline, *, announce: bool = False) -> bool | TaskFailed:
+    try:
+        written = write_catalog(pipeline)  # False (unchanged) is not a failure
+    except HotDataError as exc:
+        return TaskFailed(str(exc))
     if announce:
         path = pipeline.config.fixtures_path / "README.md"
         print(f"{path} {'written' if written else 'already current'}")
@@ -231,25 +278,21 @@ def _generate_now(
     return _commands.generate(pipeline, schema, template, prompt, name, param)
 
 
+_GENERATE_PARAMS: list[dict[str, Any]] = [
+    {"name": "schema", "long": "schema", "default": "", "help": "schema as module:Name"},
+    {"name": "template", "long": "template", "default": "", "help": "template under templates_dir"},
+    {"name": "prompt", "long": "prompt", "default": "", "help": "prompt text (jinja2)"},
+    {"name": "name", "long": "name", "default": "", "help": "output fixture name"},
+    {"name": "param", "long": "param", "type": list, "default": [], "help": "key:value (repeatable)"},
+]
+
+
 def _generate_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
     def task_generate() -> TaskDict:
         """Generate one ad hoc fixture: --schema mod:Name, --template f.j2 or --prompt text, --name, --param k:v."""
-        option = {"default": ""}
         return {
             "actions": [(_generate_now, [pipeline])],
-            "params": [
-                {"name": "schema", "long": "schema", **option, "help": "schema as module:Name"},
-                {"name": "template", "long": "template", **option, "help": "template under templates_dir"},
-                {"name": "prompt", "long": "prompt", **option, "help": "prompt text (jinja2)"},
-                {"name": "name", "long": "name", **option, "help": "output fixture name"},
-                {
-                    "name": "param",
-                    "long": "param",
-                    "type": list,
-                    "default": [],
-                    "help": "key:value (repeatable)",
-                },
-            ],
+            "params": _GENERATE_PARAMS,
             "uptodate": [False],
             "verbosity": 2,
             "doc": task_generate.__doc__,
@@ -281,7 +324,7 @@ def _decision_creator(
 ) -> Callable[[], TaskDict]:
     def task() -> TaskDict:
         doc = task.__doc__ or ""
-        return _catalog_failure(pipeline, verb, doc, _ALL) or {
+        return _catalog_failure(pipeline, verb, doc, _ALL, "names") or {
             "actions": [(decide, [pipeline], {})],
             "params": _ALL,
             "pos_arg": "names",

@@ -30,6 +30,7 @@ from .._provenance import FailedAttempt
 from ._errors import GenerationError
 from ._model import ModelRequest
 from ._quality import QualityContext, check_value
+from ._secrets import redact
 from ._similar import similarity
 
 if TYPE_CHECKING:
@@ -272,7 +273,7 @@ async def write(
                 return value[:1].upper() + value[1:]
         asker.failed.append(FailedAttempt(attempt=asker.attempts, reasons=reasons[:10]))
     raise GenerationError(
-        f"fixture {asker.fixture}: no acceptable text for {instruction[:60]!r}… in "
+        f"fixture {asker.fixture}: no acceptable text for {redact(instruction, list(asker.policy.secrets))[:60]!r}… in "
         f"{asker.policy.max_attempts} attempt(s) of {best_of} sample(s); last: {'; '.join(reasons[:3])}. "
         "Give the instruction more to work with (a `start`), allow more length, or tune "
         "[tool.hotdata.quality]"
@@ -387,7 +388,7 @@ def _problems(
         reasons.append(f"{len(value)} characters, outside {min_length}..{max_length}")
     for other in avoid:
         if other and similarity(value, other) > quality.near_duplicate_threshold:
-            reasons.append(f"says the same as {other[:40]!r}…")
+            reasons.append(f"says the same as {redact(other, list(context.secrets))[:40]!r}…")
             break
     if check is not None:
         reasons += list(check(value))

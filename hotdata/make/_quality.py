@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import inspect
 import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._leaves import Leaf, as_json, walk
+from ._secrets import blank
 
 __all__ = [
     "QUALITY_VERSION",
@@ -44,6 +46,7 @@ __all__ = [
     "UserCheck",
     "check_value",
     "load_user_checks",
+    "user_check",
 ]
 
 # Bump when a built-in check changes what it refuses: records that passed older gates are re-checked.
@@ -525,11 +528,14 @@ def check_value(
         free = not facts.structured
         if facts.prose:
             prose_leaves.append(leaf)
+        echo = _echo(leaf.text, sources) if "echo" in on else None
+        # the other gates quote a cut of the text: a secret is blanked before it can be cut in two
+        text = blank(leaf.text, sources.secrets)
         for check, reason in (
-            ("echo", _echo(leaf.text, sources) if "echo" in on else None),
-            ("degenerate", _degenerate(leaf.text, facts, settings) if "degenerate" in on and free else None),
-            ("truncated", _truncation(leaf.text, facts, settings) if "truncated" in on and free else None),
-            ("repeated", _repetition(leaf.text, facts, settings) if "repeated" in on else None),
+            ("echo", echo),
+            ("degenerate", _degenerate(text, facts, settings) if "degenerate" in on and free else None),
+            ("truncated", _truncation(text, facts, settings) if "truncated" in on and free else None),
+            ("repeated", _repetition(text, facts, settings) if "repeated" in on else None),
         ):
             if reason:
                 secret_shown |= reason == _SECRET
@@ -576,11 +582,35 @@ def load_user_checks(paths: Sequence[str]) -> list[UserCheck]:
                 "make it importable from the project root or fix the name in [tool.hotdata.quality] custom"
             ) from exc
         obj = getattr(obj, attribute, None)
-        if not callable(obj):
-            what = "missing" if obj is None else f"a {type(obj).__name__}"
-            raise QualityConfigError(f"quality check {entry!r} is {what}, not a function (data, context)")
-        checks.append(obj)
+        if obj is None:
+            raise QualityConfigError(f"quality check {entry!r} is missing, not a function (data, context)")
+        checks.append(user_check(obj, repr(entry)))
     return checks
+
+
+def user_check(obj: Any, label: str) -> UserCheck:
+    """``obj`` when hotdata can call it as ``check(data, context)``; ``QualityConfigError`` naming
+    ``label`` otherwise, so a wrong check stops the catalog once instead of failing every fixture."""
+    if not callable(obj) or isinstance(obj, type):
+        raise QualityConfigError(
+            f"quality check {label} is a {type(obj).__name__}, not a function (data, context)"
+        )
+    if inspect.iscoroutinefunction(obj):
+        raise QualityConfigError(
+            f"quality check {label} is an 'async def' function; write it as a plain def check(data, context)"
+        )
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):  # a builtin without a signature: trusted
+        return cast(UserCheck, obj)
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        raise QualityConfigError(
+            f"quality check {label} takes {signature}, but hotdata calls it as check(data, context) "
+            "and expects a list of problems (str or QualityProblem)"
+        ) from None
+    return cast(UserCheck, obj)
 
 
 def _split_entry(entry: str) -> tuple[str, str]:

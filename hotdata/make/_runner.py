@@ -229,6 +229,7 @@ class Runner:
                     answers=asker.answer_keys,
                     answer_digests=asker.answer_digests,
                     replayed=asker.replayed,
+                    spent=asker.spent,
                 )
             asker.failed.append(
                 FailedAttempt(attempt=asker.attempts, reasons=[f"fixture: {p}" for p in problems])

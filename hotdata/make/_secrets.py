@@ -14,11 +14,11 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SECRET_MARK", "mask_secrets", "public_options", "redact", "secret_values"]
+__all__ = ["SECRET_MARK", "blank", "mask_secrets", "public_options", "redact", "secret_values"]
 
 SECRET_MARK = "<secret>"
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
@@ -61,10 +61,16 @@ def secret_values() -> list[str]:
     return sorted({v for v in values if len(v) >= 8}, key=len, reverse=True)
 
 
+def blank(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by ``***`` (and nothing else touched)."""
+    for value in secrets:
+        text = text.replace(value, "***")
+    return text
+
+
 def redact(text: str, secrets: list[str] | None = None) -> str:
     """``text`` with every known secret value and bearer token replaced by ``***``."""
-    for value in secret_values() if secrets is None else secrets:
-        text = text.replace(value, "***")
+    text = blank(text, secret_values() if secrets is None else secrets)
     return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1***", text)
 
 

@@ -13,9 +13,9 @@ from .._duration import TTL, parse_ttl
 from .._errors import InvalidFixtureName
 from .._names import validate_fixture_name
 from ._errors import CatalogError
-from ._quality import QualitySettings
+from ._quality import QualitySettings, user_check
 
-__all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture"]
+__all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture", "json_problem"]
 
 Generator = Callable[..., Awaitable[Any]]
 # quality= on @fixture: overrides of [tool.hotdata.quality] ({"prose_min_words": 6,
@@ -23,6 +23,8 @@ Generator = Callable[..., Awaitable[Any]]
 Quality = Mapping[str, Any] | Callable[..., Any] | Sequence[Callable[..., Any]] | None
 
 _ATTR = "__hotdata_fixtures__"
+# Seconds one fixture's generation may take at most (longer overflows the event loop's clock).
+MAX_TIMEOUT = 7 * 86_400.0
 
 
 @dataclass(frozen=True)
@@ -106,12 +108,20 @@ def fixture(
                 f"fixture {name!r}: variant {index} is a {type(variant).__name__}, not a mapping; "
                 "give each variant as a dict of parameters, e.g. {'archetype': 'soul_in_crisis'}"
             )
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-        raise CatalogError(f"fixture {name!r}: timeout={timeout!r} must be a positive number of seconds")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT
+    ):
+        raise CatalogError(
+            f"fixture {name!r}: timeout={timeout!r} must be a positive number of seconds, at most "
+            f"{MAX_TIMEOUT:.0f} (a week)"
+        )
+    for key, value in (model_options or {}).items():
+        problem = json_problem(value, f"model_options {key}")
+        if problem is not None:
+            raise CatalogError(f"fixture {name!r}: {problem}")
     try:
         parse_ttl(ttl)
-        if isinstance(quality, Mapping):
-            QualitySettings().merged(quality, where=f"quality= of fixture {name!r}")
+        _check_quality(name, quality)
     except ValueError as exc:
         raise CatalogError(f"fixture {name!r}: {exc}") from None
     decl = FixtureDeclaration(
@@ -139,6 +149,25 @@ def fixture(
         return fn
 
     return decorate
+
+
+def _check_quality(name: str, quality: Quality) -> None:
+    """``quality=`` of one fixture: overrides, a check or checks that can be called, else ValueError."""
+    if quality is None:
+        return
+    if isinstance(quality, Mapping):
+        QualitySettings().merged(quality, where=f"quality= of fixture {name!r}")
+        return
+    checks = [quality] if callable(quality) else quality
+    if isinstance(checks, str | bytes) or not isinstance(checks, Sequence):
+        raise ValueError(
+            f"quality={quality!r} is a {type(quality).__name__}; give a dict of [tool.hotdata.quality] "
+            "keys, a check(data, context) function or a list of them"
+        )
+    for check in checks:
+        user_check(
+            check, f"{getattr(check, '__qualname__', None) or repr(check)} (quality= of fixture {name!r})"
+        )
 
 
 def expand(fn: Generator) -> list[FixtureSpec]:
@@ -182,7 +211,10 @@ def expand(fn: Generator) -> list[FixtureSpec]:
 
 
 def _short_repr(value: Any, limit: int = 160) -> str:
-    text = repr(value)
+    from ._secrets import mask_secrets, secret_values
+
+    # masked before the cut (this text goes into error messages): a cut key escapes redaction
+    text = repr(mask_secrets(value, secret_values()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -212,7 +244,7 @@ def _check_param_keys(pattern: str, origin: str, params: Mapping[Any, Any]) -> N
 
 
 # Variant parameters are recorded as JSON in the provenance record and hashed into
-# the fingerprint, so each must survive a JSON round trip unchanged (see _json_problem).
+# the fingerprint, so each must survive a JSON round trip unchanged (see json_problem).
 _NOT_JSON_WHY = (
     "hotdata records parameters as JSON and hashes them into the fingerprint, and turning this value "
     "into text is not stable (a set's order changes between processes, an object's repr may hold "
@@ -223,12 +255,12 @@ _NOT_JSON_WHY = (
 
 def _check_param_values(name: str, generator: str, params: Mapping[str, Any]) -> None:
     for key, value in params.items():
-        problem = _json_problem(value, key)
+        problem = json_problem(value, key)
         if problem is not None:
             raise CatalogError(f"fixture {name!r} ({generator}): variant parameter {problem}")
 
 
-def _json_problem(value: Any, path: str) -> str | None:
+def json_problem(value: Any, path: str) -> str | None:
     """What keeps ``value`` from being a JSON value that round-trips unchanged, or None."""
     if value is None or isinstance(value, bool | int):
         return None
@@ -250,7 +282,7 @@ def _json_problem(value: Any, path: str) -> str | None:
         return None
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            problem = _json_problem(item, f"{path}[{index}]")
+            problem = json_problem(item, f"{path}[{index}]")
             if problem is not None:
                 return problem
         return None
@@ -261,7 +293,7 @@ def _json_problem(value: Any, path: str) -> str | None:
                     f"{path} has key {key!r}, a {type(key).__name__}: JSON object keys are strings, so "
                     f"the record would show {str(key)!r} instead; use str keys"
                 )
-            problem = _json_problem(item, f"{path}[{key!r}]")
+            problem = json_problem(item, f"{path}[{key!r}]")
             if problem is not None:
                 return problem
         return None

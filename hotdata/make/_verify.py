@@ -66,7 +66,9 @@ def _check(pipeline: Pipeline, runner: Runner, spec: FixtureSpec) -> Drift | Non
     except ValueError:
         old = None
     head = f"{spec.name}: the committed data differs from what the code produces ({status.state.value}: {status.reason})"
-    changes = render_changes(diff_values(old, json.loads(candidate.data)), max_lines=20)
+    changes = render_changes(
+        diff_values(old, json.loads(candidate.data)), max_lines=20, secrets=pipeline.inputs.secrets
+    )
     return Drift(spec.name, [head, *(f"    {line}" for line in changes)])
 
 
