@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel, Field, TypeAdapter
 
 from hotdata.make import ConfigError, load_config
-from hotdata.make._ask import extract_json, open_pointer, schema_for_model
-from hotdata.make._fingerprint import function_source
+from hotdata.make.generate import extract_json, open_pointer, schema_for_model
+from hotdata.make.plan import function_source
 from hotdata.testing import fake_from_schema
 
 
@@ -93,8 +93,7 @@ def test_fake_from_schema_is_valid_and_deterministic(seed: int) -> None:
 
 def test_fake_models_are_llm_models_registered_through_the_plugin_hook() -> None:
     from hotdata.make import ModelError
-    from hotdata.make._llm import open_model
-    from hotdata.make._model import ModelRequest
+    from hotdata.make.models import ModelRequest, open_model
 
     plugins = ["hotdata.testing.fake_models"]
     request = ModelRequest(
@@ -161,7 +160,7 @@ def test_build_public_names() -> None:
 
 
 def test_redact_hides_environment_secrets_and_bearer_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hotdata.make._secrets import redact
+    from hotdata.make import redact
 
     monkeypatch.setenv("ACME_API_KEY", "sk-acme-1234567890")
     monkeypatch.setenv("LLM_USER_PATH", "/nonexistent-llm-dir")

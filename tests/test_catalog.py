@@ -10,7 +10,7 @@ import pytest
 from generators.schemas import AgentSnapshot
 from hotdata import FixtureState
 from hotdata.make import Pipeline, load_config
-from hotdata.make._commands import quality_problems
+from hotdata.make.commands import quality_problems
 from hotdata.pytest_plugin import HotDataAccess
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -146,10 +146,10 @@ import json, time
 from datetime import UTC, datetime
 
 from hotdata.make import load_config
-from hotdata.make._catalog import load_catalog
-from hotdata.make._fingerprint import Inputs
-from hotdata.make._index import FreshIndex
-from hotdata.make._plan import Planner
+from hotdata.make.plan import load_catalog
+from hotdata.make.plan import Inputs
+from hotdata.make.plan import FreshIndex
+from hotdata.make.plan import Planner
 
 # The index as a build on 2020-01-02 left it: every fixture verified fresh (its files old enough).
 config = load_config()

@@ -12,10 +12,8 @@ import pytest
 from doit_project import Project
 from pydantic import BaseModel, Field
 
-from hotdata.make import ModelError
-from hotdata.make._config import RetrySettings
-from hotdata.make._llm import LlmClient
-from hotdata.make._model import ModelRequest
+from hotdata.make import ModelError, RetrySettings
+from hotdata.make.models import LlmClient, ModelRequest
 from hotdata.testing import FakeOpenAIServer
 
 SECRET = "sk-hotdata-TESTSECRET-0123456789abcdef"
@@ -137,11 +135,9 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
     server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hotdata.make import FixtureSpec, HotDataConfig
-    from hotdata.make._ask import Asker, AskPolicy
-    from hotdata.make._context import GenerationContext
-    from hotdata.make._fingerprint import Inputs
-    from hotdata.make._quality import QualitySettings
-    from hotdata.make._templates import TemplateSet
+    from hotdata.make.generate import Asker, AskPolicy, GenerationContext, TemplateSet
+    from hotdata.make.plan import Inputs
+    from hotdata.make.quality import QualitySettings
 
     user_dir = tmp_path / "llm-noschema"
     server.write_llm_config(user_dir, "plain-gpt", supports_schema=False)

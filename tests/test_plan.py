@@ -16,12 +16,9 @@ from pydantic import BaseModel
 from hotdata import FixtureState, HotData
 from hotdata._freshness import BUILD_CHECK_NAMES
 from hotdata.make import FixtureSpec, HotDataConfig
-from hotdata.make._candidate import make_candidate
-from hotdata.make._catalog import Catalog
-from hotdata.make._commit import write_pair
-from hotdata.make._fingerprint import FINGERPRINT_FORMAT, Inputs
-from hotdata.make._index import FreshIndex
-from hotdata.make._plan import BUILD_CHECKS, Planner
+from hotdata.make.commit import write_pair
+from hotdata.make.generate import make_candidate
+from hotdata.make.plan import BUILD_CHECKS, FINGERPRINT_FORMAT, Catalog, FreshIndex, Inputs, Planner
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Quality gates (hotdata.make._quality): junk seen in this repository's catalog is caught,
+"""Quality gates (hotdata.make.quality): junk seen in this repository's catalog is caught,
 good data of every shape passes, thresholds and user checks are wired."""
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ from uuid import UUID
 import pytest
 from pydantic import BaseModel, Field
 
-from hotdata.make._leaves import iter_strings, schema_for_pointer
-from hotdata.make._quality import (
+from hotdata.make.quality import (
     QualityConfigError,
     QualityContext,
     QualityProblem,
     QualitySettings,
     check_value,
+    iter_strings,
     load_user_checks,
+    near_duplicates,
+    schema_for_pointer,
+    similarity,
 )
-from hotdata.make._similar import near_duplicates, similarity
 
 DEFAULT = QualitySettings()
 FEEDBACK = (
@@ -642,7 +644,7 @@ def wrong(data, context):
 def test_module_docstring_example_runs():
     import doctest
 
-    import hotdata.make._quality as quality
+    import hotdata.make.quality as quality
 
     assert doctest.testmod(quality).failed == 0
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from doit_project import Project
 
-from hotdata.make._ask import Asker, AskPolicy
-from hotdata.make._model import ModelReply, ModelRequest
-from hotdata.make._quality import QualitySettings
+from hotdata.make.generate import Asker, AskPolicy
+from hotdata.make.models import ModelReply, ModelRequest
+from hotdata.make.quality import QualitySettings
 
 pytestmark = pytest.mark.slow
 

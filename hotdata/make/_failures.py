@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .._errors import HotDataError
-from ._commit import ensure_state_dir, write_atomic
 from ._outcome import Outcome, OutcomeKind
+from .commit._writer import ensure_state_dir, write_atomic
 
 __all__ = ["FailureLog", "LastFailure"]
 

@@ -16,20 +16,20 @@ from typing import Any
 
 from .._errors import HotDataError, InvalidFixtureName
 from .._freshness import Clock, FixtureState, FixtureStatus, utcnow
-from ._answers import ReplayMode, built_from
-from ._batch import BatchedAnswerStore, BatchRun, WaitingForBatch
-from ._catalog import Catalog, load_catalog
-from ._commit import Writer
-from ._config import HotDataConfig
+from ._config import HotDataConfig, ReplayMode
 from ._errors import GenerationError
 from ._failures import FailureLog
-from ._fingerprint import Inputs
-from ._index import FreshIndex
 from ._outcome import BuildSummary, Outcome, OutcomeKind
-from ._plan import Planner
-from ._runner import BudgetExhausted, Runner, describe_exception
 from ._secrets import redact
 from ._spec import FixtureSpec
+from .answers._store import built_from
+from .batch._run import BatchedAnswerStore, BatchRun, WaitingForBatch
+from .commit._writer import Writer
+from .generate._runner import BudgetExhausted, Runner, describe_exception
+from .plan._catalog import Catalog, load_catalog
+from .plan._fingerprint import Inputs
+from .plan._index import FreshIndex
+from .plan._planner import Planner
 
 __all__ = ["Pipeline"]
 
@@ -220,7 +220,7 @@ class Pipeline:
 
     def finish_run(self) -> None:
         """After the fixtures of a run: tidy half-done writes, remember failures, rewrite the catalog."""
-        from ._catalog_doc import write_catalog
+        from .commit._catalog_doc import write_catalog
 
         self.finish_interrupted_writes()
         self.batches.submit()  # every request this run wanted, as one batch per model

@@ -13,7 +13,7 @@ from .._duration import TTL, parse_ttl
 from .._errors import InvalidFixtureName
 from .._names import validate_fixture_name
 from ._errors import CatalogError
-from ._quality import QualitySettings, user_check
+from .quality._gates import QualitySettings, user_check
 
 __all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture", "json_problem"]
 

@@ -22,7 +22,7 @@ def write_fixture(
     when the value does not validate against the handle's schema.
     """
     from ..make._candidate import make_candidate
-    from ..make._commit import write_candidate
+    from ..make.commit._writer import write_candidate
 
     candidate = make_candidate(
         handle.name,

@@ -1,0 +1,136 @@
+"""``GenerationContext``: what a generator function receives."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..._provenance import FailedAttempt, Usage
+from ..._schema import SchemaAdapter
+from .._errors import TemplateError
+from .._spec import FixtureSpec
+from ._ask import Asker
+
+if TYPE_CHECKING:  # jinja2 is imported only when something is rendered
+    from ._templates import TemplateSet
+
+__all__ = ["GenerationContext"]
+
+
+class GenerationContext:
+    """Renders the fixture's templates and asks the model for schema-valid, gate-passing values.
+
+    ``ctx.params`` holds the variant parameters; ``ctx.rng`` is a ``random.Random``
+    seeded by the fixture name, for parts a generator computes itself (the same
+    names and numbers on every run, so a rebuild changes only what the model writes).
+    """
+
+    def __init__(
+        self,
+        spec: FixtureSpec,
+        *,
+        asker: Asker,
+        templates: TemplateSet,
+        adapter: Callable[[Any], SchemaAdapter[Any]],
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.params: dict[str, Any] = dict(spec.params)
+        self.rng = random.Random(spec.name)
+        self.model = asker.model
+        self.model_options = dict(asker.options)
+        # Schemas asked of the model besides the fixture's own: inputs too.
+        self.schemas_used: dict[str, str] = {}
+        self._asker = asker
+        self._templates = templates
+        self._adapter = adapter
+
+    def render(self, template: str | None = None, **variables: Any) -> str:
+        """Render ``template`` (default: the fixture's first template) with params + variables."""
+        if template is None:
+            if not self.spec.templates:
+                raise TemplateError(f"fixture {self.name} declares no template; pass one to ctx.render()")
+            template = self.spec.templates[0]
+        return self._templates.render(template, {**self.params, **variables, "fixture_name": self.name})
+
+    def render_text(self, source: str, **variables: Any) -> str:
+        """Render prompt text given inline (jinja2 syntax) with params + variables."""
+        return self._templates.render_string(source, {**self.params, **variables, "fixture_name": self.name})
+
+    async def generate(self, prompt: str, schema: Any = None, *, system: str | None = None) -> Any:
+        """Ask the model for one object of ``schema`` (default: the fixture's schema).
+
+        The answer is accepted when it validates and passes the quality gates
+        (truncated, repeated, echoed or degenerate text is refused); otherwise the
+        model is asked again, up to ``retries.validation_attempts`` times.
+        """
+        adapter = self._adapter(schema if schema is not None else self.spec.schema)
+        if schema is not None and schema is not self.spec.schema:
+            self.schemas_used[adapter.name] = adapter.schema_hash()
+        return await self._asker.ask(prompt, adapter, system)
+
+    async def write(
+        self,
+        instruction: str,
+        *,
+        max_length: int,
+        min_length: int = 1,
+        sentences: int | None = None,
+        start: str | Sequence[str] | None = None,
+        keep_start: bool = True,
+        phrase: bool = False,
+        max_words: int | None = None,
+        protect: Sequence[str] = (),
+        avoid: Sequence[str] = (),
+        check: Callable[[str], Sequence[str]] | None = None,
+        best_of: int = 2,
+    ) -> str:
+        """Free text for one prose field, in whole sentences within ``max_length``, gated.
+
+        ``start`` begins the answer (a list: one sentence per opener); ``phrase`` asks
+        for a short phrase without a final stop; ``protect`` lists names the model may
+        repeat freely; ``avoid`` lists texts it must not repeat (sibling items);
+        ``check`` adds your own problems. Each attempt draws up to ``best_of``
+        samples and keeps the first that passes; up to ``retries.validation_attempts``
+        attempts. See ``hotdata.make.generate._write``.
+        """
+        from ._write import write
+
+        return await write(
+            self._asker,
+            instruction,
+            max_length=max_length,
+            min_length=min_length,
+            sentences=sentences,
+            start=start,
+            keep_start=keep_start,
+            phrase=phrase,
+            max_words=max_words,
+            protect=protect,
+            avoid=avoid,
+            check=check,
+            best_of=best_of,
+        )
+
+    # What the record keeps of the calls made for this fixture.
+
+    @property
+    def attempts(self) -> int:
+        return self._asker.attempts
+
+    @property
+    def usage(self) -> Usage:
+        return self._asker.usage
+
+    @property
+    def usage_per_attempt(self) -> list[Usage]:
+        return self._asker.usage_per_attempt
+
+    @property
+    def failed_attempts(self) -> list[FailedAttempt]:
+        return self._asker.failed
+
+    @property
+    def prompts(self) -> list[str]:
+        return self._asker.prompts
