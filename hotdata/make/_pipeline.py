@@ -24,6 +24,7 @@ from ._secrets import redact
 from ._spec import FixtureSpec
 from .answers._store import built_from
 from .batch._run import BatchedAnswerStore, BatchRun, WaitingForBatch
+from .commit._catalog_doc import CatalogRow, write_catalog
 from .commit._writer import Writer
 from .generate._runner import BudgetExhausted, Runner, describe_exception
 from .plan._catalog import Catalog, load_catalog
@@ -220,16 +221,43 @@ class Pipeline:
 
     def finish_run(self) -> None:
         """After the fixtures of a run: tidy half-done writes, remember failures, rewrite the catalog."""
-        from .commit._catalog_doc import write_catalog
-
         self.finish_interrupted_writes()
         self.batches.submit()  # every request this run wanted, as one batch per model
         self.batches.tidy({n: o.kind.value for n, o in self._outcomes.items()}, self.answers)
         self.failures.update(self._outcomes.values())
         try:
-            write_catalog(self)
+            self.write_catalog()
         except HotDataError as exc:  # the fixtures are built; only the catalog document is left out
             self.notes.append(str(exc))
+
+    def write_catalog(self) -> bool:
+        """Rewrite ``fixtures/README.md`` when its content changed; True when it was written
+        (``GenerationError`` when a file hotdata did not write is in its place)."""
+        return write_catalog(self.config.fixtures_path, self.catalog_rows(), self.writer.write_document)
+
+    def catalog_rows(self) -> list[CatalogRow]:
+        """Every fixture as the catalog shows it, from the committed records as they are now."""
+        rows = []
+        self.planner.rescan()  # this run may have written fixtures since it listed them
+        for spec in self.catalog:
+            # what this run already decided stands, unless it then built or failed the fixture
+            status = self.last_status(spec.name)
+            outcome = self.outcome(spec.name)
+            if status is None or outcome is not None:
+                status = self.planner.status(spec)
+            rec = status.record
+            generated = rec.generated_at.strftime("%Y-%m-%d %H:%M UTC") if rec else "-"
+            model = rec.model if rec and rec.model else "-"
+            entry = self.index.get(spec.name) if rec is None else None
+            if entry is not None:  # found fresh by the local index, without reading the record
+                generated, model = entry.generated_at, entry.model
+            state = status.state.value
+            if outcome is not None and outcome.kind is OutcomeKind.FAILED:
+                state += " (last build failed)"
+            schema = getattr(spec.schema, "__qualname__", str(spec.schema))
+            ttl = self.inputs.ttl_for(spec)
+            rows.append(CatalogRow(spec.name, schema, spec.generator_name, model, generated, ttl, state))
+        return rows
 
     def finish_interrupted_writes(self) -> int:
         """Finish (or discard) every half-done write the plan came across; the count finished."""

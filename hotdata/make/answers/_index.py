@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from .._files import ensure_state_dir, write_atomic
+
 __all__ = ["AnswerIndex"]
 
 _FORMAT = 1
@@ -59,8 +61,6 @@ class AnswerIndex:
     def _save_cache(self, stats: dict[str, tuple[int, int, str | None]]) -> None:
         if self.cache is None:
             return
-        from ..commit._writer import ensure_state_dir, write_atomic
-
         doc = {"format": _FORMAT, "entries": {rel: list(entry) for rel, entry in sorted(stats.items())}}
         with contextlib.suppress(OSError):  # local state: failing to keep it costs only time
             ensure_state_dir(self.cache.parent)

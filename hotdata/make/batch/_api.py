@@ -19,6 +19,7 @@ from typing import Any
 
 from .._errors import ModelError
 from .._secrets import redact
+from ..models._llm import finish_reason, lookup_model
 from ..models._seam import ModelReply, ModelRequest
 
 __all__ = [
@@ -63,8 +64,6 @@ def batchable_model(model_id: str, plugins: Sequence[str] = ()) -> Any | None:
         from llm.default_plugins.openai_models import AsyncChat, Chat, Completion
     except ImportError:
         return None
-    from ..models._llm import lookup_model  # tenacity and llm load only when a model is asked for
-
     model = lookup_model(model_id, plugins)
     if isinstance(model, Chat | AsyncChat) and not isinstance(model, Completion):
         return model
@@ -149,8 +148,6 @@ def _reply(body: Mapping[str, Any]) -> ItemResult:
         return ItemResult(error="the answer has no message content")
     if not isinstance(text, str) or not text.strip():
         return ItemResult(error="the model returned an empty answer")
-    from ..models._llm import finish_reason
-
     usage = body.get("usage") or {}
     return ItemResult(
         ModelReply(

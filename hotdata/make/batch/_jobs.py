@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from ..._duration import format_duration
 from ..._errors import InvalidFixtureName
 from ..._names import validate_fixture_name
 from .._secrets import public_options, redact, secret_values
@@ -80,8 +81,6 @@ def is_provider_id(text: object) -> bool:
 
 
 def ago(then: datetime, now: datetime) -> str:
-    from ..._duration import format_duration
-
     return f"{format_duration(max(now - then, timedelta(0)))} ago"
 
 

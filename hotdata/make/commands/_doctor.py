@@ -21,6 +21,7 @@ from doit.exceptions import TaskFailed
 from ..._errors import HotDataError
 from ..._freshness import FixtureState
 from .._pipeline import Pipeline
+from ..embedded import LOCAL_MODEL_ID, prove_decode, read_build, reinstall_command
 from ..generate._ask import ReplayMiss
 from ..generate._runner import Runner
 from ..models._llm import lookup_model
@@ -74,8 +75,6 @@ def _models(pipeline: Pipeline, problems: list[str]) -> list[str]:
 
 
 def _embedded(pipeline: Pipeline, problems: list[str]) -> list[str]:
-    from ..embedded import LOCAL_MODEL_ID, prove_decode, read_build, reinstall_command
-
     build = read_build()
     lines = [f"llama.cpp: {build.describe()}"]
     if build.version is None:

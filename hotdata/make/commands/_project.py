@@ -16,7 +16,6 @@ from .._config import load_config, read_run_switches
 from .._pipeline import Pipeline
 from .._secrets import mask_secrets
 from .._spec import FixtureSpec
-from ..commit._catalog_doc import write_catalog
 from . import _commands, _doctor, _prune, _review, _verify
 from ._reporter import HotDataReporter
 
@@ -195,7 +194,7 @@ def _fixture_doc(spec: FixtureSpec, pipeline: Pipeline) -> str:
 
 def _write_catalog(pipeline: Pipeline, *, announce: bool = False) -> bool | TaskFailed:
     try:
-        written = write_catalog(pipeline)  # False (unchanged) is not a failure
+        written = pipeline.write_catalog()  # False (unchanged) is not a failure
     except HotDataError as exc:
         return TaskFailed(str(exc))
     if announce:

@@ -33,8 +33,8 @@ from typing import TextIO
 from doit.exceptions import TaskFailed
 
 from ..._errors import HotDataError
+from .._files import ensure_state_dir, write_atomic
 from .._pipeline import Pipeline
-from ..commit._writer import ensure_state_dir, write_atomic
 from ._prune import drop_unused_staged
 from ._staged import StagedChange, find_orphans, staged_changes, staged_pairs
 

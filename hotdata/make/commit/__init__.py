@@ -5,11 +5,13 @@ build lock, stages it for review, accepts or rejects a staged pair, and records 
 ``_catalog_doc`` writes ``fixtures/README.md``, the catalog of every fixture.
 """
 
-from ._catalog_doc import CATALOG_FILE, render_catalog, write_catalog
-from ._writer import Writer, ensure_state_dir, recover, write_atomic, write_candidate, write_pair
+from .._files import ensure_state_dir, write_atomic
+from ._catalog_doc import CATALOG_FILE, CatalogRow, render_catalog, write_catalog
+from ._writer import Writer, recover, write_candidate, write_pair
 
 __all__ = [
     "CATALOG_FILE",
+    "CatalogRow",
     "Writer",
     "ensure_state_dir",
     "recover",

@@ -34,65 +34,18 @@ from ..._provenance import parse_provenance, read_provenance, sha256_hex
 from ..._store import PENDING_SUFFIX, inspect_staged, same_generation, staged_paths
 from .._candidate import Candidate
 from .._errors import GenerationError
+from .._files import ensure_state_dir, fsync_dir, write_atomic, write_temp
 
-__all__ = ["Writer", "ensure_state_dir", "recover", "write_atomic", "write_candidate", "write_pair"]
-
-
-def _default_mode() -> int:
-    umask = os.umask(0o022)  # read the umask (the only way) and put it back at once
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-_FILE_MODE = _default_mode()
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not every filesystem allows it
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_temp(directory: Path, stem: str, payload: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
-    try:
-        # mkstemp makes 0600 files; fixtures are ordinary readable files
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Replace ``path`` with ``payload`` so readers see the old or new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(path.parent, path.name, payload)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+__all__ = ["Writer", "recover", "write_candidate", "write_pair"]
 
 
 def write_pair(data_path: Path, meta_path: Path, data: bytes, record_bytes: bytes, data_sha: str) -> None:
     """Write a data file and its record as one roll-forward transaction (see the module docstring)."""
     data_path.parent.mkdir(parents=True, exist_ok=True)
     pending = meta_path.with_name(meta_path.name + PENDING_SUFFIX)
-    data_tmp = _write_temp(data_path.parent, data_path.name, data)
+    data_tmp = write_temp(data_path.parent, data_path.name, data)
     try:
-        meta_tmp = _write_temp(meta_path.parent, meta_path.name, record_bytes)
+        meta_tmp = write_temp(meta_path.parent, meta_path.name, record_bytes)
         try:
             os.replace(meta_tmp, pending)
         except BaseException:
@@ -108,7 +61,7 @@ def write_pair(data_path: Path, meta_path: Path, data: bytes, record_bytes: byte
                 os.unlink(pending)
         raise
     os.replace(pending, meta_path)
-    _fsync_dir(data_path.parent)
+    fsync_dir(data_path.parent)
 
 
 def write_candidate(candidate: Candidate) -> None:
@@ -146,7 +99,7 @@ def _finish_staged(data_path: Path, meta_path: Path) -> bool:
             finished = True
     with contextlib.suppress(FileNotFoundError):
         os.unlink(meta_new)
-    _fsync_dir(meta_path.parent)
+    fsync_dir(meta_path.parent)
     return finished
 
 
@@ -163,7 +116,7 @@ def recover(data_path: Path, meta_path: Path) -> bool:
         record, current = None, None
     if record is not None and record.data_sha256 == current:
         os.replace(pending, meta_path)
-        _fsync_dir(meta_path.parent)
+        fsync_dir(meta_path.parent)
         return True
     with contextlib.suppress(OSError):
         os.unlink(pending)
@@ -178,22 +131,6 @@ def _remove_stray_temp_files(fixtures_dir: Path) -> list[Path]:
                 path.unlink()
                 removed.append(path)
     return removed
-
-
-def ensure_state_dir(state_dir: Path) -> Path:
-    """The project's local state directory (lock, caches), created with a ``.gitignore`` of ``*``
-    so that nothing in it is ever committed, whatever the project's own ignore rules say."""
-    ignore = state_dir / ".gitignore"
-    if not ignore.exists():
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(ignore, b"# hotdata's local state: never committed\n*\n")
-        except OSError as exc:
-            raise GenerationError(
-                f"cannot create hotdata's local state directory {state_dir} ({exc.strerror or exc}); "
-                "it keeps the build lock there: remove or rename what is in the way"
-            ) from None
-    return state_dir
 
 
 @contextlib.contextmanager
@@ -355,10 +292,10 @@ class Writer:
                     os.unlink(pending)
             raise
         os.replace(pending, meta_path)
-        _fsync_dir(data_path.parent)
+        fsync_dir(data_path.parent)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(meta_new)
-        _fsync_dir(data_path.parent)
+        fsync_dir(data_path.parent)
         return True
 
     def reject(self, data_path: Path, meta_path: Path, identity: str) -> bool:
@@ -375,7 +312,7 @@ class Writer:
                 )
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-        _fsync_dir(data_path.parent)
+        fsync_dir(data_path.parent)
         return True
 
     def write_answer(self, path: Path, payload: bytes) -> None:

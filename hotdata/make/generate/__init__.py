@@ -8,8 +8,9 @@ object under a schema (``_ask``) or for free text, one prose field at a time
 """
 
 from .._candidate import Candidate, encode_value, make_candidate
-from ._ask import Asker, AskPolicy, ReplayMiss, extract_json, field_guide, open_pointer, schema_for_model
+from ._ask import Asker, AskPolicy, ReplayMiss
 from ._context import GenerationContext
+from ._json_answers import extract_json, field_guide, open_pointer, schema_for_model
 from ._loops import LoopPool, StuckError
 from ._runner import Budget, BudgetExhausted, Runner, describe_exception
 from ._templates import TemplateSet

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..._provenance import FailedAttempt, Usage
 from ..._schema import SchemaAdapter
 from .._errors import TemplateError
 from .._spec import FixtureSpec
 from ._ask import Asker
-
-if TYPE_CHECKING:  # jinja2 is imported only when something is rendered
-    from ._templates import TemplateSet
+from ._json_answers import schema_for_model
+from ._templates import TemplateSet
+from ._write import generate_with_prose, prose_fields, write
 
 __all__ = ["GenerationContext"]
 
@@ -68,6 +68,11 @@ class GenerationContext:
         adapter = self._adapter(schema if schema is not None else self.spec.schema)
         if schema is not None and schema is not self.spec.schema:
             self.schemas_used[adapter.name] = adapter.schema_hash()
+        json_schema = adapter.json_schema()
+        if json_schema and getattr(self._asker.client, "writes_prose_apart", False):
+            fields = prose_fields(schema_for_model(json_schema))
+            if fields:  # a small model writes prose as free text, and decodes the rest under the schema
+                return await generate_with_prose(self._asker, prompt, adapter, fields, system)
         return await self._asker.ask(prompt, adapter, system)
 
     async def write(
@@ -95,8 +100,6 @@ class GenerationContext:
         samples and keeps the first that passes; up to ``retries.validation_attempts``
         attempts. See ``hotdata.make.generate._write``.
         """
-        from ._write import write
-
         return await write(
             self._asker,
             instruction,

@@ -9,6 +9,7 @@ embedded model is loaded once per process. The run's budget (``max_calls``,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import threading
@@ -26,12 +27,15 @@ from .._config import HotDataConfig, ReplayMode
 from .._errors import GenerationError, ModelError
 from .._spec import FixtureSpec
 from ..answers._store import AnswerStore
+from ..models._llm import ModelLookup, open_model
 from ..models._seam import ModelClient, ModelReply
 from ..plan._fingerprint import Inputs
 from ..quality._gates import QualityContext, QualitySettings, UserCheck, check_value
 from ..quality._similar import FamilyProse, near_duplicates
 from ._ask import FEEDBACK_MARKERS, Asker, AskPolicy
+from ._context import GenerationContext
 from ._loops import LoopPool
+from ._templates import TemplateSet
 
 __all__ = ["Budget", "BudgetExhausted", "Runner"]
 
@@ -102,10 +106,10 @@ class Runner:
         self.clock = clock
         self.pool = LoopPool(self._is_user_code)
         self._clients: dict[tuple[int, str], ModelClient] = {}
-        self._lookup: Any = None  # the build's ModelLookup, made when a model is first asked for
+        self._lookup: ModelLookup | None = None  # made when a model is first asked for
         self._lookup_guard = threading.Lock()
         self.family = FamilyProse()  # the run's prose shingles, for near-duplicate checks
-        self._templates: Any = None
+        self._templates: TemplateSet | None = None
         self._closures: dict[tuple[str, ...], dict[str, str]] = {}
 
     def _is_user_code(self, filename: str) -> bool:
@@ -125,22 +129,16 @@ class Runner:
 
     def client(self, model: str) -> ModelClient:
         """The client for ``model`` on the running loop (an SDK client belongs to one loop)."""
-        import asyncio
-
         key = (id(asyncio.get_running_loop()), model)
         client = self._clients.get(key)
         if client is None:
-            from ..models._llm import ModelLookup, open_model
-
             with self._lookup_guard:
                 if self._lookup is None:
                     self._lookup = ModelLookup(self.config.llm_plugins)
             client = self._clients[key] = open_model(model, self.config.retries, lookup=self._lookup)
         return client
 
-    def _template_closure(self, spec: FixtureSpec) -> tuple[Any, dict[str, str]]:
-        from ._templates import TemplateSet
-
+    def _template_closure(self, spec: FixtureSpec) -> tuple[TemplateSet, dict[str, str]]:
         if self._templates is None:
             self._templates = TemplateSet(self.config.templates_path)
         closure = self._closures.get(spec.templates)
@@ -169,8 +167,6 @@ class Runner:
         build that fails still says which paid answers it holds); ``expected``: key -> the
         digests the fixture's records were built from (a recorded answer with another one
         changed since, and is refused)."""
-        from ._context import GenerationContext
-
         templates, closure = self._template_closure(spec)
         model, options = self.inputs.model_for(spec)
         quality, checks = self.inputs.quality_for(spec)
@@ -243,9 +239,7 @@ class Runner:
         )
 
     @staticmethod
-    async def _run_generator(spec: FixtureSpec, ctx: Any, what: str) -> Any:
-        import asyncio
-
+    async def _run_generator(spec: FixtureSpec, ctx: GenerationContext, what: str) -> Any:
         try:
             return await spec.generator(ctx, **spec.params)
         except HotDataError:

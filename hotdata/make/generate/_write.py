@@ -24,18 +24,17 @@ import copy
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..._provenance import FailedAttempt
+from ..._schema import SchemaAdapter
 from .._errors import GenerationError
 from .._secrets import redact
 from ..models._seam import ModelRequest
 from ..quality._gates import QualityContext, check_value
 from ..quality._similar import similarity
-
-if TYPE_CHECKING:
-    from ..._schema import SchemaAdapter
-    from ._ask import Asker
+from ._ask import Asker
+from ._json_answers import ARRAY_CAP, extract_json, schema_for_model
 
 __all__ = [
     "clean",
@@ -419,8 +418,6 @@ async def generate_with_prose(
 ) -> Any:
     """One value whose prose fields are written apart (``write``) and whose structure is decoded
     under the schema: what a small model does well, each on its own."""
-    from ._ask import ARRAY_CAP, extract_json, schema_for_model
-
     asked = schema_for_model(adapter.json_schema() or {}, ARRAY_CAP)
     rest = [n for n in asked.get("properties", {}) if n not in fields]
     structure = copy.deepcopy(asked)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..commit._writer import ensure_state_dir, write_atomic
+from .._files import ensure_state_dir, write_atomic
 
 __all__ = ["FreshIndex", "IndexEntry", "file_key", "inputs_digest"]
 
