@@ -206,3 +206,25 @@ def test_properties_named_like_keywords_and_enum_members_are_not_schemas() -> No
     assert fitted["properties"]["pattern"] == {"type": "string", "pattern": "^[A-Z]{3}$"}
     assert fitted["$defs"] == schema["$defs"]  # enum members are data, left as they are
     assert fitted["default"] == schema["default"]
+
+
+def test_every_docstring_example_of_the_build_side_runs() -> None:
+    """Examples in docstrings are documentation that runs: every module of hotdata.make, found by
+    walking the package (so a module that moves keeps its examples tested)."""
+    import doctest
+    import importlib
+    import pkgutil
+
+    import hotdata.make as make
+
+    tried, failed = set(), []
+    for info in pkgutil.walk_packages(make.__path__, "hotdata.make."):
+        if info.name.endswith("__main__"):
+            continue  # running it would be the command itself
+        result = doctest.testmod(importlib.import_module(info.name))
+        if result.attempted:
+            tried.add(info.name.rsplit(".", 1)[-1])
+        if result.failed:
+            failed.append(info.name)
+    assert failed == []
+    assert {"quality", "_text", "_json_schema", "_leaves", "_limits"} <= tried

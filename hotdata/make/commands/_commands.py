@@ -20,7 +20,7 @@ from .._outcome import OutcomeKind
 from .._pipeline import Pipeline
 from .._spec import FixtureSpec, json_problem
 from ..plan._adhoc import ADHOC_DIR, adhoc_spec, declaration, declaration_path, is_adhoc
-from ..quality._gates import QualityContext, check_value
+from ..quality import QualityContext, check_value
 from ..quality._similar import near_duplicates
 from ._prune import answer_use, unused_answers
 from ._staged import orphan_lines

@@ -26,7 +26,7 @@ from ..._store import STAGED_SUFFIX, StagedPair, inspect_staged
 from .._pipeline import Pipeline
 from .._spec import FixtureSpec
 from ..generate._runner import describe_exception
-from ..quality._gates import QualityContext, check_value
+from ..quality import QualityContext, check_value
 from ..quality._similar import near_duplicates
 from ._diff import Change, diff_values, render_changes
 

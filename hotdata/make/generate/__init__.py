@@ -14,7 +14,7 @@ from ._json_answers import extract_json, field_guide, open_pointer, schema_for_m
 from ._loops import LoopPool, StuckError
 from ._runner import Budget, BudgetExhausted, Runner, describe_exception
 from ._templates import TemplateSet
-from ._write import clean, split_sentences, trim_phrase, trim_to_sentence
+from ._write import clean, trim_phrase, trim_to_sentence
 
 __all__ = [
     "AskPolicy",
@@ -36,7 +36,6 @@ __all__ = [
     "make_candidate",
     "open_pointer",
     "schema_for_model",
-    "split_sentences",
     "trim_phrase",
     "trim_to_sentence",
 ]

@@ -30,7 +30,7 @@ from .._errors import AnswerError, ChangedAnswer, GenerationError
 from ..answers._store import AnswerStore, StoredAnswer
 from ..batch._queue import BatchedAnswerStore, WaitingForBatch
 from ..models._seam import ModelClient, ModelReply, ModelRequest
-from ..quality._gates import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
+from ..quality import DEFAULT_FEEDBACK_MARKERS, QualityContext, QualitySettings, UserCheck, check_value
 from ._json_answers import ARRAY_CAP, extract_json, field_guide, open_pointer, schema_for_model
 
 __all__ = ["FEEDBACK_MARKERS", "AskPolicy", "Asker", "ReplayMiss"]

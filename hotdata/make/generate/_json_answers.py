@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .._json_schema import is_shaped, resolve_ref
+
 __all__ = ["ARRAY_CAP", "TEXT_CAP", "extract_json", "field_guide", "open_pointer", "schema_for_model"]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
@@ -20,11 +22,6 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 ARRAY_CAP = 8
 # Strings without a bound are asked for with at most this many characters.
 TEXT_CAP = 400
-
-
-def _shaped(node: Mapping[str, Any]) -> bool:
-    """A string whose form is fixed (an enum, a constant, a format or a pattern) needs no cap."""
-    return any(key in node for key in ("enum", "const", "format", "pattern"))
 
 
 def extract_json(text: str) -> str:
@@ -62,14 +59,12 @@ def schema_for_model(json_schema: Mapping[str, Any], array_cap: int = ARRAY_CAP)
     Validation still uses the real schema.
     """
     schema = copy.deepcopy(dict(json_schema))
-    defs = schema.get("$defs", {})
 
     def resolve(node: Any) -> Any:
-        ref = node.get("$ref") if isinstance(node, dict) else None
-        return defs.get(str(ref).rsplit("/", 1)[-1], {}) if ref else node
+        return resolve_ref(schema, node)
 
     def optional_text(node: Any) -> dict[str, Any] | None:
-        if isinstance(node, dict) and node.get("type") == "string" and not _shaped(node):
+        if isinstance(node, dict) and node.get("type") == "string" and not is_shaped(node):
             return {k: v for k, v in node.items() if k != "default"}  # a plain optional text
         options = node.get("anyOf") if isinstance(node, dict) else None
         if not options:
@@ -98,7 +93,7 @@ def schema_for_model(json_schema: Mapping[str, Any], array_cap: int = ARRAY_CAP)
                     node["additionalProperties"] = False
             if node.get("type") == "array" and "maxItems" not in node:
                 node["maxItems"] = max(array_cap, int(node.get("minItems", 0)))
-            if node.get("type") == "string" and "maxLength" not in node and not _shaped(node):
+            if node.get("type") == "string" and "maxLength" not in node and not is_shaped(node):
                 node["maxLength"] = max(TEXT_CAP, int(node.get("minLength", 0)))  # no endless text
             for value in node.values():
                 visit(value)
@@ -151,12 +146,10 @@ def open_pointer(text: str) -> str:
 def field_guide(schema: Mapping[str, Any], limit: int = 25) -> str:
     """What the schema says about its fields, in lines a model reads (descriptions, formats, enums,
     bounds): for models that decode under the schema without reading its descriptions."""
-    defs: Mapping[str, Any] = schema.get("$defs", {})
     lines: list[str] = []
 
     def resolve(node: Any) -> Any:
-        ref = node.get("$ref") if isinstance(node, Mapping) else None
-        return defs.get(str(ref).rsplit("/", 1)[-1], {}) if ref else node
+        return resolve_ref(schema, node)
 
     def visit(node: Any, path: str, depth: int) -> None:
         node = resolve(node)

@@ -30,7 +30,7 @@ from ..answers._store import AnswerStore
 from ..models._llm import ModelLookup, open_model
 from ..models._seam import ModelClient, ModelReply
 from ..plan._fingerprint import Inputs
-from ..quality._gates import QualityContext, QualitySettings, UserCheck, check_value
+from ..quality import QualityContext, QualitySettings, UserCheck, check_value
 from ..quality._similar import FamilyProse, near_duplicates
 from ._ask import FEEDBACK_MARKERS, Asker, AskPolicy
 from ._context import GenerationContext

@@ -29,9 +29,10 @@ from typing import Any
 from ..._provenance import FailedAttempt
 from ..._schema import SchemaAdapter
 from .._errors import GenerationError
+from .._json_schema import is_shaped, resolve_ref
 from .._secrets import redact
 from ..models._seam import ModelRequest
-from ..quality._gates import QualityContext, check_value
+from ..quality import QualityContext, check_value, open_quote, split_sentences
 from ..quality._similar import similarity
 from ._ask import Asker
 from ._json_answers import ARRAY_CAP, extract_json, schema_for_model
@@ -40,15 +41,12 @@ __all__ = [
     "clean",
     "generate_with_prose",
     "prose_fields",
-    "split_sentences",
     "trim_phrase",
     "trim_to_sentence",
     "write",
 ]
 
-_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"'\u201d\u2019)\]])\s+")
 _LABEL = re.compile(r"^\s*([A-Z][\w'\u2019 -]{0,40}?)\s*:\s+")
-_ABBREV = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|vs|e\.g|i\.e|approx|No)\.$")
 _SUBORDINATE = re.compile(
     r"^(although|though|when|whenever|if|while|as|because|since|unless|until|after|before|once|"
     r"whether|despite|in order)\b",
@@ -146,23 +144,8 @@ def clean(text: str) -> str:
     return t
 
 
-def _open_quote(s: str) -> bool:
-    return (s.count('"') + s.count("\u201c") + s.count("\u201d")) % 2 == 1
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences; a split after an abbreviation or inside a quotation is undone."""
-    out: list[str] = []
-    for piece in _SENT_SPLIT.split(text.strip()):
-        if out and (_ABBREV.search(out[-1]) or _open_quote(out[-1])):
-            out[-1] += " " + piece
-        else:
-            out.append(piece)
-    return [p.strip() for p in out if p.strip()]
-
-
 def _complete(sentence: str) -> bool:
-    return bool(re.search(r"[.!?][\"'\u201d\u2019)\]]?$", sentence)) and not _open_quote(sentence)
+    return bool(re.search(r"[.!?][\"'\u201d\u2019)\]]?$", sentence)) and not open_quote(sentence)
 
 
 def trim_to_sentence(text: str, max_len: int, max_sentences: int | None = None, *, min_len: int = 1) -> str:
@@ -397,12 +380,10 @@ def _problems(
 def prose_fields(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """Top-level free-text fields of an object schema worth writing as prose apart: strings of
     no fixed shape (enum, const, format, pattern) allowed at least ``_PROSE_MIN`` characters."""
-    defs = schema.get("$defs", {})
     out: dict[str, Mapping[str, Any]] = {}
-    for name, node in (schema.get("properties") or {}).items():
-        if "$ref" in node:
-            node = defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
-        if node.get("type") != "string" or any(k in node for k in ("enum", "const", "format", "pattern")):
+    for name, field_schema in (schema.get("properties") or {}).items():
+        node = resolve_ref(schema, field_schema)
+        if node.get("type") != "string" or is_shaped(node):
             continue
         if int(node.get("maxLength", _PROSE_MIN)) >= _PROSE_MIN:
             out[name] = node

@@ -28,7 +28,7 @@ from ..._schema import SchemaAdapter
 from .._config import HotDataConfig
 from .._secrets import mask_secrets, secret_values
 from .._spec import FixtureSpec
-from ..quality._gates import QUALITY_VERSION, QualitySettings, UserCheck
+from ..quality import QUALITY_VERSION, QualitySettings, UserCheck
 from ._closure import code_closure
 
 __all__ = ["FINGERPRINT_FORMAT", "Fingerprint", "Inputs", "canonical_value", "function_source"]

@@ -24,7 +24,7 @@ from ..._names import META_SUFFIX, PathCache, fixture_paths
 from ..._provenance import Provenance, parse_provenance
 from ..._store import PENDING_SUFFIX, STAGED_SUFFIX
 from .._spec import FixtureSpec
-from ..quality._gates import QualityContext, check_value
+from ..quality import QualityContext, check_value
 from ._catalog import Catalog
 from ._closure import describe_change
 from ._fingerprint import FINGERPRINT_FORMAT, Fingerprint, Inputs

@@ -15,130 +15,31 @@ timestamps, URLs and numbers are left alone, because a false positive is as bad 
 
 from __future__ import annotations
 
-import fnmatch
-import importlib
-import inspect
 import json
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, cast, get_args
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
+from .._json_schema import is_shaped
 from .._secrets import blank
 from ._leaves import Leaf, as_json, walk
-
-__all__ = [
-    "QUALITY_VERSION",
-    "BUILTIN_CHECKS",
-    "CheckName",
-    "DEFAULT_FEEDBACK_MARKERS",
-    "QualityConfigError",
-    "QualityContext",
-    "QualityProblem",
-    "QualitySettings",
-    "UserCheck",
-    "check_value",
-    "load_user_checks",
-    "user_check",
-]
-
-# Bump when a built-in check changes what it refuses: records that passed older gates are re-checked.
-QUALITY_VERSION = 1
-
-CheckName = Literal["truncated", "repeated", "echo", "degenerate", "near-duplicate"]
-BUILTIN_CHECKS: tuple[CheckName, ...] = get_args(CheckName)
-
-# Phrases only hotdata's own re-ask prompts and error messages contain (see _context.py
-# and _schema.py); a value containing one is a copy of the feedback, never data.
-DEFAULT_FEEDBACK_MARKERS: tuple[str, ...] = (
-    "at (root):",
-    "previous answer did not validate",
-    "answer again with one json value",
-    "matching this json schema",
-    "invalid json: control character",
-    "invalid json: eof while parsing",
-    "found while parsing a string at line",
-    "tighten the template",
+from ._settings import QualityContext, QualityProblem, QualitySettings, UserCheck, load_user_checks
+from ._text import (
+    CLOSERS,
+    OPEN_QUOTES,
+    count_words,
+    is_prose,
+    jaccard,
+    ngrams,
+    shingles,
+    split_sentences,
+    words,
 )
 
-
-class QualityConfigError(ValueError):
-    """A ``[tool.hotdata.quality]`` table, a ``quality=`` override or a user check is wrong."""
-
-
-@dataclass(frozen=True)
-class QualityProblem:
-    """One gate failure: where, which check, and why in words."""
-
-    pointer: str  # RFC 6901 pointer of the value ("" = the whole value)
-    check: str  # a built-in check's name or a user check's name
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.message} [{self.check}]"
-
-
-class QualitySettings(BaseModel):
-    """``[tool.hotdata.quality]`` in pyproject.toml, or ``quality=`` on one fixture."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    checks: list[CheckName] = Field(default_factory=lambda: list(BUILTIN_CHECKS))
-    prose_min_words: int = Field(4, ge=1, description="a string with fewer words is a label, not prose")
-    repeat_ngram: int = Field(5, ge=2, description="length of the word runs counted for repetition")
-    repeat_max: int = Field(2, ge=1, description="times a word run may appear in one value")
-    echo_min_words: int = Field(10, ge=3, description="words in a row copied from the prompt that are echo")
-    degenerate_max_symbol_ratio: float = Field(
-        0.35, gt=0, le=1, description="share of digits and odd symbols (@ $ % = …) over which prose is junk"
-    )
-    near_duplicate_threshold: float = Field(
-        0.5, gt=0, le=1, description="word 3-shingle Jaccard over which two texts say the same thing"
-    )
-    custom: list[str] = Field(default_factory=list, description='user checks, "module:function"')
-    ignore: list[str] = Field(default_factory=list, description="pointers (shell-style) never reported")
-
-    @field_validator("custom")
-    @classmethod
-    def _module_function(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            _split_entry(entry)
-        return value
-
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, Any], where: str = "[tool.hotdata.quality]") -> QualitySettings:
-        """Settings from a TOML table; an unknown key or a bad value raises ``QualityConfigError``."""
-        try:
-            return cls.model_validate(dict(table))
-        except ValidationError as exc:
-            parts = [
-                f"{'.'.join(map(str, e['loc'])) or '(table)'}: "
-                + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"])
-                for e in exc.errors(include_url=False)
-            ]
-            known = ", ".join(cls.model_fields)
-            raise QualityConfigError(f"{where}: {'; '.join(parts)} (known keys: {known})") from None
-
-    def merged(self, overrides: Mapping[str, Any], *, where: str = "quality=") -> QualitySettings:
-        """These settings with a fixture's overrides applied (``{"prose_min_words": 6}``)."""
-        return type(self).from_mapping({**self.model_dump(), **overrides}, where=where)
-
-
-@dataclass(frozen=True)
-class QualityContext:
-    """What the gates may compare the data with."""
-
-    prompt: str | None = None  # what the model was asked (for echo)
-    json_schema: Mapping[str, Any] | None = None  # maxLength, enum and format per pointer
-    secrets: Sequence[str] = ()  # values that must never appear in the data
-    feedback_markers: Sequence[str] = DEFAULT_FEEDBACK_MARKERS
-
-
-UserCheck = Callable[[Any, QualityContext], Iterable[QualityProblem | str]]
+__all__ = ["check_value"]
 
 
 @dataclass(frozen=True)
@@ -149,8 +50,8 @@ class _Facts:
     prose_slot: bool  # the schema or the key name says this is where prose goes
 
 
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
 
 
 # Key names whose value is prose; a placeholder word there is filler.
@@ -162,37 +63,17 @@ _PROSE_KEYS = _wordset(
 
 def _facts(leaf: Leaf, settings: QualitySettings) -> _Facts:
     strings = [s for s in leaf.schemas if s.get("type", "string") == "string" or "string" in s["type"]]
-    structured = any(k in s for s in strings for k in ("enum", "const", "format", "pattern"))
+    structured = any(is_shaped(s) for s in strings)
     lengths = [n for s in strings if isinstance(n := s.get("maxLength"), int)]
     # With several alternatives, the loosest bound counts (and none when one is unbounded).
     max_length = max(lengths) if lengths and len(lengths) == len(strings) else None
     # A long free-text field (maxLength ≥ 100 or minLength ≥ 10) is a prose slot.
     roomy = any(s.get("maxLength", 0) >= 100 or s.get("minLength", 0) >= 10 for s in strings)
-    prose = not structured and _is_prose(leaf.text, settings.prose_min_words)
+    prose = not structured and is_prose(leaf.text, settings.prose_min_words)
     return _Facts(structured, prose, max_length, roomy or leaf.key.lower() in _PROSE_KEYS)
 
 
 # ---------------------------------------------------------------- text helpers
-
-_OPEN_QUOTES, _CLOSE_QUOTES = "\u201c\u2018", "\u201d\u2019"  # typographic quotes
-_EDGE_PUNCT = "\"'()[]{}<>.,;:!?*_`\u2026-\u2014\u2013" + _OPEN_QUOTES + _CLOSE_QUOTES
-# A whitespace-separated token that is an alphabetic word, punctuation around it allowed.
-_WORD_TOKEN = re.compile(
-    rf"(?<!\S)[{re.escape(_EDGE_PUNCT)}]*[^\W\d_]+(?:['\u2019-][^\W\d_]+)*[{re.escape(_EDGE_PUNCT)}]*(?!\S)"
-)
-_NORM_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
-
-
-def _words(text: str) -> list[str]:
-    """Lowercased words and numbers, punctuation dropped (for comparing and counting)."""
-    return _NORM_WORD.findall(text.lower())
-
-
-def _is_prose(text: str, min_words: int) -> bool:
-    # Prose: at least `min_words` alphabetic words, and words are at least half the tokens.
-    words = len(_WORD_TOKEN.findall(text))
-    return words >= min_words and 2 * words >= len(text.split())
-
 
 _C0 = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -241,22 +122,8 @@ _NOT_A_VERB = _wordset(
     "now then still just also and or but the a an of to its their our my your this these those very more "
     "most from with for at"
 )
-_ABBREVIATIONS = _wordset("mr mrs ms dr st vs etc e.g i.e no fig approx jr sr inc ltd co mt lt prof")
-_SENTENCE_BREAK = re.compile(rf"(?<=[.!?])[\"'{_CLOSE_QUOTES})\]]*\s+(?=[\"'{_OPEN_QUOTES}(]?[A-Z0-9])")
 _LIST_LINE = re.compile(r"^\s*(?:[-*+>#|]|\d+[.)])\s", re.MULTILINE)
 _URLISH = re.compile(r"(?:https?://|www\.|\S+@\S+\.\S+|\S*/\S*)")
-
-
-def _sentences(text: str) -> list[str]:
-    groups: list[list[str]] = []
-    for part in _SENTENCE_BREAK.split(text):
-        tail = groups[-1][-1].rsplit(None, 1)[-1].rstrip(".").lower() if groups and groups[-1][-1] else ""
-        # "Dr. Smith", "J. R. Tolkien" and "H.A.L.O. Seven" do not end a sentence.
-        if groups and (tail in _ABBREVIATIONS or len(tail) == 1 or "." in tail):
-            groups[-1].append(part)
-        else:
-            groups.append([part])
-    return [" ".join(group) for group in groups]
 
 
 def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | None:
@@ -267,7 +134,7 @@ def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | No
         return f"is cut at the schema's maxLength ({facts.max_length}) mid-sentence ({_quote(s, tail=True)})"
     if not facts.prose:
         return None
-    last = tokens[-1].lstrip("\"'(" + _OPEN_QUOTES).lower()
+    last = tokens[-1].lstrip("\"'(" + OPEN_QUOTES).lower()
     prev = tokens[-2].lower() if len(tokens) > 1 else ""
     if s[-1] == ",":
         return f"ends on a dangling {s[-1]!r} ({_quote(s, tail=True)})"
@@ -295,11 +162,11 @@ def _truncation(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     # alone: one phrase without a period ("Recalibrating the clamps"), informal text ("Landed!
     # Can't wait to explore"), Markdown list lines, a URL or path at the end, and a title at the
     # end ("…Section 3.2 of Detecting the Lost Update Problem").
-    earlier = _sentences(last_line)[:-1]
+    earlier = split_sentences(last_line)[:-1]
     if (
         s[-1].isalnum()
         and earlier
-        and all(sentence.endswith(".") for sentence in earlier)
+        and all(sentence.rstrip(CLOSERS).endswith(".") for sentence in earlier)
         and not all(t[:1].isupper() for t in tokens[-2:])
         and not _LIST_LINE.match(last_line)
         and not _URLISH.fullmatch(tokens[-1])
@@ -316,8 +183,8 @@ def _repetition(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     if not facts.prose:
         return None
     seen: Counter[tuple[str, ...]] = Counter()
-    for sentence in _sentences(text):
-        said = tuple(_words(sentence))
+    for sentence in split_sentences(text):
+        said = tuple(words(sentence))
         if len(said) >= settings.repeat_ngram:
             seen[said] += 1
             if seen[said] == 2:
@@ -325,11 +192,11 @@ def _repetition(text: str, facts: _Facts, settings: QualitySettings) -> str | No
     # Word runs are counted line by line: list items in parallel ("- @ann made their first
     # contribution", "- @bo made their first contribution") are structure, not a loop.
     for line in _plain(text).splitlines():
-        words = _words(line)
+        line_words = words(line)
         # Longer texts reuse a phrase in parallel sentences ("bit 4 is set if the function …; bit 8
         # is set if the function …"): one more occurrence allowed per 40 words. Loops are denser.
-        allowed = settings.repeat_max + len(words) // 40
-        grams = Counter(_ngrams(words, settings.repeat_ngram))
+        allowed = settings.repeat_max + len(line_words) // 40
+        grams = Counter(ngrams(line_words, settings.repeat_ngram))
         gram, count = grams.most_common(1)[0] if grams else ((), 0)
         if count > allowed:
             return f"repeats the words {_quote(' '.join(gram))} {count} times"
@@ -348,19 +215,19 @@ def _array_repetition(leaves: list[Leaf], settings: QualitySettings) -> list[Qua
         copies: dict[str, list[Leaf]] = defaultdict(list)
         recent: list[tuple[Leaf, set[tuple[str, ...]]]] = []
         for leaf in members:
-            words = _words(leaf.text)
-            key = tuple(words)
+            said = words(leaf.text)
+            key = tuple(said)
             original = firsts.get(key)
-            shingles = _shingle_set(words)
-            if original is None and len(words) >= 10:
+            mine = shingles(said)
+            if original is None and len(said) >= 10:
                 # Nearly identical: compared with the 8 items before only, to stay linear.
                 for other, theirs in recent[-8:]:
-                    if _jaccard(shingles, theirs) > settings.near_duplicate_threshold:
+                    if jaccard(mine, theirs) > settings.near_duplicate_threshold:
                         original = other
                         break
             if original is None:
                 firsts.setdefault(key, leaf)
-                recent.append((leaf, shingles))
+                recent.append((leaf, mine))
             else:
                 copies[original.pointer].append(leaf)
         duplicates = sum(len(c) for c in copies.values())
@@ -396,10 +263,6 @@ _TEMPLATE = re.compile(
 _SECRET = "contains a secret value (not shown)"
 
 
-def _ngrams(words: list[str], n: int) -> Iterator[tuple[str, ...]]:
-    return (tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-
-
 class _EchoSources(NamedTuple):
     secrets: list[str]  # secrets shorter than 6 characters would match ordinary words: skipped
     feedback: re.Pattern[str]  # hotdata's own phrases, any case
@@ -413,7 +276,7 @@ def _echo_sources(context: QualityContext, settings: QualitySettings) -> _EchoSo
     return _EchoSources(
         [secret for secret in context.secrets if len(secret) >= 6],
         re.compile("|".join(markers), re.IGNORECASE),
-        set(_ngrams(_words(context.prompt or ""), span)),
+        set(ngrams(words(context.prompt or ""), span)),
         span,
     )
 
@@ -425,7 +288,7 @@ def _echo(text: str, sources: _EchoSources) -> str | None:
     if feedback.search(text) or _FEEDBACK_LINE.search(text):
         return f"contains hotdata's own feedback: {_quote(text)}"
     if prompt_spans:
-        copied = next((g for g in _ngrams(_words(text), span) if g in prompt_spans), None)
+        copied = next((g for g in ngrams(words(text), span) if g in prompt_spans), None)
         if copied:
             return f"copies the prompt: {_quote(' '.join(copied))}"
     if found := _SCHEMA_TEXT.search(text):
@@ -479,15 +342,15 @@ def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | No
         if sum(part.isdigit() for part in _NUMBER_SEPARATORS.split(stripped)) >= 12:
             return f"is a run of numbers glued by punctuation: {_quote(stripped)}"
         return None
-    words = len(_WORD_TOKEN.findall(plain))
+    alphabetic = count_words(plain)
     rest = _BENIGN.sub(" ", plain)
-    if words and (found := _NUMBER_RUN.search(rest)):
+    if alphabetic and (found := _NUMBER_RUN.search(rest)):
         return f"has a run of digits and punctuation {_quote(found.group())}"
     # Numbers used as sentences ("2023-05-25. 2023-05-26. …"): three or more, and twice as many
     # as the words around them ("Step 1. Step 2." is fine).
     listless = _LIST_LINE.sub("", plain).split()  # "1. [Getting started](…)" numbers a list
     numeric_sentences = sum(1 for t in listless if t.endswith(".") and _NUMBERISH.fullmatch(t))
-    if numeric_sentences >= 3 and numeric_sentences >= 2 * words:
+    if numeric_sentences >= 3 and numeric_sentences >= 2 * alphabetic:
         return f"is a run of numbers, not prose: {_quote(stripped)}"
     # "state ,": a comma standing alone at the end, or more than once (one is a typo).
     strays = [t for t in tokens if t.strip(",;") == ""]
@@ -504,11 +367,13 @@ def _degenerate(text: str, facts: _Facts, settings: QualitySettings) -> str | No
 
 # ---------------------------------------------------------------- the gate
 
+_NO_CONTEXT = QualityContext()
+
 
 def check_value(
     data: Any,
     settings: QualitySettings,
-    context: QualityContext = QualityContext(),
+    context: QualityContext = _NO_CONTEXT,
     extra_checks: Sequence[UserCheck] = (),
 ) -> list[QualityProblem]:
     """Every quality problem of ``data`` (JSON data or a pydantic model), in document order."""
@@ -547,11 +412,7 @@ def check_value(
         problems += _array_repetition(prose_leaves, settings)
     for user_check in [*load_user_checks(settings.custom), *extra_checks]:
         problems += _run_user_check(user_check, data, context)
-    return _drop_ignored(problems, settings)
-
-
-def _drop_ignored(problems: list[QualityProblem], settings: QualitySettings) -> list[QualityProblem]:
-    return [p for p in problems if not any(fnmatch.fnmatchcase(p.pointer, pat) for pat in settings.ignore)]
+    return settings.reported(problems)
 
 
 def _run_user_check(user_check: UserCheck, data: Any, context: QualityContext) -> list[QualityProblem]:
@@ -564,67 +425,3 @@ def _run_user_check(user_check: UserCheck, data: Any, context: QualityContext) -
     if bad := [item for item in found if not isinstance(item, QualityProblem | str)]:
         raise TypeError(f"quality check {name} returned {bad[0]!r}; return QualityProblem or str")
     return [item if isinstance(item, QualityProblem) else QualityProblem("", name, item) for item in found]
-
-
-def load_user_checks(paths: Sequence[str]) -> list[UserCheck]:
-    """Import ``"module:function"`` entries; ``QualityConfigError`` names a bad one."""
-    checks: list[UserCheck] = []
-    for entry in paths:
-        module_name, attribute = _split_entry(entry)
-        try:
-            obj: Any = importlib.import_module(module_name)
-        except Exception as exc:
-            raise QualityConfigError(
-                f"quality check {entry!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc}); "
-                "make it importable from the project root or fix the name in [tool.hotdata.quality] custom"
-            ) from exc
-        obj = getattr(obj, attribute, None)
-        if obj is None:
-            raise QualityConfigError(f"quality check {entry!r} is missing, not a function (data, context)")
-        checks.append(user_check(obj, repr(entry)))
-    return checks
-
-
-def user_check(obj: Any, label: str) -> UserCheck:
-    """``obj`` when hotdata can call it as ``check(data, context)``; ``QualityConfigError`` naming
-    ``label`` otherwise, so a wrong check stops the catalog once instead of failing every fixture."""
-    if not callable(obj) or isinstance(obj, type):
-        raise QualityConfigError(
-            f"quality check {label} is a {type(obj).__name__}, not a function (data, context)"
-        )
-    if inspect.iscoroutinefunction(obj):
-        raise QualityConfigError(
-            f"quality check {label} is an 'async def' function; write it as a plain def check(data, context)"
-        )
-    try:
-        signature = inspect.signature(obj)
-    except (TypeError, ValueError):  # a builtin without a signature: trusted
-        return cast(UserCheck, obj)
-    try:
-        signature.bind(None, None)
-    except TypeError:
-        raise QualityConfigError(
-            f"quality check {label} takes {signature}, but hotdata calls it as check(data, context) "
-            "and expects a list of problems (str or QualityProblem)"
-        ) from None
-    return cast(UserCheck, obj)
-
-
-def _split_entry(entry: str) -> tuple[str, str]:
-    module_name, _, attribute = entry.partition(":")
-    if not module_name.strip() or not attribute.strip():
-        raise QualityConfigError(
-            f"quality check {entry!r}: expected 'module:function' (e.g. 'checks:no_lorem')"
-        )
-    return module_name.strip(), attribute.strip()
-
-
-# ---------------------------------------------------------------- shingles (also used by _similar)
-
-
-def _shingle_set(words: list[str]) -> set[tuple[str, ...]]:
-    return set(_ngrams(words, 3))
-
-
-def _jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0

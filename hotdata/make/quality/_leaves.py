@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .._json_schema import ref_target
+
 __all__ = ["Leaf", "as_json", "iter_strings", "schema_for_pointer", "walk"]
 
 
@@ -66,19 +68,12 @@ def walk(data: Any, root_schema: Mapping[str, Any] | None) -> Iterator[Leaf]:
 # ---------------------------------------------------------------- JSON Schema lookup
 
 
-def _resolve(root: Mapping[str, Any], ref: str) -> Mapping[str, Any] | None:
-    node: Any = root if ref.startswith("#") else None  # remote references are not followed
-    for part in ref[1:].split("/")[1:]:
-        node = node.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else None
-
-
 def _expand(root: Mapping[str, Any] | None, schema: Any, depth: int) -> list[Mapping[str, Any]]:
     """The concrete alternatives of ``schema``: $ref followed, anyOf/oneOf/allOf flattened."""
     if root is None or not isinstance(schema, Mapping) or depth > 32:
         return []
     if "$ref" in schema:
-        target = _resolve(root, str(schema["$ref"]))
+        target = ref_target(root, str(schema["$ref"]))
         siblings = {k: v for k, v in schema.items() if k != "$ref"}
         return _expand(root, {**target, **siblings}, depth + 1) if target is not None else []
     branches = [b for key in ("anyOf", "oneOf", "allOf") for b in schema.get(key, ())]

@@ -13,16 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._gates import (
-    QualityProblem,
-    QualitySettings,
-    _drop_ignored,
-    _is_prose,
-    _jaccard,
-    _shingle_set,
-    _words,
-)
 from ._leaves import iter_strings
+from ._settings import QualityProblem, QualitySettings
+from ._text import is_prose, jaccard, shingles, words
 
 __all__ = ["FamilyProse", "near_duplicates", "similarity"]
 
@@ -36,10 +29,10 @@ class _Prose:
 def _prose_of(data: Any, min_words: int) -> _Prose:
     fields = {}
     for pointer, text in iter_strings(data):
-        if _is_prose(text, min_words):
-            words = _words(text)
-            if len(words) >= 3:
-                fields[pointer] = _shingle_set(words)
+        if is_prose(text, min_words):
+            said = words(text)
+            if len(said) >= 3:
+                fields[pointer] = shingles(said)
     return _Prose(fields, set().union(*fields.values()))
 
 
@@ -65,7 +58,7 @@ class FamilyProse:
 
 def similarity(a: Any, b: Any) -> float:
     """Jaccard similarity in [0, 1] of the word 3-shingles of two values' prose (0 when none)."""
-    return _jaccard(_prose_of(a, 3).whole, _prose_of(b, 3).whole)
+    return jaccard(_prose_of(a, 3).whole, _prose_of(b, 3).whole)
 
 
 def near_duplicates(
@@ -85,14 +78,14 @@ def near_duplicates(
     problems = []
     for name, sibling in siblings.items():
         theirs = family.of(name, sibling, settings.prose_min_words)
-        score = _jaccard(mine.whole, theirs.whole)
+        score = jaccard(mine.whole, theirs.whole)
         if score > limit:
             message = f"the value says the same as {name} (prose similarity {score:.2f} > {limit})"
             problems.append(QualityProblem("", "near-duplicate", message))
             continue
         for pointer in (p for p in mine.fields if p in theirs.fields):
-            score = _jaccard(mine.fields[pointer], theirs.fields[pointer])
+            score = jaccard(mine.fields[pointer], theirs.fields[pointer])
             if score > limit:
                 message = f"{pointer} says the same as {name}{pointer} (similarity {score:.2f} > {limit})"
                 problems.append(QualityProblem(pointer, "near-duplicate", message))
-    return _drop_ignored(problems, settings)
+    return settings.reported(problems)
