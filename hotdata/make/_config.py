@@ -22,7 +22,7 @@ from .._env import env_switch, parse_switch
 from .._errors import SwitchError
 from ._errors import ConfigError
 from ._spec import json_problem
-from .quality import QualitySettings
+from .quality._settings import QualitySettings
 
 __all__ = [
     "DEFAULT_MODEL",

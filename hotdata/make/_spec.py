@@ -14,7 +14,7 @@ from .._errors import InvalidFixtureName
 from .._names import validate_fixture_name
 from ._errors import CatalogError
 from ._secrets import mask_secrets, secret_values
-from .quality import QualitySettings, user_check
+from .quality._settings import QualitySettings, user_check
 
 __all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture", "json_problem"]
 

@@ -12,7 +12,6 @@ from ._store import (
     AnswerStore,
     StoredAnswer,
     answer_digest,
-    built_from,
     request_key,
 )
 
@@ -23,6 +22,5 @@ __all__ = [
     "AnswerStore",
     "StoredAnswer",
     "answer_digest",
-    "built_from",
     "request_key",
 ]

@@ -42,9 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..._errors import ProvenanceError
-from ..._provenance import Provenance, read_provenance
-from ..._store import STAGED_SUFFIX, inspect_staged
+from ..._store import STAGED_SUFFIX
 from .._errors import AnswerError, DamagedAnswer
 from .._secrets import public_options, redact, secret_values
 from ..models._seam import ModelReply, ModelRequest
@@ -56,7 +54,6 @@ __all__ = [
     "AnswerStore",
     "StoredAnswer",
     "answer_digest",
-    "built_from",
     "request_key",
 ]
 
@@ -96,22 +93,6 @@ def answer_digest(text: str, finish_reason: str | None) -> str:
     """What a record keeps of each answer it used: what replaying it gives (text and finish reason)."""
     payload = json.dumps({"text": text, "finish_reason": finish_reason}, sort_keys=True, ensure_ascii=False)
     return "sha256:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def built_from(data_path: Path, meta_path: Path, *, staged: bool = True) -> dict[str, frozenset[str]]:
-    """Key -> the digests of the answers a fixture's committed record (and, with ``staged``, its
-    staged record) was built from; a record from before digests were kept adds nothing."""
-    records: list[Provenance | None] = []
-    with contextlib.suppress(ProvenanceError):
-        records.append(read_provenance(meta_path))
-    if staged:
-        pair = inspect_staged(data_path, meta_path)
-        records.append(None if pair is None else pair.record)
-    found: dict[str, set[str]] = {}
-    for record in records:
-        for key, digest in (record.answer_digests if record is not None else {}).items():
-            found.setdefault(key, set()).add(digest)
-    return {key: frozenset(digests) for key, digests in found.items()}
 
 
 def _blank(text: str, secrets: list[str]) -> str:

@@ -7,7 +7,7 @@ the provider's side (OpenAI's Batch API through the ``openai`` SDK).
 
 from ._api import BatchResults, ItemResult, OpenAIBatches, RemoteBatch, batchable_model, chat_body
 from ._jobs import BatchItem, BatchJob, BrokenJobFile, now_utc, read_job_file
-from ._queue import BatchedAnswerStore, BatchQueue, WaitingForBatch
+from ._queue import BatchQueue
 from ._run import BatchRun
 
 __all__ = [
@@ -16,12 +16,10 @@ __all__ = [
     "BatchQueue",
     "BatchResults",
     "BatchRun",
-    "BatchedAnswerStore",
     "BrokenJobFile",
     "ItemResult",
     "OpenAIBatches",
     "RemoteBatch",
-    "WaitingForBatch",
     "batchable_model",
     "chat_body",
     "now_utc",

@@ -1,9 +1,10 @@
 """What a run's fixtures see of batch mode: which request waits, which is wanted for a batch.
 
-``Asker._answer`` asks the queue, from any thread, about each request the store has
-no answer for: is it held by a live batch (it waits: never asked twice), did a batch
-bring its answer, may it be in a batch whose job file cannot be read (it waits too),
-and, in batch mode, is it wanted for this run's batch.
+The queue is the generate stage's ``Detour`` (``generate._answering``): its answer source
+asks it, from any thread, about each request the store has no answer for: is it held by a
+live batch (it waits: never asked twice), did a batch bring its answer, may it be in a batch
+whose job file cannot be read (it waits too), and, in batch mode, is it wanted for this
+run's batch.
 """
 
 from __future__ import annotations
@@ -15,16 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from .._errors import GenerationError
-from ..answers._store import AnswerStore
 from ..models._seam import ModelReply, ModelRequest
 from ._jobs import BatchItem, BatchJob, BrokenJobFile, ago, now_utc
 
-__all__ = ["BatchQueue", "BatchedAnswerStore", "FoundBatch", "WaitingForBatch", "Wanted"]
-
-
-class WaitingForBatch(GenerationError):
-    """The fixture's request is (or is about to be) in a provider batch; the fixture stays stale."""
+__all__ = ["BatchQueue", "FoundBatch", "Wanted"]
 
 
 class Holder(Protocol):
@@ -54,7 +49,8 @@ class Wanted:
 
 
 class BatchQueue:
-    """What this run knows about batches, asked by ``Asker._answer`` from any thread.
+    """What this run knows about batches, asked by the generate stage's answer source from any
+    thread (it is a ``generate.Detour``).
 
     Args:
         batching: batch mode is on (new first attempts are wanted, not sent).
@@ -174,20 +170,3 @@ class BatchQueue:
     def resubmission(self, key: str) -> tuple[int, str] | None:
         with self._lock:
             return self._resubmits.get(key)
-
-
-class BatchedAnswerStore(AnswerStore):
-    """The answer store of a run, with the run's batches: answers recorded, or on their way."""
-
-    def __init__(
-        self,
-        directory: Path,
-        write: Callable[[Path, bytes], None],
-        batches: BatchQueue,
-        *,
-        root: Path | None = None,
-        staging: bool = False,
-        state_dir: Path | None = None,
-    ) -> None:
-        super().__init__(directory, write, root=root, staging=staging, state_dir=state_dir)
-        self.batches = batches

@@ -2,7 +2,7 @@
 
 With batch mode on (``doit fixtures batch=1``, ``batch = true``, ``HOTDATA_BATCH=1``), the
 first attempt of a request that has no recorded answer is not sent: it is *wanted*
-(``BatchQueue.want``) and its fixture ends as waiting for a batch (``WaitingForBatch``,
+(``BatchQueue.want``) and its fixture ends as waiting for a batch (``AnswerDeferred``,
 not a failure; it stays stale). At the end of the run every wanted request goes out as
 one batch job per endpoint and model (``BatchRun.submit``). A later ``doit fixtures``
 first polls the jobs (``BatchRun.collect``) and writes each answer into the answer
@@ -66,9 +66,9 @@ from ._jobs import (
     now_utc,
     read_job_file,
 )
-from ._queue import BatchedAnswerStore, BatchQueue, FoundBatch, WaitingForBatch, Wanted
+from ._queue import BatchQueue, FoundBatch, Wanted
 
-__all__ = ["BatchJob", "BatchQueue", "BatchRun", "BatchedAnswerStore", "WaitingForBatch"]
+__all__ = ["BatchRun"]
 
 MAX_ITEMS = 50_000  # the most requests OpenAI takes in one batch
 _REPAIR = "resolve its merge conflict or `git checkout` it"

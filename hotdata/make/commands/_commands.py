@@ -1,7 +1,7 @@
 """What ``doit status``, ``doit validate`` and ``doit generate`` do and print.
 
-All three ask the pipeline's planner, so they agree with each other and with
-what ``doit fixtures`` rebuilds.
+All three ask the planner, so they agree with each other and with what ``doit fixtures``
+rebuilds.
 """
 
 from __future__ import annotations
@@ -16,14 +16,19 @@ from ..._freshness import FixtureState, FixtureStatus
 from ..._names import validate_fixture_name
 from ..._schema import SchemaAdapter, import_schema
 from .._errors import CatalogError
+from .._failures import FailureLog
 from .._outcome import OutcomeKind
 from .._pipeline import Pipeline
 from .._spec import FixtureSpec, json_problem
+from ..batch._run import BatchRun
+from ..commit._writer import Writer
 from ..plan._adhoc import ADHOC_DIR, adhoc_spec, declaration, declaration_path, is_adhoc
-from ..quality import QualityContext, check_value
-from ..quality._similar import near_duplicates
-from ._prune import answer_use, unused_answers
-from ._staged import orphan_lines
+from ..plan._planner import Planner
+from ..quality._gates import check_value
+from ..quality._settings import QualityContext
+from ..quality._similar import FamilyProse, near_duplicates
+from ._prune import Pruner
+from ._staged import StagedChanges
 
 __all__ = ["generate", "quality_problems", "status", "validate", "validation_problems"]
 
@@ -50,35 +55,39 @@ def validation_problems(status: FixtureStatus, adapter: SchemaAdapter[Any]) -> l
     return []
 
 
-def quality_problems(pipeline: Pipeline, spec: FixtureSpec, status: FixtureStatus) -> list[str]:
-    """The quality gates over the committed data, whoever wrote it (by hand, an older hotdata)."""
+def quality_problems(
+    planner: Planner, spec: FixtureSpec, status: FixtureStatus, prose: FamilyProse | None = None
+) -> list[str]:
+    """The quality gates over the committed data, whoever wrote it (by hand, an older hotdata).
+    ``prose``: the run's shingles, so each variant of a family is shingled once."""
     try:
         data = json.loads(status.data_path.read_bytes())
     except (OSError, ValueError):
         return []  # missing or not JSON: reported as such already
-    settings, checks = pipeline.inputs.quality_for(spec)
-    later = {n: v for n, v in pipeline.siblings(spec).items() if n > spec.name}  # each pair once
-    found = check_value(data, settings, QualityContext(), checks) + near_duplicates(
-        data, later, settings, pipeline.runner.family
+    fixture = planner.inputs(spec)
+    later = {n: v for n, v in planner.family(spec).items() if n > spec.name}  # each pair once
+    found = check_value(data, fixture.quality, QualityContext(), fixture.checks) + near_duplicates(
+        data, later, fixture.quality, prose
     )
     return [f"{status.data_path}: {p.message} [{p.check}]" for p in found]
 
 
-def validate(pipeline: Pipeline) -> bool | TaskFailed:
+def validate(planner: Planner, staged: StagedChanges) -> bool | TaskFailed:
     failed: list[str] = []
-    for spec in pipeline.catalog:
-        status = pipeline.status(spec.name)
-        problems = validation_problems(status, pipeline.inputs.adapter(spec.schema))
+    prose = FamilyProse()
+    for spec in planner.catalog:
+        status = planner.status(spec)
+        problems = validation_problems(status, planner.inputs(spec).adapter)
         if not problems:
-            problems = quality_problems(pipeline, spec, status)
+            problems = quality_problems(planner, spec, status, prose)
         if problems:
             failed += problems
         elif status.state is FixtureState.EDITED:
             print(f"note: {spec.name}: edited by hand since generation")
         elif status.state is FixtureState.STALE:
             print(f"note: {spec.name}: stale: {status.reason}")
-    failed += orphan_lines(pipeline)
-    count = len(pipeline.catalog)
+    failed += staged.orphan_lines()
+    count = len(planner.catalog)
     if failed:
         print(f"doit validate: {len(failed)} problem(s) in {count} fixture(s):")
         for line in failed:
@@ -97,16 +106,24 @@ def _format_age(seconds: int | None) -> str:
     return f"{seconds}s"
 
 
-def status(pipeline: Pipeline, json_output: bool) -> bool:
+def status(
+    planner: Planner,
+    failures: FailureLog,
+    batches: BatchRun,
+    pruner: Pruner,
+    staged: StagedChanges,
+    *,
+    offline: bool,
+    json_output: bool,
+) -> bool:
+    """``doit status``; ``offline``: batch jobs are reported, not polled."""
     rows = []
-    now = pipeline.runner.clock()
+    now = planner.clock()
     # batch jobs are polled for their status only: collecting is `doit fixtures`'s job
-    batch_lines, in_batch = pipeline.batches.status_lines(
-        poll=not json_output and not pipeline.config.offline
-    )
-    for spec in pipeline.catalog:
-        row = pipeline.status(spec.name).to_json()
-        failure = pipeline.failures.get(spec.name)
+    batch_lines, in_batch = batches.status_lines(poll=not json_output and not offline)
+    for spec in planner.catalog:
+        row = planner.status(spec).to_json()
+        failure = failures.get(spec.name)
         row["last_failure"] = None if failure is None else failure.message
         row["batch"] = in_batch.get(spec.name)
         if row["batch"] is not None and row["state"] != "fresh":
@@ -124,13 +141,11 @@ def status(pipeline: Pipeline, json_output: bool) -> bool:
             f"{r['name']:<{width}}  {r['state']:<7}  {_format_age(r['age_seconds']):>5}  "
             f"{r['model'] or '-':<16} {tokens:>7} tok  {r['reason']}"
         )
-    use = answer_use(pipeline)
-    unused = unused_answers(pipeline, use)
+    use = pruner.use()
+    unused = pruner.unused(use)
     if unused and not use.problems:  # never an invitation to a prune that would cost money
-        print(
-            f"{len(unused)} recorded answer(s) in {pipeline.answers.directory} no fixture uses: `doit prune`"
-        )
-    for line in orphan_lines(pipeline):
+        print(f"{len(unused)} recorded answer(s) in {pruner.answers.directory} no fixture uses: `doit prune`")
+    for line in staged.orphan_lines():
         print(f"orphan: {line}")
     for line in batch_lines:
         print(line)
@@ -149,8 +164,17 @@ def _split_param(text: str) -> tuple[str, Any]:
 
 
 def generate(
-    pipeline: Pipeline, schema: str, template: str, prompt: str, name: str, param: list[str]
+    pipeline: Pipeline,
+    planner: Planner,
+    writer: Writer,
+    schema: str,
+    template: str,
+    prompt: str,
+    name: str,
+    param: list[str],
 ) -> bool | TaskFailed:
+    """``doit generate``: one ad hoc fixture, asked at once, never left waiting for a batch (no run
+    end follows it to submit one); a request already in a live batch still waits for it."""
     if not schema or not name or bool(template) == bool(prompt):
         return TaskFailed(
             "doit generate needs --schema module:Name, --name fixture/name and exactly one of "
@@ -166,11 +190,12 @@ def generate(
         except HotDataError as exc:
             raise CatalogError(f"--schema {schema}: {exc}") from None
         validate_fixture_name(name)
-        if name in pipeline.catalog and not is_adhoc(pipeline.catalog.get(name)):
-            declared = pipeline.catalog.get(name).generator_name
+        catalog = planner.catalog
+        if name in catalog and not is_adhoc(catalog.get(name)):
+            declared = catalog.get(name).generator_name
             raise CatalogError(f"--name {name}: {declared} declares that fixture; choose another name")
-        pipeline.add(adhoc_spec(schema_type, template, prompt, name, params))
-        outcome = pipeline.build(name)
+        planner.add(adhoc_spec(schema_type, template, prompt, name, params))
+        outcome = pipeline.build(name, batch=False)
     except HotDataError as exc:
         return TaskFailed(str(exc))
     if outcome.kind not in (OutcomeKind.GENERATED, OutcomeKind.STAGED, OutcomeKind.SKIPPED):
@@ -180,7 +205,7 @@ def generate(
     if payload is None:
         print(f"note: {name} is not declared in {ADHOC_DIR}/: its prompt or parameters hold a secret")
     else:
-        pipeline.writer.write_document(declaration_path(pipeline.config.fixtures_path, name), payload)
+        writer.write_document(declaration_path(planner.fixtures_path, name), payload)
     replayed = f", {outcome.replayed} replayed" if outcome.replayed else ""
     if outcome.kind is OutcomeKind.SKIPPED:
         print(f"{name} is up to date ({outcome.message}); `doit fixtures:{name} force=1` regenerates it")

@@ -13,6 +13,7 @@ needs, an embedded model that cannot decode.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any
 
@@ -20,11 +21,13 @@ from doit.exceptions import TaskFailed
 
 from ..._errors import HotDataError
 from ..._freshness import FixtureState
-from .._pipeline import Pipeline
+from .._candidate import Tally
+from .._config import HotDataConfig, ReplayMode
 from ..embedded import LOCAL_MODEL_ID, prove_decode, read_build, reinstall_command
-from ..generate._ask import ReplayMiss
-from ..generate._runner import Runner
+from ..generate._answering import ReplayMiss
+from ..generate._maker import CandidateMaker
 from ..models._llm import lookup_model
+from ..plan._planner import Planner
 
 __all__ = ["doctor"]
 
@@ -50,13 +53,13 @@ def _key_line(model: Any) -> str | None:
     return f"key: MISSING; set it with {where}"
 
 
-def _models(pipeline: Pipeline, problems: list[str]) -> list[str]:
-    used = Counter(pipeline.inputs.model_for(spec)[0] for spec in pipeline.catalog)
-    used.setdefault(pipeline.config.model, 0)
+def _models(config: HotDataConfig, planner: Planner, problems: list[str]) -> list[str]:
+    used = Counter(planner.inputs(spec).model for spec in planner.catalog)
+    used.setdefault(config.model, 0)
     lines = []
     for model_id, count in sorted(used.items()):
-        where = f"{count} fixture(s)" + (" and the default" if model_id == pipeline.config.model else "")
-        model = lookup_model(model_id, pipeline.config.llm_plugins)
+        where = f"{count} fixture(s)" + (" and the default" if model_id == config.model else "")
+        model = lookup_model(model_id, config.llm_plugins)
         if model is None:
             lines.append(f"model {model_id} ({where}): no llm plugin serves it")
             problems.append(
@@ -74,7 +77,7 @@ def _models(pipeline: Pipeline, problems: list[str]) -> list[str]:
     return lines
 
 
-def _embedded(pipeline: Pipeline, problems: list[str]) -> list[str]:
+def _embedded(config: HotDataConfig, planner: Planner, problems: list[str]) -> list[str]:
     build = read_build()
     lines = [f"llama.cpp: {build.describe()}"]
     if build.version is None:
@@ -83,43 +86,36 @@ def _embedded(pipeline: Pipeline, problems: list[str]) -> list[str]:
         lines.append(f"  fix: {reinstall_command()}")
     proof = prove_decode()
     lines.append(f"llama.cpp: {proof.describe()}")
-    uses = any(pipeline.inputs.model_for(s)[0] == LOCAL_MODEL_ID for s in pipeline.catalog)
-    if not proof.ok and (uses or pipeline.config.model == LOCAL_MODEL_ID):
+    uses = any(planner.inputs(s).model == LOCAL_MODEL_ID for s in planner.catalog)
+    if not proof.ok and (uses or config.model == LOCAL_MODEL_ID):
         problems.append(f"{LOCAL_MODEL_ID}: {proof.problem}")
     return lines
 
 
-def _replay(pipeline: Pipeline) -> list[str]:
-    mode = pipeline.runner.replay
-    lines = [f"replay: {mode}" + ("; model calls are off (offline)" if pipeline.config.offline else "")]
+def _replay(config: HotDataConfig, planner: Planner, maker: CandidateMaker, mode: ReplayMode) -> list[str]:
+    lines = [f"replay: {mode}" + ("; model calls are off (offline)" if config.offline else "")]
     stale = [
         spec
-        for spec in pipeline.catalog
-        if pipeline.status(spec.name).state in (FixtureState.STALE, FixtureState.MISSING)
+        for spec in planner.catalog
+        if planner.status(spec).state in (FixtureState.STALE, FixtureState.MISSING)
     ]
     if not stale:
         lines.append("replay: every fixture is fresh; `doit fixtures` has nothing to rebuild")
         return lines
-    runner = Runner(pipeline.config, pipeline.inputs, answers=pipeline.answers, replay="only")
     replayable, paid, broken = [], [], []
     try:
         for spec in stale:
-            status = pipeline.status(spec.name)
+            # whether each could be rebuilt from recorded answers at all, whichever it was built from
+            plan = dataclasses.replace(planner.plan(spec, planner.status(spec), replay="only"), built_from={})
             try:
-                runner.run(
-                    runner.generate(
-                        spec, status.data_path, status.meta_path, pipeline.siblings(spec), status.reason
-                    ),
-                    pipeline.inputs.timeout_for(spec),
-                    f"fixture {spec.name}",
-                )
+                maker.make(plan, Tally())
                 replayable.append(spec.name)
             except ReplayMiss:
                 paid.append(spec.name)
             except HotDataError as exc:
                 broken.append(f"{spec.name}: {exc}")
     finally:
-        runner.close()
+        maker.close()
     lines.append(
         f"replay: {len(stale)} fixture(s) to rebuild; {len(replayable)} replay from recorded answers"
     )
@@ -129,9 +125,17 @@ def _replay(pipeline: Pipeline) -> list[str]:
     return lines
 
 
-def doctor(pipeline: Pipeline) -> bool | TaskFailed:
+def doctor(
+    config: HotDataConfig, planner: Planner, maker: CandidateMaker, replay: ReplayMode
+) -> bool | TaskFailed:
+    """``doit doctor``; ``maker`` replays recorded answers (it never asks a model), ``replay`` is
+    the run's mode."""
     problems: list[str] = []
-    lines = [*_embedded(pipeline, problems), *_models(pipeline, problems), *_replay(pipeline)]
+    lines = [
+        *_embedded(config, planner, problems),
+        *_models(config, planner, problems),
+        *_replay(config, planner, maker, replay),
+    ]
     print("\n".join(f"doit doctor: {line}" if not line.startswith("  ") else line for line in lines))
     if problems:
         print(f"doit doctor: {len(problems)} problem(s):")

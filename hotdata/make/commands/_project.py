@@ -13,11 +13,11 @@ from doit.reporter import ConsoleReporter
 
 from ..._errors import HotDataError
 from .._config import load_config, read_run_switches
-from .._pipeline import Pipeline
 from .._secrets import mask_secrets
 from .._spec import FixtureSpec
-from . import _commands, _doctor, _prune, _review, _verify
+from . import _commands, _doctor, _verify
 from ._reporter import HotDataReporter
+from ._workspace import Workspace, open_workspace
 
 __all__ = ["doit_project"]
 
@@ -28,8 +28,8 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Everything a dodo.py needs: ``globals().update(doit_project())``.
 
     Returns ``DOIT_CONFIG`` and the task creators ``task_fixtures``, ``task_validate``,
-    ``task_status``, ``task_generate`` and ``task_catalog``, all bound to one
-    ``Pipeline``. Configuration errors become a failing task with the message, not
+    ``task_status``, ``task_generate`` and ``task_catalog`` ..., each handed the parts of one
+    ``Workspace`` it needs. Configuration errors become a failing task with the message, not
     a traceback.
     """
     try:
@@ -38,11 +38,9 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     except HotDataError as exc:
         _say(str(exc))
         return _broken(str(exc))
-    pipeline = Pipeline(
-        config, force=switches.force, review=switches.review, replay=switches.replay, batch=switches.batch
-    )
+    ws = open_workspace(config, switches)
     try:
-        pipeline.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
+        ws.planner.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
     except HotDataError as exc:
         _say(str(exc))
     doit_config = {
@@ -50,48 +48,53 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         "dep_file": str(config.root / ".doit.db"),
         "default_tasks": ["fixtures"],
         "continue": True,
-        "reporter": HotDataReporter(pipeline),
+        "reporter": HotDataReporter(ws.pipeline),
         "num_process": config.concurrency,
         "par_type": "thread",
         "subtasks": True,  # `doit list` shows every fixture, not only the group
     }
     return {
         "DOIT_CONFIG": doit_config,
-        "task_fixtures": _fixtures_creator(pipeline),
+        "task_fixtures": _fixtures_creator(ws),
         "task_validate": _simple_creator(
-            pipeline,
+            ws,
             "validate",
             "Validate every data file against its schema and its record (never calls a model).",
-            lambda: _commands.validate(pipeline),
+            lambda: _commands.validate(ws.planner, ws.staged),
         ),
-        "task_status": _status_creator(pipeline),
-        "task_generate": _generate_creator(pipeline),
+        "task_status": _status_creator(ws),
+        "task_generate": _generate_creator(ws),
         "task_verify": _simple_creator(
-            pipeline,
+            ws,
             "verify",
             "Rebuild every fixture from recorded answers (0 model calls) and compare with the committed data.",
-            lambda: _verify.verify(pipeline),
+            # the committed store, as the committed fixtures were built from it (never a staged answer)
+            lambda: _verify.verify(
+                ws.planner, ws.replay_maker(ws.answers.committed()), ws.config.concurrency
+            ),
         ),
         "task_prune": _simple_creator(
-            pipeline,
+            ws,
             "prune",
             "Remove recorded answers (fixtures/.answers) that no fixture of the catalog uses any more.",
-            lambda: _prune.prune(pipeline),
+            ws.pruner.prune,
         ),
         "task_doctor": _simple_creator(
-            pipeline,
+            ws,
             "doctor",
             "What this machine can run: the llama.cpp build, the models and keys, replay (spends nothing).",
-            lambda: _doctor.doctor(pipeline),
+            lambda: _doctor.doctor(
+                ws.config, ws.planner, ws.replay_maker(ws.answers), ws.switches.replay or ws.config.replay
+            ),
         ),
-        "task_review": _review_creator(pipeline),
-        "task_accept": _decision_creator(pipeline, "accept", _review.accept),
-        "task_reject": _decision_creator(pipeline, "reject", _review.reject),
+        "task_review": _review_creator(ws),
+        "task_accept": _decision_creator(ws, "accept", ws.review.accept),
+        "task_reject": _decision_creator(ws, "reject", ws.review.reject),
         "task_catalog": _simple_creator(
-            pipeline,
+            ws,
             "catalog",
             "Write fixtures/README.md: every fixture with schema, generator, model, generated_at, ttl.",
-            lambda: _write_catalog(pipeline, announce=True),
+            lambda: _write_catalog(ws, announce=True),
         ),
     }
 
@@ -176,34 +179,36 @@ def _broken(message: str) -> dict[str, Any]:
 
 
 def _catalog_failure(
-    pipeline: Pipeline, basename: str, doc: str, params: Any = None, pos_arg: str | None = None
+    ws: Workspace, basename: str, doc: str, params: Any = None, pos_arg: str | None = None
 ) -> TaskDict | None:
     try:
-        pipeline.catalog  # noqa: B018 - imports the generator modules
+        ws.planner.catalog  # noqa: B018 - imports the generator modules
     except HotDataError as exc:
         return _failing(basename, doc, str(exc), params, pos_arg)
     return None
 
 
-def _fixture_doc(spec: FixtureSpec, pipeline: Pipeline) -> str:
-    shown = mask_secrets(dict(spec.params), pipeline.inputs.secrets)  # never a key in `doit list`
+def _fixture_doc(spec: FixtureSpec, secrets: tuple[str, ...]) -> str:
+    shown = mask_secrets(dict(spec.params), list(secrets))  # never a key in `doit list`
     params = ", ".join(f"{k}={v}" for k, v in shown.items())
     doc = f"{spec.schema_label} from {spec.generator.__name__}({params})"
     return doc if len(doc) <= 90 else doc[:87] + "..."
 
 
-def _write_catalog(pipeline: Pipeline, *, announce: bool = False) -> bool | TaskFailed:
+def _write_catalog(ws: Workspace, *, announce: bool = False) -> bool | TaskFailed:
     try:
-        written = pipeline.write_catalog()  # False (unchanged) is not a failure
+        written = ws.pipeline.write_catalog()  # False (unchanged) is not a failure
     except HotDataError as exc:
         return TaskFailed(str(exc))
     if announce:
-        path = pipeline.config.fixtures_path / "README.md"
+        path = ws.config.fixtures_path / "README.md"
         print(f"{path} {'written' if written else 'already current'}")
     return True
 
 
-def _fixtures_creator(pipeline: Pipeline) -> Callable[[], Iterator[TaskDict]]:
+def _fixtures_creator(ws: Workspace) -> Callable[[], Iterator[TaskDict]]:
+    pipeline, secrets = ws.pipeline, ws.planner.resolver.secrets
+
     def build(name: str) -> bool | TaskFailed:
         outcome = pipeline.build(name)
         if outcome.kind.value == "failed":
@@ -213,17 +218,17 @@ def _fixtures_creator(pipeline: Pipeline) -> Callable[[], Iterator[TaskDict]]:
     def task_fixtures() -> Iterator[TaskDict]:
         """Generate every stale fixture; fresh and hand-edited ones are skipped (force=1 overwrites)."""
         doc = task_fixtures.__doc__ or ""
-        failure = _catalog_failure(pipeline, "fixtures", doc)
+        failure = _catalog_failure(ws, "fixtures", doc)
         if failure is not None:
             yield failure
             return
         yield {"basename": "fixtures", "name": None, "doc": doc}
-        for spec in pipeline.catalog:
+        for spec in ws.planner.catalog:
             yield {
                 "name": spec.name,
                 "actions": [(build, [spec.name])],
                 "uptodate": [(pipeline.is_up_to_date, [spec.name], {})],
-                "doc": _fixture_doc(spec, pipeline),
+                "doc": _fixture_doc(spec, secrets),
                 # doit swaps sys.stdout around a captured action, which races between its
                 # worker threads (seen: stdout left closed, exit 120 at 10,000 fixtures)
                 "io": {"capture": False},
@@ -234,10 +239,10 @@ def _fixtures_creator(pipeline: Pipeline) -> Callable[[], Iterator[TaskDict]]:
 
 
 def _simple_creator(
-    pipeline: Pipeline, basename: str, doc: str, action: Callable[[], bool | TaskFailed]
+    ws: Workspace, basename: str, doc: str, action: Callable[[], bool | TaskFailed]
 ) -> Callable[[], TaskDict]:
     def task() -> TaskDict:
-        return _catalog_failure(pipeline, basename, doc) or {
+        return _catalog_failure(ws, basename, doc) or {
             "actions": [action],
             "uptodate": [False],
             "verbosity": 2,
@@ -253,12 +258,23 @@ _STATUS_PARAMS = [
 ]
 
 
-def _status_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
+def _status_creator(ws: Workspace) -> Callable[[], TaskDict]:
+    def status(json_output: bool) -> bool:
+        return _commands.status(
+            ws.planner,
+            ws.failures,
+            ws.batches,
+            ws.pruner,
+            ws.staged,
+            offline=ws.config.offline,
+            json_output=json_output,
+        )
+
     def task_status() -> TaskDict:
         """One line per fixture: state, why, age, model, tokens (--json for JSON; never calls a model)."""
         doc = task_status.__doc__ or ""
-        return _catalog_failure(pipeline, "status", doc, _STATUS_PARAMS) or {
-            "actions": [(_commands.status, [pipeline], {})],
+        return _catalog_failure(ws, "status", doc, _STATUS_PARAMS) or {
+            "actions": [(status, [], {})],
             "params": _STATUS_PARAMS,
             "uptodate": [False],
             "verbosity": 2,
@@ -266,15 +282,6 @@ def _status_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
         }
 
     return task_status
-
-
-def _generate_now(
-    pipeline: Pipeline, schema: str, template: str, prompt: str, name: str, param: list[str]
-) -> bool | TaskFailed:
-    """``doit generate``: one ad hoc fixture, asked at once, never left waiting for a batch (no run
-    end follows it to submit one); a request already in a live batch still waits for it."""
-    pipeline.batches.queue.batching = False
-    return _commands.generate(pipeline, schema, template, prompt, name, param)
 
 
 _GENERATE_PARAMS: list[dict[str, Any]] = [
@@ -286,11 +293,14 @@ _GENERATE_PARAMS: list[dict[str, Any]] = [
 ]
 
 
-def _generate_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
+def _generate_creator(ws: Workspace) -> Callable[[], TaskDict]:
+    def generate(schema: str, template: str, prompt: str, name: str, param: list[str]) -> bool | TaskFailed:
+        return _commands.generate(ws.pipeline, ws.planner, ws.writer, schema, template, prompt, name, param)
+
     def task_generate() -> TaskDict:
         """Generate one ad hoc fixture: --schema mod:Name, --template f.j2 or --prompt text, --name, --param k:v."""
         return {
-            "actions": [(_generate_now, [pipeline])],
+            "actions": [(generate, [], {})],
             "params": _GENERATE_PARAMS,
             "uptodate": [False],
             "verbosity": 2,
@@ -300,12 +310,12 @@ def _generate_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
     return task_generate
 
 
-def _review_creator(pipeline: Pipeline) -> Callable[[], TaskDict]:
+def _review_creator(ws: Workspace) -> Callable[[], TaskDict]:
     def task_review() -> TaskDict:
         """Show fixtures staged for review (why, and a field-level diff); decide a/r/s on a terminal."""
         doc = task_review.__doc__ or ""
-        return _catalog_failure(pipeline, "review", doc, _STATUS_PARAMS) or {
-            "actions": [(_review.review, [pipeline], {})],
+        return _catalog_failure(ws, "review", doc, _STATUS_PARAMS) or {
+            "actions": [(ws.review.review, [], {})],
             "params": _STATUS_PARAMS,
             "uptodate": [False],
             "verbosity": 2,
@@ -319,12 +329,12 @@ _ALL = [{"name": "all_", "long": "all", "type": bool, "default": False, "help": 
 
 
 def _decision_creator(
-    pipeline: Pipeline, verb: str, decide: Callable[[Pipeline, list[str], bool], bool | TaskFailed]
+    ws: Workspace, verb: str, decide: Callable[[list[str], bool], bool | TaskFailed]
 ) -> Callable[[], TaskDict]:
     def task() -> TaskDict:
         doc = task.__doc__ or ""
-        return _catalog_failure(pipeline, verb, doc, _ALL, "names") or {
-            "actions": [(decide, [pipeline], {})],
+        return _catalog_failure(ws, verb, doc, _ALL, "names") or {
+            "actions": [(decide, [], {})],
             "params": _ALL,
             "pos_arg": "names",
             "uptodate": [False],

@@ -33,10 +33,13 @@ from ..._errors import HotDataError, ProvenanceError
 from ..._provenance import parse_provenance
 from ..._store import PENDING_SUFFIX, STAGED_SUFFIX
 from .._errors import AnswerError
-from .._pipeline import Pipeline
-from ..answers._store import AnswerFile
+from .._failures import FailureLog
+from ..answers._store import AnswerFile, AnswerStore
+from ..batch._run import BatchRun
+from ..commit._writer import Writer
+from ..plan._planner import Planner
 
-__all__ = ["AnswerUse", "answer_use", "drop_unused_staged", "prune", "unused_answers"]
+__all__ = ["AnswerUse", "Pruner"]
 
 _META = ".meta.json"
 _RECORD_SUFFIXES = (_META, _META + PENDING_SUFFIX, _META + STAGED_SUFFIX)
@@ -67,80 +70,98 @@ def _records(fixtures_dir: Path) -> Iterator[tuple[str, Path]]:
                 yield rel[: -len(suffix)], path
 
 
-def answer_use(pipeline: Pipeline) -> AnswerUse:
-    use = AnswerUse()
-    for name, path in _records(pipeline.config.fixtures_path):
-        try:
-            record = parse_provenance(path, path.read_bytes())
-        except (OSError, ProvenanceError):
-            use.unreadable.add(name)
-            continue
-        use.recorded.update(record.answers)
-        use.undigested.update(k for k in record.answers if k not in record.answer_digests)
-        for key, digest in record.answer_digests.items():
-            use.digests.setdefault(key, set()).add(digest)
-    for spec in pipeline.catalog:  # a data file without its record: the record says nothing
-        try:
-            data_path, meta_path = pipeline.planner.paths(spec)
-        except HotDataError:
-            continue  # a name no file can have: nothing of it is on disk
-        if not meta_path.exists() and data_path.exists():
-            use.unreadable.add(spec.name)
-    use.held |= pipeline.batches.answer_keys()  # readable or not: what their text names is kept
-    for file in pipeline.batches.read()[1]:  # and a file that cannot be read may name more
-        use.problems.append(f"{file.path} is not a batch job hotdata can read ({file.reason})")
-    use.held |= pipeline.failures.held_answers()
-    return use
+class Pruner:
+    """Which recorded answers are needed (module docstring), and the removal of the others.
 
+    Args:
+        planner: the catalog (a data file without its record) and where its files are.
+        answers: the answer store.
+        batches: the batch jobs (every key a job file names is kept).
+        failures: the last unfinished build of each fixture (the answers it used are kept).
+        writer: holds the build lock while answers are removed.
+    """
 
-def _staged_needed(pipeline: Pipeline, file: AnswerFile, use: AnswerUse) -> bool:
-    if file.key in use.undigested:
+    def __init__(
+        self, planner: Planner, answers: AnswerStore, batches: BatchRun, failures: FailureLog, writer: Writer
+    ) -> None:
+        self.planner = planner
+        self.answers = answers
+        self.batches = batches
+        self.failures = failures
+        self.writer = writer
+
+    def use(self) -> AnswerUse:
+        """What refers to recorded answers now."""
+        use = AnswerUse()
+        for name, path in _records(self.planner.fixtures_path):
+            try:
+                record = parse_provenance(path, path.read_bytes())
+            except (OSError, ProvenanceError):
+                use.unreadable.add(name)
+                continue
+            use.recorded.update(record.answers)
+            use.undigested.update(k for k in record.answers if k not in record.answer_digests)
+            for key, digest in record.answer_digests.items():
+                use.digests.setdefault(key, set()).add(digest)
+        for spec in self.planner.catalog:  # a data file without its record: the record says nothing
+            try:
+                data_path, meta_path = self.planner.paths(spec)
+            except HotDataError:
+                continue  # a name no file can have: nothing of it is on disk
+            if not meta_path.exists() and data_path.exists():
+                use.unreadable.add(spec.name)
+        use.held |= self.batches.answer_keys()  # readable or not: what their text names is kept
+        for file in self.batches.read()[1]:  # and a file that cannot be read may name more
+            use.problems.append(f"{file.path} is not a batch job hotdata can read ({file.reason})")
+        use.held |= self.failures.held_answers()
+        return use
+
+    def _staged_needed(self, file: AnswerFile, use: AnswerUse) -> bool:
+        if file.key in use.undigested:
+            return True
+        try:
+            answer = self.answers.parse(file.key, file.path, file.path.read_bytes())
+        except (OSError, AnswerError):
+            return file.key in use.recorded  # unreadable: reported when used, never guessed away
+        return answer.digest in use.digests.get(file.key, ())
+
+    def unused(self, use: AnswerUse | None = None) -> list[AnswerFile]:
+        """The answer files nothing needs (see the module docstring for what needs one)."""
+        use = use or self.use()
+        owners = self.answers.index.fixtures() if use.unreadable else {}
+        unused = []
+        for file in self.answers.files():
+            if file.key in use.held:
+                continue
+            if file.staged and self._staged_needed(file, use):
+                continue
+            if not file.staged and file.key in use.recorded:
+                continue
+            if owners.get(file.path) in use.unreadable:
+                continue
+            unused.append(file)
+        return unused
+
+    def prune(self) -> bool | TaskFailed:
+        """``doit prune``."""
+        self.writer.acquire()  # waits for a running build: the answers it records are needed
+        use = self.use()
+        if use.problems:
+            for line in use.problems:
+                print(f"doit prune: {line}")
+            return TaskFailed(
+                "nothing was removed: a batch job that cannot be read may need any answer; "
+                "fix or remove the file, then prune again"
+            )
+        removed = self.answers.remove(f.path for f in self.unused(use))
+        kept = sum(1 for _ in self.answers.files())
+        print(f"doit prune: removed {removed} recorded answer(s) no fixture uses; {kept} kept")
         return True
-    try:
-        answer = pipeline.answers.parse(file.key, file.path, file.path.read_bytes())
-    except (OSError, AnswerError):
-        return file.key in use.recorded  # unreadable: reported when used, never guessed away
-    return answer.digest in use.digests.get(file.key, ())
 
-
-def unused_answers(pipeline: Pipeline, use: AnswerUse | None = None) -> list[AnswerFile]:
-    """The answer files nothing needs (see the module docstring for what needs one)."""
-    use = use or answer_use(pipeline)
-    owners = pipeline.answers.index.fixtures() if use.unreadable else {}
-    unused = []
-    for file in pipeline.answers.files():
-        if file.key in use.held:
-            continue
-        if file.staged and _staged_needed(pipeline, file, use):
-            continue
-        if not file.staged and file.key in use.recorded:
-            continue
-        if owners.get(file.path) in use.unreadable:
-            continue
-        unused.append(file)
-    return unused
-
-
-def prune(pipeline: Pipeline) -> bool | TaskFailed:
-    pipeline.writer.acquire()  # waits for a running build: the answers it records are needed
-    use = answer_use(pipeline)
-    if use.problems:
-        for line in use.problems:
-            print(f"doit prune: {line}")
-        return TaskFailed(
-            "nothing was removed: a batch job that cannot be read may need any answer; "
-            "fix or remove the file, then prune again"
-        )
-    removed = pipeline.answers.remove(f.path for f in unused_answers(pipeline, use))
-    kept = sum(1 for _ in pipeline.answers.files())
-    print(f"doit prune: removed {removed} recorded answer(s) no fixture uses; {kept} kept")
-    return True
-
-
-def drop_unused_staged(pipeline: Pipeline) -> int:
-    """After a rejection: remove the staged answers no staged or committed record uses any more."""
-    pipeline.writer.acquire()
-    use = answer_use(pipeline)
-    if use.problems:
-        return 0  # a batch job that cannot be read may hold any of them: left for a later prune
-    return pipeline.answers.remove(f.path for f in unused_answers(pipeline, use) if f.staged)
+    def drop_unused_staged(self) -> int:
+        """After a rejection: remove the staged answers no staged or committed record uses any more."""
+        self.writer.acquire()
+        use = self.use()
+        if use.problems:
+            return 0  # a batch job that cannot be read may hold any of them: left for a later prune
+        return self.answers.remove(f.path for f in self.unused(use) if f.staged)

@@ -7,13 +7,12 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from doit.reporter import ConsoleReporter
 
-from ..._freshness import FixtureState
-from .._outcome import OutcomeKind
-from .._pipeline import Pipeline
+from ..._freshness import FixtureState, FixtureStatus
+from .._outcome import BuildSummary, Outcome, OutcomeKind
 from ._progress import Progress
 
 __all__ = ["HotDataReporter", "fixture_task_name"]
@@ -30,17 +29,35 @@ def fixture_task_name(task_name: str) -> str | None:
     return task_name[len(_PREFIX) :] if task_name.startswith(_PREFIX) else None
 
 
+class BuildRun(Protocol):
+    """What the reporter reads of a build run (the conductor, ``Pipeline``)."""
+
+    def outcome(self, name: str) -> Outcome | None: ...
+
+    def last_status(self, name: str) -> FixtureStatus | None: ...
+
+    def summary(self) -> BuildSummary: ...
+
+    def end_run(self) -> BuildSummary: ...
+
+    def close(self) -> None: ...
+
+
 class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
-    """Reports ``pipeline``'s fixtures; other tasks as doit's console reporter does."""
+    """Reports a build run's fixtures; other tasks as doit's console reporter does.
+
+    doit's only hook at the end of a run is its reporter's ``complete_run``: there the reporter
+    hands the end of the run to the conductor (``end_run``: batches submitted, failures kept,
+    the catalog written) and prints the summary it returns."""
 
     desc = "hotdata progress and summary"
 
-    def __init__(self, pipeline: Pipeline, outstream: TextIO | None = None) -> None:
+    def __init__(self, run: BuildRun, outstream: TextIO | None = None) -> None:
         stream = outstream or sys.stdout
         super().__init__(stream, {"show_out": True, "show_err": True})
-        self.pipeline = pipeline
+        self.run = run
         self.progress = Progress(stream)
-        self.builds = False  # fixtures were selected: the run ends with the pipeline's finish
+        self.builds = False  # fixtures were selected: the run ends with the conductor's end_run
         # Every selected fixture is queued when the run starts; doit hands it to a worker only
         # when one of the `concurrency` slots is free. The time until then is waiting, not generating.
         self._queued = time.monotonic()
@@ -52,7 +69,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         # unfinished fixtures keep their previous files (a half-done pair is
         # finished by the next build, which also removes stray temp files).
         self.progress.stop()
-        summary = self.pipeline.summary()
+        summary = self.run.summary()
         self.outstream.write(
             f"hotdata: interrupted; {summary.generated} generated before the stop, the others keep "
             "their previous files\n"
@@ -86,7 +103,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         if name is None:
             return
         self.progress.advance(name)
-        status = self.pipeline.last_status(name)
+        status = self.run.last_status(name)
         if status is not None and status.check == "edited":
             broken = " and no longer valid" if status.state is FixtureState.INVALID else ""
             self.progress.line(
@@ -98,7 +115,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         if name is None:
             return
         self.progress.advance(name)
-        outcome = self.pipeline.outcome(name)
+        outcome = self.run.outcome(name)
         if outcome is None:
             return
         if outcome.kind in (OutcomeKind.GENERATED, OutcomeKind.STAGED):
@@ -126,7 +143,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
             self.progress.print(f"FAILED {task.name}: {fail.get_msg().strip()}")
             return
         self.progress.advance(name)
-        outcome = self.pipeline.outcome(name)
+        outcome = self.run.outcome(name)
         message = outcome.message if outcome else fail.get_msg().strip()
         label = "STOPPED" if outcome is not None and outcome.kind is OutcomeKind.BUDGET else "FAILED"
         self.progress.line(f"{label} {name}: {message}")
@@ -136,11 +153,12 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         for err in self.runtime_errors:
             self.progress.print(f"ERROR: {err}")
         if self.builds:
-            # here rather than in a task: it must run when some fixtures failed, too
+            # here rather than in a task: the run ends when some fixtures failed, too
             try:
-                self.pipeline.finish_run()
+                summary = self.run.end_run()
             except Exception as exc:  # the summary still gets printed
                 self.progress.print(f"hotdata: could not finish the run: {type(exc).__name__}: {exc}")
-            for line in self.pipeline.summary().lines():
+                summary = self.run.summary()
+            for line in summary.lines():
                 self.progress.print(line)
-        self.pipeline.close()
+        self.run.close()

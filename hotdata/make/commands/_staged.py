@@ -23,14 +23,15 @@ from ..._errors import HotDataError
 from ..._freshness import FixtureState
 from ..._names import DATA_SUFFIX, META_SUFFIX
 from ..._store import STAGED_SUFFIX, StagedPair, inspect_staged
-from .._pipeline import Pipeline
 from .._spec import FixtureSpec
-from ..generate._runner import describe_exception
-from ..quality import QualityContext, check_value
-from ..quality._similar import near_duplicates
+from ..generate._maker import describe_exception
+from ..plan._planner import Planner
+from ..quality._gates import check_value
+from ..quality._settings import QualityContext
+from ..quality._similar import FamilyProse, near_duplicates
 from ._diff import Change, diff_values, render_changes
 
-__all__ = ["StagedChange", "find_orphans", "orphan_lines", "staged_changes", "staged_pairs"]
+__all__ = ["StagedChange", "StagedChanges"]
 
 _MAX_LINES = 40
 # The planner's objections that say a record is not this fixture's, or not a record at all.
@@ -106,155 +107,155 @@ class StagedChange:
         }
 
 
-def _shown(pipeline: Pipeline, path: Path) -> str:
-    try:
-        return str(path.relative_to(pipeline.config.root))
-    except ValueError:
-        return str(path)
+class StagedChanges:
+    """The staged pairs of a project, found and checked.
 
+    Args:
+        planner: the catalog, its classifier, and where each fixture's files are.
+        root: the project root (paths are shown relative to it).
+        prose: the run's prose shingles (near-duplicate checks compare each variant once).
+    """
 
-def find_orphans(pipeline: Pipeline) -> dict[str, tuple[Path, Path]]:
-    """Staged files of fixtures no longer in the catalog: name -> (data path, record path)."""
-    root = pipeline.config.fixtures_path
-    found: dict[str, tuple[Path, Path]] = {}
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .answers, .batches, editors' files
-        for file in files:
-            if file.startswith(".") or not file.endswith(DATA_SUFFIX + STAGED_SUFFIX):
+    def __init__(self, planner: Planner, root: Path, prose: FamilyProse | None = None) -> None:
+        self.planner = planner
+        self.root = root
+        self.prose = prose or FamilyProse()
+
+    def shown(self, path: Path) -> str:
+        """``path`` as the user knows it: relative to the project."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def find_orphans(self) -> dict[str, tuple[Path, Path]]:
+        """Staged files of fixtures no longer in the catalog: name -> (data path, record path)."""
+        root = self.planner.fixtures_path
+        catalog = self.planner.catalog
+        found: dict[str, tuple[Path, Path]] = {}
+        for directory, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .answers, .batches, editors' files
+            for file in files:
+                if file.startswith(".") or not file.endswith(DATA_SUFFIX + STAGED_SUFFIX):
+                    continue
+                stem = file[: -len(DATA_SUFFIX + STAGED_SUFFIX)]
+                stem = stem.removesuffix(META_SUFFIX[: -len(DATA_SUFFIX)])  # NAME.meta.json.new -> NAME
+                name = Path(directory, stem).relative_to(root).as_posix()
+                if name not in catalog:
+                    found[name] = (Path(directory, stem + DATA_SUFFIX), Path(directory, stem + META_SUFFIX))
+        return dict(sorted(found.items()))
+
+    def orphan_lines(self) -> list[str]:
+        """One line per staged change of a fixture no longer in the catalog (``doit status``, ``validate``)."""
+        orphans = self.find_orphans()
+        return [
+            f"{name}: a staged change of a fixture no longer in the catalog ({self.shown(pair.data_path)}); "
+            f"`doit reject {name}` removes it"
+            for name, spec, _, _, pair in self.pairs(orphans, orphans=orphans)
+            if spec is None
+        ]
+
+    def pairs(
+        self, names: Iterable[str] | None = None, *, orphans: dict[str, tuple[Path, Path]] | None = None
+    ) -> Iterator[tuple[str, FixtureSpec | None, Path, Path, StagedPair]]:
+        """Every staged pair of the catalog then every orphan (or of ``names``), unchecked.
+        ``orphans``: ``find_orphans``' answer when the caller has it already."""
+        wanted = None if names is None else set(names)
+        for spec in self.planner.catalog:
+            if wanted is not None and spec.name not in wanted:
                 continue
-            stem = file[: -len(DATA_SUFFIX + STAGED_SUFFIX)]
-            stem = stem.removesuffix(META_SUFFIX[: -len(DATA_SUFFIX)])  # NAME.meta.json.new -> NAME
-            name = Path(directory, stem).relative_to(root).as_posix()
-            if name not in pipeline.catalog:
-                found[name] = (Path(directory, stem + DATA_SUFFIX), Path(directory, stem + META_SUFFIX))
-    return dict(sorted(found.items()))
+            try:
+                data_path, meta_path = self.planner.paths(spec)
+            except HotDataError:
+                continue  # a name that escapes the fixtures root: reported by `doit status`
+            pair = inspect_staged(data_path, meta_path)
+            if pair is not None:
+                yield spec.name, spec, data_path, meta_path, pair
+        for name, (data_path, meta_path) in (self.find_orphans() if orphans is None else orphans).items():
+            if wanted is not None and name not in wanted:
+                continue
+            pair = inspect_staged(data_path, meta_path)
+            if pair is not None:
+                yield name, None, data_path, meta_path, pair
 
+    def changes(
+        self, names: Iterable[str] | None = None, *, accepting: Iterable[str] = (), check: bool = True
+    ) -> list[StagedChange]:
+        """Every staged pair (of ``names``), checked (``check=False``: found only, for rejecting).
+        ``accepting``: fixtures accepted together, whose staged data their family's near-duplicate
+        gate compares with instead of the committed data."""
+        found = list(self.pairs(names))
+        together = set(accepting)
+        staged_values = {
+            name: pair.value for name, _, _, _, pair in found if name in together and not pair.broken
+        }
+        out = []
+        for name, spec, data_path, meta_path, pair in found:
+            change = StagedChange(name, data_path, meta_path, pair, self.shown(pair.data_path))
+            if spec is None:
+                out.append(dataclasses.replace(change, orphan=True))
+            elif pair.broken:
+                problem = f"staged change is broken: {pair.problem}; fix it or `doit reject {name}`"
+                out.append(dataclasses.replace(change, problems=[problem]))
+            else:
+                out.append(self._checked(spec, change, staged_values) if check else change)
+        return out
 
-def orphan_lines(pipeline: Pipeline) -> list[str]:
-    """One line per staged change of a fixture no longer in the catalog (``doit status``, ``validate``)."""
-    orphans = find_orphans(pipeline)
-    return [
-        f"{name}: a staged change of a fixture no longer in the catalog ({_shown(pipeline, pair.data_path)}); "
-        f"`doit reject {name}` removes it"
-        for name, spec, _, _, pair in staged_pairs(pipeline, orphans, orphans=orphans)
-        if spec is None
-    ]
-
-
-def staged_pairs(
-    pipeline: Pipeline,
-    names: Iterable[str] | None = None,
-    *,
-    orphans: dict[str, tuple[Path, Path]] | None = None,
-) -> Iterator[tuple[str, FixtureSpec | None, Path, Path, StagedPair]]:
-    """Every staged pair of the catalog then every orphan (or of ``names``), unchecked.
-    ``orphans``: ``find_orphans``' answer when the caller has it already."""
-    wanted = None if names is None else set(names)
-    for spec in pipeline.catalog:
-        if wanted is not None and spec.name not in wanted:
-            continue
-        try:
-            data_path, meta_path = pipeline.planner.paths(spec)
-        except HotDataError:
-            continue  # a name that escapes the fixtures root: reported by `doit status`
-        pair = inspect_staged(data_path, meta_path)
-        if pair is not None:
-            yield spec.name, spec, data_path, meta_path, pair
-    for name, (data_path, meta_path) in (find_orphans(pipeline) if orphans is None else orphans).items():
-        if wanted is not None and name not in wanted:
-            continue
-        pair = inspect_staged(data_path, meta_path)
-        if pair is not None:
-            yield name, None, data_path, meta_path, pair
-
-
-def staged_changes(
-    pipeline: Pipeline,
-    names: Iterable[str] | None = None,
-    *,
-    accepting: Iterable[str] = (),
-    check: bool = True,
-) -> list[StagedChange]:
-    """Every staged pair (of ``names``), checked (``check=False``: found only, for rejecting).
-    ``accepting``: fixtures accepted together, whose staged data their family's near-duplicate
-    gate compares with instead of the committed data."""
-    found = list(staged_pairs(pipeline, names))
-    together = set(accepting)
-    staged_values = {
-        name: pair.value for name, _, _, _, pair in found if name in together and not pair.broken
-    }
-    out = []
-    for name, spec, data_path, meta_path, pair in found:
-        change = StagedChange(name, data_path, meta_path, pair, _shown(pipeline, pair.data_path))
-        if spec is None:
-            out.append(dataclasses.replace(change, orphan=True))
-        elif pair.broken:
-            problem = f"staged change is broken: {pair.problem}; fix it or `doit reject {name}`"
-            out.append(dataclasses.replace(change, problems=[problem]))
-        else:
-            out.append(_checked(pipeline, spec, change, staged_values) if check else change)
-    return out
-
-
-def _checked(
-    pipeline: Pipeline, spec: FixtureSpec, change: StagedChange, staged_values: dict[str, Any]
-) -> StagedChange:
-    """The checks ``doit validate`` runs, over the staged pair instead of the committed one."""
-    pair, name = change.pair, change.name
-    assert pair.record is not None and pair.raw is not None  # not broken
-    problems: list[str] = []
-    notes: list[str] = []
-    record_name = pair.record.name
-    if record_name != name:
-        problems.append(f"its record {pair.meta_path.name} names fixture {record_name!r}, not {name!r}")
-    status = pipeline.planner.status(spec, rescan=True)
-    if status.state is not FixtureState.PENDING:
-        if status.check in _RECORD_IDENTITY_CHECKS and record_name == name:
-            problems.append(f"its record {pair.meta_path.name}: {status.reason}")
-        elif status.state is FixtureState.STALE:
-            why = status.reason.removesuffix(" (replaces the change awaiting review)")
-            notes.append(f"stale since it was staged ({why}): the next `doit fixtures` rebuilds it")
-    adapter = pipeline.inputs.adapter(spec.schema)
-    problems += [f"{change.shown}: {error}" for error in adapter.errors_for(pair.raw)[:3]]
-    if not problems:
-        settings, checks = pipeline.inputs.quality_for(spec)
-        family = {o.name for o in pipeline.catalog if o.generator is spec.generator and o.name != name}
-        siblings = {**pipeline.siblings(spec)}
-        siblings.update({n: v for n, v in staged_values.items() if n in family})
-        try:
-            found = check_value(pair.value, settings, QualityContext(), checks) + near_duplicates(
-                pair.value, siblings, settings, pipeline.runner.family
+    def _checked(
+        self, spec: FixtureSpec, change: StagedChange, staged_values: dict[str, Any]
+    ) -> StagedChange:
+        """The checks ``doit validate`` runs, over the staged pair instead of the committed one."""
+        pair, name, planner = change.pair, change.name, self.planner
+        assert pair.record is not None and pair.raw is not None  # not broken
+        problems: list[str] = []
+        notes: list[str] = []
+        record_name = pair.record.name
+        if record_name != name:
+            problems.append(f"its record {pair.meta_path.name} names fixture {record_name!r}, not {name!r}")
+        status = planner.status(spec, rescan=True)
+        if status.state is not FixtureState.PENDING:
+            if status.check in _RECORD_IDENTITY_CHECKS and record_name == name:
+                problems.append(f"its record {pair.meta_path.name}: {status.reason}")
+            elif status.state is FixtureState.STALE:
+                why = status.reason.removesuffix(" (replaces the change awaiting review)")
+                notes.append(f"stale since it was staged ({why}): the next `doit fixtures` rebuilds it")
+        fixture = planner.inputs(spec)
+        problems += [f"{change.shown}: {error}" for error in fixture.adapter.errors_for(pair.raw)[:3]]
+        if not problems:
+            family = {o.name for o in planner.catalog if o.generator is spec.generator and o.name != name}
+            siblings = {**planner.family(spec)}
+            siblings.update({n: v for n, v in staged_values.items() if n in family})
+            try:
+                found = check_value(pair.value, fixture.quality, QualityContext(), fixture.checks)
+                found += near_duplicates(pair.value, siblings, fixture.quality, self.prose)
+            except Exception as exc:  # a user's quality check that raises: the gate cannot pass
+                problems.append(f"{change.shown}: {describe_exception(exc, 'a quality check')}")
+            else:
+                problems += [f"{change.shown}: {p.message} [{p.check}]" for p in found]
+        if pair.edited:
+            notes.append(
+                f"{change.shown} was edited by hand since it was staged: accepting keeps the edit as a "
+                "hand edit (its record says so; builds keep it until `doit fixtures force=1`)"
             )
-        except Exception as exc:  # a user's quality check that raises: the gate cannot pass
-            problems.append(f"{change.shown}: {describe_exception(exc, 'a quality check')}")
-        else:
-            problems += [f"{change.shown}: {p.message} [{p.check}]" for p in found]
-    if pair.edited:
-        notes.append(
-            f"{change.shown} was edited by hand since it was staged: accepting keeps the edit as a "
-            "hand edit (its record says so; builds keep it until `doit fixtures force=1`)"
+        committed = planner.classifier(spec).classify(name, change.data_path, change.meta_path, staged=False)
+        overwrites = ""
+        if committed.check == "edited":
+            overwrites = (
+                f"{self.shown(change.data_path)} was edited by hand since it was generated; accepting "
+                f"discards that edit. Keep it: `doit reject {name}`; discard it: `doit accept {name} force=1`"
+            )
+        try:
+            old = json.loads(change.data_path.read_bytes())
+        except (OSError, ValueError, RecursionError):
+            old = None  # nothing committed yet (or unreadable): everything is added
+        return StagedChange(
+            name,
+            change.data_path,
+            change.meta_path,
+            pair,
+            change.shown,
+            diff_values(old, pair.value),
+            problems,
+            notes,
+            overwrites,
         )
-    committed = pipeline.planner.classifier(spec).classify(
-        name, change.data_path, change.meta_path, staged=False
-    )
-    overwrites = ""
-    if committed.check == "edited":
-        overwrites = (
-            f"{_shown(pipeline, change.data_path)} was edited by hand since it was generated; accepting "
-            f"discards that edit. Keep it: `doit reject {name}`; discard it: `doit accept {name} force=1`"
-        )
-    try:
-        old = json.loads(change.data_path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        old = None  # nothing committed yet (or unreadable): everything is added
-    return StagedChange(
-        name,
-        change.data_path,
-        change.meta_path,
-        pair,
-        change.shown,
-        diff_values(old, pair.value),
-        problems,
-        notes,
-        overwrites,
-    )

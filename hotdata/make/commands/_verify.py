@@ -19,11 +19,11 @@ from doit.exceptions import TaskFailed
 
 from ..._errors import HotDataError
 from ..._freshness import FixtureState
+from .._candidate import Tally
 from .._errors import ChangedAnswer
-from .._pipeline import Pipeline
 from .._spec import FixtureSpec
-from ..answers._store import built_from
-from ..generate._runner import Runner
+from ..generate._maker import CandidateMaker
+from ..plan._planner import Planner
 from ._diff import diff_values, render_changes
 
 __all__ = ["Drift", "verify"]
@@ -35,24 +35,15 @@ class Drift:
     lines: list[str]
 
 
-def _check(pipeline: Pipeline, runner: Runner, spec: FixtureSpec) -> Drift | None:
-    status = pipeline.planner.status(spec)
+def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift | None:
+    status = planner.status(spec)
     if status.state is FixtureState.MISSING:
         return Drift(spec.name, [f"{spec.name}: {status.reason}; build it with `doit fixtures`"])
     try:
         committed = status.data_path.read_bytes()
-        candidate = runner.run(
-            runner.generate(
-                spec,
-                status.data_path,
-                status.meta_path,
-                pipeline.siblings(spec),
-                status.reason,
-                expected=built_from(status.data_path, status.meta_path, staged=False),
-            ),
-            pipeline.inputs.timeout_for(spec),
-            f"fixture {spec.name}",
-        )
+        # rebuilt as the committed record was built: from its answers, never a staged one
+        plan = planner.plan(spec, status, replay="only", staged_answers=False)
+        candidate = maker.make(plan, Tally())
     except ChangedAnswer as exc:
         return Drift(spec.name, [f"{spec.name}: the answer store changed, not the code: {exc}"])
     except HotDataError as exc:
@@ -67,22 +58,21 @@ def _check(pipeline: Pipeline, runner: Runner, spec: FixtureSpec) -> Drift | Non
         old = None
     head = f"{spec.name}: the committed data differs from what the code produces ({status.state.value}: {status.reason})"
     changes = render_changes(
-        diff_values(old, json.loads(candidate.data)), max_lines=20, secrets=pipeline.inputs.secrets
+        diff_values(old, json.loads(candidate.data)), max_lines=20, secrets=plan.inputs.secrets
     )
     return Drift(spec.name, [head, *(f"    {line}" for line in changes)])
 
 
-def verify(pipeline: Pipeline) -> bool | TaskFailed:
-    # the committed store, as the committed fixtures were built from it (never a staged answer)
-    runner = Runner(pipeline.config, pipeline.inputs, answers=pipeline.answers.committed(), replay="only")
-    workers = concurrent.futures.ThreadPoolExecutor(pipeline.config.concurrency, "hotdata-verify")
+def verify(planner: Planner, maker: CandidateMaker, concurrency: int) -> bool | TaskFailed:
+    """``doit verify`` with ``maker`` replaying the committed answer store (never a staged answer)."""
+    workers = concurrent.futures.ThreadPoolExecutor(concurrency, "hotdata-verify")
     try:
-        checked = workers.map(lambda spec: _check(pipeline, runner, spec), list(pipeline.catalog))
-        drifts = [d for d in checked if d is not None]
+        catalog = list(planner.catalog)
+        drifts = [d for d in workers.map(lambda spec: _check(planner, maker, spec), catalog) if d is not None]
     finally:
         workers.shutdown()
-        runner.close()
-    count = len(pipeline.catalog)
+        maker.close()
+    count = len(catalog)
     if drifts:
         for drift in drifts:
             print("\n".join(drift.lines))

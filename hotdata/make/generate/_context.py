@@ -6,10 +6,9 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..._provenance import FailedAttempt, Usage
+from ..._provenance import Usage
 from ..._schema import SchemaAdapter
 from .._errors import TemplateError
-from .._spec import FixtureSpec
 from ._ask import Asker
 from ._json_answers import schema_for_model
 from ._templates import TemplateSet
@@ -27,19 +26,15 @@ class GenerationContext:
     """
 
     def __init__(
-        self,
-        spec: FixtureSpec,
-        *,
-        asker: Asker,
-        templates: TemplateSet,
-        adapter: Callable[[Any], SchemaAdapter[Any]],
+        self, asker: Asker, *, templates: TemplateSet, adapter: Callable[[Any], SchemaAdapter[Any]]
     ) -> None:
-        self.spec = spec
-        self.name = spec.name
-        self.params: dict[str, Any] = dict(spec.params)
-        self.rng = random.Random(spec.name)
-        self.model = asker.model
-        self.model_options = dict(asker.options)
+        fixture = asker.plan.inputs
+        self.spec = fixture.spec
+        self.name = fixture.name
+        self.params: dict[str, Any] = dict(fixture.spec.params)
+        self.rng = random.Random(fixture.name)
+        self.model = fixture.model
+        self.model_options = dict(fixture.options)
         # Schemas asked of the model besides the fixture's own: inputs too.
         self.schemas_used: dict[str, str] = {}
         self._asker = asker
@@ -69,7 +64,7 @@ class GenerationContext:
         if schema is not None and schema is not self.spec.schema:
             self.schemas_used[adapter.name] = adapter.schema_hash()
         json_schema = adapter.json_schema()
-        if json_schema and getattr(self._asker.client, "writes_prose_apart", False):
+        if json_schema and self._asker.capabilities.writes_prose_apart:
             fields = prose_fields(schema_for_model(json_schema))
             if fields:  # a small model writes prose as free text, and decodes the rest under the schema
                 return await generate_with_prose(self._asker, prompt, adapter, fields, system)
@@ -116,24 +111,7 @@ class GenerationContext:
             best_of=best_of,
         )
 
-    # What the record keeps of the calls made for this fixture.
-
-    @property
-    def attempts(self) -> int:
-        return self._asker.attempts
-
     @property
     def usage(self) -> Usage:
-        return self._asker.usage
-
-    @property
-    def usage_per_attempt(self) -> list[Usage]:
-        return self._asker.usage_per_attempt
-
-    @property
-    def failed_attempts(self) -> list[FailedAttempt]:
-        return self._asker.failed
-
-    @property
-    def prompts(self) -> list[str]:
-        return self._asker.prompts
+        """What the model answers used so far cost (calls and tokens, recorded answers included)."""
+        return self._asker.tally.usage

@@ -26,14 +26,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..._provenance import FailedAttempt
 from ..._schema import SchemaAdapter
 from .._errors import GenerationError
 from .._json_schema import is_shaped, resolve_ref
 from .._secrets import redact
-from ..models._seam import ModelRequest
-from ..quality import QualityContext, check_value, open_quote, split_sentences
+from ..quality._gates import check_value
+from ..quality._settings import QualityContext
 from ..quality._similar import similarity
+from ..quality._text import open_quote, split_sentences
 from ._ask import Asker
 from ._json_answers import ARRAY_CAP, extract_json, schema_for_model
 
@@ -242,21 +242,22 @@ async def write(
         max_words=max_words,
         protect=protect,
     )
-    context = QualityContext(prompt=instruction, secrets=asker.policy.secrets)
+    fixture = asker.plan.inputs
+    context = QualityContext(prompt=instruction, secrets=fixture.secrets)
     reasons: list[str] = []
-    asker.prompts.append(instruction)
-    for attempt in range(1, asker.policy.max_attempts + 1):
+    asker.note_prompt(instruction)
+    for attempt in range(1, asker.max_attempts + 1):
         for sample in range(best_of):
             value = await draft((attempt - 1) * max(1, best_of) + sample + 1)
             if value and not keep_start and parts[0] and value.startswith(parts[0]):
                 value = value[len(parts[0]) :].strip()
-            reasons = _problems(value, min_length, max_length, avoid, asker.policy.quality, context, check)
+            reasons = _problems(value, min_length, max_length, avoid, fixture.quality, context, check)
             if not reasons:
                 return value[:1].upper() + value[1:]
-        asker.failed.append(FailedAttempt(attempt=asker.attempts, reasons=reasons[:10]))
+        asker.refuse(reasons[:10])
     raise GenerationError(
-        f"fixture {asker.fixture}: no acceptable text for {redact(instruction, list(asker.policy.secrets))[:60]!r}… in "
-        f"{asker.policy.max_attempts} attempt(s) of {best_of} sample(s); last: {'; '.join(reasons[:3])}. "
+        f"fixture {asker.fixture}: no acceptable text for {redact(instruction, list(fixture.secrets))[:60]!r}… in "
+        f"{asker.max_attempts} attempt(s) of {best_of} sample(s); last: {'; '.join(reasons[:3])}. "
         "Give the instruction more to work with (a `start`), allow more length, or tune "
         "[tool.hotdata.quality]"
     )
@@ -282,7 +283,7 @@ class _Draft:
         self.asker, self.instruction, self.parts, self.guided = asker, instruction, parts, guided
         self.sentences, self.phrase, self.protect = sentences, phrase, protect
         self.max_length, self.min_length, self.max_words = max_length, min_length, max_words
-        self.takes_hints = set(getattr(asker.client, "option_names", ()) or ()) >= PROSE_OPTIONS
+        self.takes_hints = set(asker.capabilities.option_names or ()) >= PROSE_OPTIONS
 
     async def __call__(self, sample: int) -> str:
         value = ""
@@ -336,18 +337,14 @@ async def _continue(
     protect: Sequence[str],
 ) -> str:
     """The answer so far continued by the model (through the answer store, like any request)."""
-    options: dict[str, Any] = asker.sample_options(attempt, part)
+    options: dict[str, Any] = asker.requests.sample_options(asker.round, attempt, part)
     prompt = instruction
     if takes_hints:
         options.update(prefill=so_far, sentences=sentences, one_line=one_line, protect=list(protect))
         options["max_tokens"] = int(budget * 0.3) + 8
     elif so_far:
         prompt = f"{instruction}\n\nBegin your answer with: {so_far}"
-    request = ModelRequest(
-        model=asker.model, prompt=prompt, fixture=asker.fixture, options=options, attempt=attempt
-    )
-    asker.attempts += 1
-    reply = await asker.answer(request)
+    reply = await asker.answer(asker.requests.request(prompt, attempt=attempt, options=options))
     text = reply.text.strip()
     if so_far and not text.startswith(so_far):
         text = f"{so_far} {text}"  # a model that restarted instead of continuing
@@ -404,28 +401,26 @@ async def generate_with_prose(
     structure = copy.deepcopy(asked)
     for name in fields:  # decoded as a fixed placeholder, replaced by the written text
         structure["properties"][name] = {"type": "string", "const": "-"}
-    context = QualityContext(prompt=prompt, secrets=asker.policy.secrets)
+    fixture = asker.plan.inputs
+    context = QualityContext(prompt=prompt, secrets=fixture.secrets)
     reasons: list[str] = []
-    asker.prompts.append(prompt)
-    for attempt in range(1, asker.policy.max_attempts + 1):
+    asker.note_prompt(prompt)
+    for attempt in range(1, asker.max_attempts + 1):
         data: dict[str, Any] = {}
         if rest:
-            request = ModelRequest(
-                model=asker.model,
-                prompt=prompt,
-                fixture=asker.fixture,
+            request = asker.requests.request(
+                prompt,
+                attempt=attempt,
                 json_schema=structure,
                 system=system,
-                options=asker.sample_options(attempt),
-                attempt=attempt,
+                options=asker.requests.sample_options(asker.round, attempt),
             )
-            asker.attempts += 1
             reply = await asker.answer(request)
             try:
                 data = json.loads(extract_json(reply.text))
             except ValueError:
                 reasons = ["the structure is not JSON (cut off, or runaway)"]
-                asker.failed.append(FailedAttempt(attempt=asker.attempts, reasons=reasons))
+                asker.refuse(reasons)
                 continue
         for name, node in fields.items():
             limit = int(node.get("maxLength", 400))
@@ -442,12 +437,12 @@ async def generate_with_prose(
         reasons = adapter.errors_for(raw)
         if not reasons:
             value = adapter.validate_json(raw)
-            problems = check_value(json.loads(raw), asker.policy.quality, context, asker.policy.user_checks)
+            problems = check_value(json.loads(raw), fixture.quality, context, fixture.checks)
             reasons = [p.message for p in problems]
             if not reasons:
                 return value
-        asker.failed.append(FailedAttempt(attempt=asker.attempts, reasons=reasons[:10]))
+        asker.refuse(reasons[:10])
     raise GenerationError(
-        f"fixture {asker.fixture}: no acceptable answer for {adapter.label} in {asker.policy.max_attempts} "
+        f"fixture {asker.fixture}: no acceptable answer for {adapter.label} in {asker.max_attempts} "
         f"attempt(s); last: {'; '.join(reasons[:3])}"
     )

@@ -6,18 +6,19 @@ model through ``llm``, by model id (the embedded default, providers, test double
 ``_limits`` paces the requests to one endpoint and model (adaptive concurrency).
 """
 
-from ._limits import AdaptiveLimiter, Outcome, RateLimits, Ticket, current_ticket, parse_reset, shared_limits
+from ._limits import AdaptiveLimiter, AttemptResult, RateLimits, Ticket, current_ticket, parse_reset
 from ._llm import LlmClient, ModelLookup, classify, endpoint_of, lookup_model, open_model
-from ._seam import ModelClient, ModelReply, ModelRequest
+from ._seam import ModelCapabilities, ModelClient, ModelReply, ModelRequest
 
 __all__ = [
     "AdaptiveLimiter",
+    "AttemptResult",
     "LlmClient",
+    "ModelCapabilities",
     "ModelClient",
     "ModelLookup",
     "ModelReply",
     "ModelRequest",
-    "Outcome",
     "RateLimits",
     "Ticket",
     "classify",
@@ -26,5 +27,4 @@ __all__ = [
     "lookup_model",
     "open_model",
     "parse_reset",
-    "shared_limits",
 ]

@@ -36,15 +36,15 @@ from typing import Literal
 
 __all__ = [
     "AdaptiveLimiter",
-    "Outcome",
+    "AttemptResult",
     "RateLimits",
     "Ticket",
     "current_ticket",
     "parse_reset",
-    "shared_limits",
 ]
 
-Outcome = Literal["ok", "rate_limited", "error"]
+# How one HTTP attempt ended, as the limiter counts it.
+AttemptResult = Literal["ok", "rate_limited", "error"]
 # A provider that does not say how long to wait still gets a pause this long after a 429.
 _DEFAULT_PAUSE = 0.05
 _RESET_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -218,7 +218,7 @@ class AdaptiveLimiter:
 
     # -- what happened --------------------------------------------------------------------
 
-    def release(self, ticket: Ticket, outcome: Outcome, retry_after: float | None = None) -> None:
+    def release(self, ticket: Ticket, outcome: AttemptResult, retry_after: float | None = None) -> None:
         """End ``ticket``'s attempt: ``ok`` widens the window, ``rate_limited`` halves it once
         per round trip and pauses new attempts for ``retry_after`` seconds."""
         with self._lock:
@@ -320,11 +320,3 @@ class RateLimits:
     def items(self) -> list[tuple[tuple[str, str], AdaptiveLimiter]]:
         with self._lock:
             return list(self._limiters.items())
-
-
-_SHARED = RateLimits()
-
-
-def shared_limits() -> RateLimits:
-    """The process's limiters (one build process is one run)."""
-    return _SHARED

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 from .._config import RetrySettings
 from .._errors import ConfigError, ModelError
 from .._secrets import redact
-from ._limits import AdaptiveLimiter, Outcome, RateLimits, current_ticket, shared_limits
-from ._seam import ModelReply, ModelRequest
+from ._limits import AdaptiveLimiter, AttemptResult, RateLimits, current_ticket
+from ._seam import ModelCapabilities, ModelReply, ModelRequest
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
@@ -171,9 +171,9 @@ def open_model(
 ) -> LlmClient:
     """The client for ``model_id``: any model an ``llm`` plugin registers (the only way in).
 
-    ``limits``: the limiters to share (default: the process's, so every client of one
-    endpoint and model in this build shares one). ``lookup``: the build's model lookup, so
-    a model is looked up once however many event loops open a client for it."""
+    ``limits``: the build's limiters, so every client of one endpoint and model in the build
+    shares one (default: limiters of this client's own). ``lookup``: the build's model lookup,
+    so a model is looked up once however many event loops open a client for it."""
     return LlmClient(model_id, retries, limits=limits, lookup=lookup or ModelLookup(plugins))
 
 
@@ -272,19 +272,23 @@ class LlmClient:
         self._lookup = lookup or ModelLookup()
         self._async, self._sync = self._lookup.find(model_id)
         model = self._async or self._sync
-        self.supports_schema = bool(getattr(model, "supports_schema", False))
-        # A small model copies re-ask feedback into its answers: such models are resampled instead.
-        self.copies_feedback = bool(getattr(model, "hotdata_copies_feedback", False))
-        self.reads_no_schema_text = bool(getattr(model, "hotdata_reads_no_schema_text", False))
-        self.writes_prose_apart = bool(getattr(model, "hotdata_writes_prose_apart", False))
-        self.option_names = frozenset(getattr(model.Options, "model_fields", {}))
+        # an llm model says what it can do in attributes of its own (supports_schema is llm's, the
+        # hotdata_ ones are read from plugins that know hotdata, such as the embedded model's):
+        # read once here, and declared on the seam from then on
+        self.capabilities = ModelCapabilities(
+            supports_schema=bool(getattr(model, "supports_schema", False)),
+            copies_feedback=bool(getattr(model, "hotdata_copies_feedback", False)),
+            reads_no_schema_text=bool(getattr(model, "hotdata_reads_no_schema_text", False)),
+            writes_prose_apart=bool(getattr(model, "hotdata_writes_prose_apart", False)),
+            option_names=frozenset(getattr(model.Options, "model_fields", {})),
+        )
         self.endpoint = endpoint_of(model)
         name = getattr(model, "model_name", None) or model_id
         # the SDK's responses show their rate-limit headers to the limiter: the first request probes them
         reads_headers = callable(getattr(model, "get_client", None)) and not os.environ.get(
             "LLM_OPENAI_SHOW_RESPONSES"
         )
-        self.limiter: AdaptiveLimiter = (limits or shared_limits()).limiter(
+        self.limiter: AdaptiveLimiter = (limits or RateLimits()).limiter(
             self.endpoint, str(name), probe=reads_headers
         )
         self._bound_sdk_retries(self._async or self._sync)
@@ -353,7 +357,7 @@ class LlmClient:
 
     async def _once(self, request: ModelRequest) -> ModelReply:
         kwargs: dict[str, Any] = dict(request.options)
-        if request.json_schema is not None and self.supports_schema:
+        if request.json_schema is not None and self.capabilities.supports_schema:
             kwargs["schema"] = dict(request.json_schema)
         if self._async is not None:
             # not streamed: fixtures need the whole answer, and one JSON body parses faster than SSE chunks
@@ -395,7 +399,7 @@ class LlmClient:
         async def attempt() -> ModelReply:
             # the slot is held for the HTTP attempt only, never for the backoff that follows it
             ticket = await self.limiter.acquire()
-            outcome: Outcome = "error"
+            outcome: AttemptResult = "error"
             retry_after: float | None = None
             try:
                 reply = await asyncio.wait_for(self._once(request), timeout=settings.request_timeout)

@@ -14,7 +14,7 @@ from types import ModuleType
 from .._config import HotDataConfig
 from .._errors import CatalogError
 from .._spec import FixtureSpec, declared_generators, expand
-from ..quality import QualityConfigError, load_user_checks
+from ..quality._settings import QualityConfigError, load_user_checks
 from ._adhoc import declaration_path, read_adhoc
 
 __all__ = ["Catalog", "load_catalog"]

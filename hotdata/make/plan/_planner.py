@@ -1,210 +1,121 @@
 """Stage 1, plan: the catalog plus one classifier decide each fixture's state and reason.
 
-The runtime's ``Classifier`` (data, record, schema, ttl) gets the build's record
-checks: one small function per input, run in the order of ``CHECKS`` like doit's
-checkers, each returning the reason in words when its input changed. ``doit
-fixtures`` (its ``uptodate``), ``doit status``, ``doit validate`` and the pytest
-plugin's strict mode all ask ``Planner.status``, so they never disagree.
+The runtime's ``Classifier`` (data, record, schema, ttl) gets the build's record checks
+(``_checks``). ``doit fixtures`` (its ``uptodate``), ``doit status``, ``doit validate`` and
+the pytest plugin's strict mode all ask ``Planner.status``, so they never disagree. For a
+fixture it decides to rebuild, the planner resolves one ``FixturePlan``: everything the
+generate stage needs, from the same values the checks compared.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
-
-from ..._errors import InvalidFixtureName, ProvenanceError
+from ..._errors import HotDataError, InvalidFixtureName, ProvenanceError
 from ..._freshness import Classifier, Clock, FixtureState, FixtureStatus, RecordCheck, TtlCheck, utcnow
-from ..._names import META_SUFFIX, PathCache, fixture_paths
-from ..._provenance import Provenance, parse_provenance
-from ..._store import PENDING_SUFFIX, STAGED_SUFFIX
+from ..._names import PathCache, fixture_paths
+from ..._provenance import Provenance, parse_provenance, read_provenance
+from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
+from .._config import ReplayMode
+from .._fixture_plan import FixtureInputs, FixturePlan
 from .._spec import FixtureSpec
-from ..quality import QualityContext, check_value
-from ._catalog import Catalog
-from ._closure import describe_change
-from ._fingerprint import FINGERPRINT_FORMAT, Fingerprint, Inputs
+from ._catalog import Catalog, load_catalog
+from ._checks import BUILD_CHECKS, BuildCheck, FingerprintOf
 from ._index import FreshIndex, IndexEntry, inputs_digest
+from ._inputs import InputResolver
 
-__all__ = ["BUILD_CHECKS", "CHECKS", "BuildCheck", "Planner"]
-
-Check = Callable[[FixtureSpec, Provenance, Fingerprint, Inputs, bytes], "str | None"]
-
-
-def _format(
-    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
-) -> str | None:
-    if fp.format != FINGERPRINT_FORMAT:
-        return f"fingerprint format changed ({fp.format} -> {FINGERPRINT_FORMAT})"
-    return None
+__all__ = ["Planner", "built_from"]
 
 
-def _name(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes) -> str | None:
-    if record.name != spec.name:
-        return f"the record names fixture {record.name!r}, not {spec.name!r}"
-    return None
-
-
-def _generator(
-    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
-) -> str | None:
-    if fp.generator == inputs.generator_hash(spec):
-        return None
-    if spec.version is not None or fp.generator.startswith("version:"):
-        return f"generator {spec.generator.__name__} version changed"
-    return describe_change(fp.code, inputs.code_closure(spec), spec.generator.__name__)
-
-
-def _templates(
-    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
-) -> str | None:
-    for declared in spec.templates:
-        if declared not in fp.templates:
-            return f"template {declared} added"
-    for relpath, digest in sorted(fp.templates.items()):
-        current = inputs.template_hash(relpath)
-        if current is None:
-            return f"template {relpath} is missing"
-        if current != digest:
-            return f"template {relpath} changed"
-    return None
-
-
-def _schema(
-    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
-) -> str | None:
-    if fp.schema_ != inputs.adapter(spec.schema).schema_hash():
-        return f"schema {spec.schema_label} changed"
-    for name, digest in sorted(fp.schemas_used.items()):
-        current = inputs.named_schema_hash(name)
-        label = name.rsplit(":", 1)[-1]
-        if current is None:
-            return f"schema {label} is gone"
-        if current != digest:
-            return f"schema {label} changed"
-    return None
-
-
-def _params(
-    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
-) -> str | None:
-    if fp.params != inputs.params_for(spec):
-        return "variant parameters changed"
-    return None
-
-
-def _model(spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes) -> str | None:
-    model, options = inputs.model_for(spec)
-    if fp.model != model:
-        return f"model changed ({fp.model} -> {model})"
-    if fp.model_options != options:
-        return "model options changed"
-    return None
-
-
-def _quality(
-    spec: FixtureSpec, record: Provenance, fp: Fingerprint, inputs: Inputs, data: bytes
-) -> str | None:
-    if record.quality is not None and record.quality == inputs.quality_hash(spec):
-        return None  # these very bytes passed these very gates when they were generated
-    settings, checks = inputs.quality_for(spec)
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None  # the classifier has already refused data that is not JSON
-    problems = check_value(value, settings, QualityContext(), checks)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        return f"quality: {problems[0].message}{more}"
-    return None
-
-
-# The build's checks by name, in the order they run (the first objection wins).
-CHECKS: dict[str, Check] = {
-    "format": _format,
-    "name": _name,
-    "schema": _schema,
-    "generator": _generator,
-    "templates": _templates,
-    "params": _params,
-    "model": _model,
-    "quality": _quality,
-}
-BUILD_CHECKS = ("fingerprint", *CHECKS)
-
-
-class _FingerprintOf:
-    """The record's fingerprint parsed once for all checks of one classification."""
-
-    def __init__(self) -> None:
-        self._record: Provenance | None = None
-        self._parsed: Fingerprint | str = ""
-
-    def __call__(self, record: Provenance) -> Fingerprint | str:
-        """The fingerprint, or why it cannot be read."""
-        if record is not self._record:
-            self._record = record
-            try:
-                self._parsed = Fingerprint.model_validate(record.fingerprint or {})
-            except ValidationError as exc:
-                err = exc.errors(include_url=False)[0]
-                where = ".".join(str(p) for p in err["loc"])
-                self._parsed = f"fingerprint.{where}: {err['msg']}" if where else f"fingerprint: {err['msg']}"
-        return self._parsed
-
-
-@dataclass(frozen=True)
-class BuildCheck:
-    """One of the build's checks of one fixture, as a ``RecordCheck`` of the runtime classifier."""
-
-    name: str
-    spec: FixtureSpec
-    inputs: Inputs
-    fingerprint_of: _FingerprintOf
-
-    def __call__(self, record: Provenance, now: datetime, data: bytes) -> str | None:
-        fp = self.fingerprint_of(record)
-        if isinstance(fp, str):
-            if self.name != "fingerprint":
-                return None
-            return f"provenance record {self.spec.name.rsplit('/', 1)[-1]}{META_SUFFIX} unreadable: {fp}"
-        check = CHECKS.get(self.name)
-        return None if check is None else check(self.spec, record, fp, self.inputs, data)
+def built_from(data_path: Path, meta_path: Path, *, staged: bool = True) -> dict[str, frozenset[str]]:
+    """Key -> the digests of the answers a fixture's committed record (and, with ``staged``, its
+    staged record) was built from; a record from before digests were kept adds nothing."""
+    records: list[Provenance | None] = []
+    with contextlib.suppress(ProvenanceError):
+        records.append(read_provenance(meta_path))
+    if staged:
+        pair = inspect_staged(data_path, meta_path)
+        records.append(None if pair is None else pair.record)
+    found: dict[str, set[str]] = {}
+    for record in records:
+        for key, digest in (record.answer_digests if record is not None else {}).items():
+            found.setdefault(key, set()).add(digest)
+    return {key: frozenset(digests) for key, digests in found.items()}
 
 
 class Planner:
-    """The state of every fixture in a catalog, by one classifier per fixture."""
+    """The state of every fixture of a catalog, by one classifier per fixture, and the plan of
+    each fixture to rebuild.
+
+    Args:
+        resolver: the fixtures' inputs as they are now.
+        catalog: the specs (default: imported from the configured generator modules on first use).
+        clock: what "now" is (ttl).
+        index: the local index of fixtures verified fresh (the quick path of ``status``).
+    """
 
     def __init__(
-        self, catalog: Catalog, inputs: Inputs, *, clock: Clock = utcnow, index: FreshIndex | None = None
+        self,
+        resolver: InputResolver,
+        *,
+        catalog: Catalog | None = None,
+        clock: Clock = utcnow,
+        index: FreshIndex | None = None,
     ) -> None:
-        self.catalog = catalog
-        self.inputs = inputs
+        self.resolver = resolver
         self.clock = clock
         self.index = index
+        self._catalog = catalog
         self._paths = PathCache()
-        self._resolved: dict[str, tuple[Path, Path]] = {}
+        self._located: dict[str, tuple[Path, Path]] = {}
+        # each fixture's data as this run last read or wrote it (None: missing or unreadable), so a
+        # family of N variants is read N times per run, not N² (each variant is compared with all)
+        self._data: dict[str, Any] = {}
         self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
+
+    @property
+    def fixtures_path(self) -> Path:
+        return self.resolver.config.fixtures_path
+
+    @property
+    def catalog(self) -> Catalog:
+        """Every fixture spec (``CatalogError`` when a generator module cannot be imported)."""
+        if self._catalog is None:
+            self._catalog = load_catalog(self.resolver.config)
+        return self._catalog
+
+    def add(self, spec: FixtureSpec) -> None:
+        """A one-off spec (``doit generate``) joins this run's catalog, in place of one of that name."""
+        self._catalog = Catalog([*(s for s in self.catalog if s.name != spec.name), spec])
+        self._located.pop(spec.name, None)
 
     def paths(self, spec: FixtureSpec) -> tuple[Path, Path]:
         """``(data_path, meta_path)``; ``InvalidFixtureName`` when the name escapes the root."""
-        found = self._resolved.get(spec.name)
+        found = self._located.get(spec.name)
         if found is None:  # resolved once per run: symlinks are checked, then remembered
             # names were checked when @fixture declared them (expand); the symlink check runs here
-            found = self._resolved[spec.name] = fixture_paths(
-                self.inputs.config.fixtures_path, spec.name, self._paths, validated=True
+            found = self._located[spec.name] = fixture_paths(
+                self.fixtures_path, spec.name, self._paths, validated=True
             )
         return found
 
+    def inputs(self, spec: FixtureSpec) -> FixtureInputs:
+        """Every input of ``spec`` as it is now (what the checks compare and a plan holds)."""
+        return self.resolver.resolve(spec)
+
     def classifier(self, spec: FixtureSpec) -> Classifier:
-        fingerprint_of = _FingerprintOf()
-        checks: list[RecordCheck] = [BuildCheck(n, spec, self.inputs, fingerprint_of) for n in BUILD_CHECKS]
-        checks.append(TtlCheck(self.inputs.ttl_for(spec), use_record_ttl=False))
-        return Classifier(self.inputs.adapter(spec.schema), checks, clock=self.clock)
+        fixture = self.inputs(spec)
+        fingerprint_of = FingerprintOf()
+        checks: list[RecordCheck] = [
+            BuildCheck(n, fixture, self.resolver, fingerprint_of) for n in BUILD_CHECKS
+        ]
+        checks.append(TtlCheck(fixture.ttl, use_record_ttl=False))
+        return Classifier(fixture.adapter, checks, clock=self.clock)
 
     def rescan(self) -> None:
         """Forget cached directory listings (after files were written)."""
@@ -221,7 +132,7 @@ class Planner:
         try:
             data_path, meta_path = self.paths(spec)
         except InvalidFixtureName as exc:  # e.g. a symlink out of the fixtures root
-            where = self.inputs.config.fixtures_path / spec.name
+            where = self.fixtures_path / spec.name
             return FixtureStatus(spec.name, FixtureState.INVALID, str(exc), where, where, check="data")
         pending_name = meta_path.name + PENDING_SUFFIX
         staged_name, staged_data_name = meta_path.name + STAGED_SUFFIX, data_path.name + STAGED_SUFFIX
@@ -257,9 +168,64 @@ class Planner:
             self._remember(spec, status)
         return status
 
+    # -- what a rebuild is planned from --------------------------------------------------
+
+    def plan(
+        self,
+        spec: FixtureSpec,
+        status: FixtureStatus,
+        *,
+        forced: bool = False,
+        replay: ReplayMode = "auto",
+        batch: bool = False,
+        staged_answers: bool = True,
+    ) -> FixturePlan:
+        """The plan of rebuilding ``spec``, whose ``status`` was just found.
+
+        ``forced``: rebuilt though it needs no build (``force=1``); ``replay``: the run's replay
+        mode; ``batch``: its first requests may wait for this run's batch; ``staged_answers``: an
+        answer its staged record was built from counts as one it was built from (not in ``doit
+        verify``, which rebuilds the committed data)."""
+        data_path, meta_path = self.paths(spec)
+        reason = "new fixture" if status.state is FixtureState.MISSING else status.reason
+        if forced and not status.needs_build:
+            reason = "forced (force=1)"
+        return FixturePlan(
+            inputs=self.inputs(spec),
+            data_path=data_path,
+            meta_path=meta_path,
+            reason=reason,
+            # an expired ttl asks for new data: the recorded answers are what expired
+            replay="off" if status.check == "ttl" and replay == "auto" else replay,
+            batch=batch,
+            family=self.family(spec),
+            built_from=built_from(data_path, meta_path, staged=staged_answers),
+        )
+
+    def family(self, spec: FixtureSpec) -> dict[str, Any]:
+        """The data of the other variants of ``spec``'s generator (a family must not repeat itself)."""
+        found: dict[str, Any] = {}
+        for other in self.catalog:
+            if other.generator is not spec.generator or other.name == spec.name:
+                continue
+            if other.name not in self._data:
+                try:
+                    self._data[other.name] = json.loads(self.paths(other)[0].read_bytes())
+                except (OSError, ValueError, HotDataError):
+                    self._data[other.name] = None  # missing, unreadable or invalid: nothing to compare with
+            if self._data[other.name] is not None:
+                found[other.name] = self._data[other.name]
+        return found
+
+    def wrote(self, name: str, data: Any) -> None:
+        """This run wrote (or staged) ``data`` for fixture ``name``: its family compares with it."""
+        self._data[name] = data
+
+    # -- the local index --------------------------------------------------------------
+
     def _ttl_holds(self, spec: FixtureSpec, meta_path: Path) -> bool:
         """No ttl, or the record (read now: local state never decides an expiry) is within it."""
-        ttl = self.inputs.ttl_for(spec)
+        ttl = self.inputs(spec).ttl
         if ttl is None:
             return True
         try:
@@ -269,25 +235,19 @@ class Planner:
         return TtlCheck(ttl, use_record_ttl=False)(record, self.clock()) is None
 
     def _digest(self, spec: FixtureSpec, templates: Sequence[str], schemas_used: Sequence[str]) -> str:
-        """Everything the build's checks compare, as it is now, for one fixture."""
-        inputs = self.inputs
-        config = inputs.config
-        ttl = inputs.ttl_for(spec)
-        # raw parameters and options: the digest is only ever compared with itself, never shown
+        """Everything the build's checks compare, as it is now, for one fixture: the resolved
+        inputs the fingerprint is recorded from, with the templates and other schemas as they are."""
+        fixture = self.inputs(spec)
+        now = self.resolver
         return inputs_digest(
             [
-                FINGERPRINT_FORMAT,
+                fixture.fingerprint({}, {}),
                 spec.name,
-                inputs.generator_hash(spec),
                 sorted(spec.templates),
-                {t: inputs.template_hash(t) for t in templates},
-                inputs.adapter(spec.schema).schema_hash(),
-                {n: inputs.named_schema_hash(n) for n in schemas_used},
-                dict(spec.params),
-                spec.model or config.model,
-                {**config.model_options, **spec.model_options},
-                inputs.quality_hash(spec),
-                None if ttl is None else ttl.total_seconds(),
+                {t: now.template_hash(t) for t in templates},
+                {n: now.named_schema_hash(n) for n in schemas_used},
+                fixture.quality_hash,
+                None if fixture.ttl is None else fixture.ttl.total_seconds(),
             ]
         )
 
