@@ -58,21 +58,22 @@ class _Planner:
 
     def __init__(self, project_root: Path) -> None:
         self.project_root = project_root
-        self._pipeline: Any = None
+        self._planner: Any = None
         self.why_not: str | None = None
         self._loaded = False
 
     def status(self, name: str) -> FixtureStatus | None:
         if not self._loaded:
             self._loaded = True
-            self._pipeline, self.why_not = _open_pipeline(self.project_root)
-        if self._pipeline is None or name not in self._pipeline.catalog:
+            self._planner, self.why_not = _open_planner(self.project_root)
+        if self._planner is None or name not in self._planner.catalog:
             return None
-        status: FixtureStatus = self._pipeline.status(name)
+        status: FixtureStatus = self._planner.status(self._planner.catalog.get(name))
         return status
 
 
-def _open_pipeline(project_root: Path) -> tuple[Any, str | None]:
+def _open_planner(project_root: Path) -> tuple[Any, str | None]:
+    """The build's planner (the catalog and its classifier): all the plugin asks of the build side."""
     pyproject = project_root / "pyproject.toml"
     try:
         text = pyproject.read_text(encoding="utf-8")
@@ -81,15 +82,16 @@ def _open_pipeline(project_root: Path) -> tuple[Any, str | None]:
     if "[tool.hotdata" not in text:
         return None, f"{pyproject} has no [tool.hotdata] table"
     try:
-        from .make import Pipeline, load_config
+        from .make import load_config
+        from .make.plan import InputResolver, Planner
     except ImportError as exc:
         return None, f"hotdata's build side cannot be imported ({exc}); install hotdata[build]"
     try:
-        pipeline = Pipeline(load_config(project_root))
-        pipeline.catalog  # noqa: B018 - imports the generator modules
+        planner = Planner(InputResolver(load_config(project_root)))
+        planner.catalog  # noqa: B018 - imports the generator modules
     except HotDataError as exc:
         return None, f"the project's catalog cannot be loaded: {exc}"
-    return pipeline, None
+    return planner, None
 
 
 @dataclass

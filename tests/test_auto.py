@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from doit_project import Project
 
-from hotdata.make._warm import changed
+from hotdata.make.commands import changed
 
 pytestmark = pytest.mark.slow
 
@@ -109,9 +109,9 @@ def test_doit_auto_sigterm_during_a_build_exits_cleanly(tmp_path: Path) -> None:
 
 
 def _warm(project: Project, args: list[str] | None) -> subprocess.CompletedProcess[str]:
-    """`python -m hotdata.make._warm` handed ``args`` (None: end of input, nothing to run)."""
+    """`python -m hotdata.make.commands._warm` handed ``args`` (None: end of input, nothing to run)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hotdata.make._warm"],
+        [sys.executable, "-m", "hotdata.make.commands._warm"],
         cwd=project.root,
         env=project._env(None),
         stdin=subprocess.PIPE,

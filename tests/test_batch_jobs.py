@@ -11,12 +11,21 @@ from typing import Any
 
 import pytest
 
-from hotdata.make._answers import AnswerStore, request_key
-from hotdata.make._batch import BatchQueue, BatchRun
-from hotdata.make._batch_api import BatchResults, ItemResult, RemoteBatch
-from hotdata.make._batch_jobs import BatchItem, BatchJob, BrokenJobFile, now_utc, read_job_file
-from hotdata.make._commit import write_atomic
-from hotdata.make._model import ModelReply, ModelRequest
+from hotdata.make.answers import AnswerStore, request_key
+from hotdata.make.batch import (
+    BatchItem,
+    BatchJob,
+    BatchQueue,
+    BatchResults,
+    BatchRun,
+    BrokenJobFile,
+    ItemResult,
+    RemoteBatch,
+    now_utc,
+    read_job_file,
+)
+from hotdata.make.commit import write_atomic
+from hotdata.make.models import ModelReply, ModelRequest
 
 SCHEMA = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
 

@@ -9,8 +9,8 @@ import pytest
 from pydantic import BaseModel, Field, TypeAdapter
 
 from hotdata.make import ConfigError, load_config
-from hotdata.make._ask import extract_json, open_pointer, schema_for_model
-from hotdata.make._fingerprint import function_source
+from hotdata.make.generate import extract_json, open_pointer, schema_for_model
+from hotdata.make.plan import function_source
 from hotdata.testing import fake_from_schema
 
 
@@ -93,8 +93,7 @@ def test_fake_from_schema_is_valid_and_deterministic(seed: int) -> None:
 
 def test_fake_models_are_llm_models_registered_through_the_plugin_hook() -> None:
     from hotdata.make import ModelError
-    from hotdata.make._llm import open_model
-    from hotdata.make._model import ModelRequest
+    from hotdata.make.models import ModelRequest, open_model
 
     plugins = ["hotdata.testing.fake_models"]
     request = ModelRequest(
@@ -161,7 +160,7 @@ def test_build_public_names() -> None:
 
 
 def test_redact_hides_environment_secrets_and_bearer_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hotdata.make._secrets import redact
+    from hotdata.make import redact
 
     monkeypatch.setenv("ACME_API_KEY", "sk-acme-1234567890")
     monkeypatch.setenv("LLM_USER_PATH", "/nonexistent-llm-dir")
@@ -207,3 +206,25 @@ def test_properties_named_like_keywords_and_enum_members_are_not_schemas() -> No
     assert fitted["properties"]["pattern"] == {"type": "string", "pattern": "^[A-Z]{3}$"}
     assert fitted["$defs"] == schema["$defs"]  # enum members are data, left as they are
     assert fitted["default"] == schema["default"]
+
+
+def test_every_docstring_example_of_the_build_side_runs() -> None:
+    """Examples in docstrings are documentation that runs: every module of hotdata.make, found by
+    walking the package (so a module that moves keeps its examples tested)."""
+    import doctest
+    import importlib
+    import pkgutil
+
+    import hotdata.make as make
+
+    tried, failed = set(), []
+    for info in pkgutil.walk_packages(make.__path__, "hotdata.make."):
+        if info.name.endswith("__main__"):
+            continue  # running it would be the command itself
+        result = doctest.testmod(importlib.import_module(info.name))
+        if result.attempted:
+            tried.add(info.name.rsplit(".", 1)[-1])
+        if result.failed:
+            failed.append(info.name)
+    assert failed == []
+    assert {"quality", "_text", "_json_schema", "_leaves", "_limits"} <= tried

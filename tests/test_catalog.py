@@ -9,8 +9,9 @@ import pytest
 
 from generators.schemas import AgentSnapshot
 from hotdata import FixtureState
-from hotdata.make import Pipeline, load_config
-from hotdata.make._commands import quality_problems
+from hotdata.make import load_config
+from hotdata.make.commands import quality_problems
+from hotdata.make.plan import InputResolver, Planner
 from hotdata.pytest_plugin import HotDataAccess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,15 +20,15 @@ FAMILIES = ("agent_snapshots", "garden_states", "polynomial_states", "thoughts_s
 
 def test_every_catalog_fixture_is_committed_fresh_good_and_documented() -> None:
     config = load_config(ROOT, environ={})
-    pipeline = Pipeline(config)
-    catalog = pipeline.catalog
+    planner = Planner(InputResolver(config))
+    catalog = planner.catalog
     per_family = Counter(spec.name.split("/")[0] for spec in catalog)
     assert all(per_family[family] >= 3 for family in FAMILIES), per_family
     assert "test/agent_minimal" in catalog
-    statuses = {spec.name: pipeline.status(spec.name) for spec in catalog}
+    statuses = {spec.name: planner.status(spec) for spec in catalog}
     stale = {n: s.reason for n, s in statuses.items() if s.state is not FixtureState.FRESH}
     assert stale == {}, "run `doit fixtures` and commit fixtures/"  # fresh includes: data validates
-    problems = [p for spec in catalog for p in quality_problems(pipeline, spec, statuses[spec.name])]
+    problems = [p for spec in catalog for p in quality_problems(planner, spec, statuses[spec.name])]
     assert problems == []  # every gate, near-duplicate variants included
     readme = (config.fixtures_path / "README.md").read_text()
     assert all(f"`{spec.name}`" in readme for spec in catalog)

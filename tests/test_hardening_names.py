@@ -13,11 +13,10 @@ from doit_project import Project
 
 from hotdata import InvalidFixtureName
 from hotdata._names import MAX_NAME_BYTES, MAX_SEGMENT_BYTES, validate_fixture_name
-from hotdata.make import fixture
-from hotdata.make._commit import write_atomic
-from hotdata.make._errors import CatalogError, TemplateError
-from hotdata.make._spec import expand
-from hotdata.make._templates import TemplateSet
+from hotdata.make import CatalogError, TemplateError, fixture
+from hotdata.make.commit import write_atomic
+from hotdata.make.generate import TemplateSet
+from hotdata.make.plan import expand
 
 # --- 1. fixture names ----------------------------------------------------------------------
 

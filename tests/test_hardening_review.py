@@ -412,7 +412,7 @@ def _after_record_rename(project: Project, name: str) -> None:
     os.replace(project.path(f"fixtures/{name}.meta.json.pending"), project.path(f"fixtures/{name}.meta.json"))
 
 
-# What kill -9 leaves after each step of an accept (hotdata.make._commit.Writer.accept).
+# What kill -9 leaves after each step of an accept (hotdata.make.commit.Writer.accept).
 KILLED_AFTER = {
     "parking the record": _after_parking,
     "renaming the data": _after_data_rename,

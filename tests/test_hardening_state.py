@@ -146,16 +146,13 @@ import json, time
 from datetime import UTC, datetime
 
 from hotdata.make import load_config
-from hotdata.make._catalog import load_catalog
-from hotdata.make._fingerprint import Inputs
-from hotdata.make._index import FreshIndex
-from hotdata.make._plan import Planner
+from hotdata.make.plan import FreshIndex, InputResolver, Planner, load_catalog
 
 # The index as a build on 2020-01-02 left it: every fixture verified fresh (its files old enough).
 config = load_config()
 catalog = load_catalog(config)
 index = FreshIndex(config.state_path, clock_ns=lambda: time.time_ns() + 10**12)
-planner = Planner(catalog, Inputs(config), clock=lambda: datetime(2020, 1, 2, tzinfo=UTC), index=index)
+planner = Planner(InputResolver(config), catalog=catalog, clock=lambda: datetime(2020, 1, 2, tzinfo=UTC), index=index)
 states = [planner.status(spec).state.value for spec in catalog]
 index.save()
 doc = json.loads(index.path.read_text())

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hotdata.make._config import RetrySettings
-from hotdata.make._limits import AdaptiveLimiter, RateLimits, parse_reset
-from hotdata.make._model import ModelRequest
+from hotdata.make import RetrySettings
+from hotdata.make.models import AdaptiveLimiter, ModelRequest, RateLimits, parse_reset
 from hotdata.testing import FakeOpenAIServer
 
 
@@ -203,7 +202,7 @@ def test_a_request_in_backoff_holds_no_slot(
 ) -> None:
     server.write_llm_config(tmp_path, "fake-gpt")
     monkeypatch.setenv("LLM_USER_PATH", str(tmp_path))
-    from hotdata.make._llm import open_model
+    from hotdata.make.models import open_model
 
     limits = RateLimits(ceiling=1)
     retries = RetrySettings(backoff_initial=30, backoff_max=30, max_attempts=2)

@@ -12,10 +12,8 @@ import pytest
 from doit_project import Project
 from pydantic import BaseModel, Field
 
-from hotdata.make import ModelError
-from hotdata.make._config import RetrySettings
-from hotdata.make._llm import LlmClient
-from hotdata.make._model import ModelRequest
+from hotdata.make import ModelError, RetrySettings
+from hotdata.make.models import LlmClient, ModelRequest
 from hotdata.testing import FakeOpenAIServer
 
 SECRET = "sk-hotdata-TESTSECRET-0123456789abcdef"
@@ -137,38 +135,27 @@ def test_models_without_schema_support_read_the_schema_in_the_prompt(
     server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hotdata.make import FixtureSpec, HotDataConfig
-    from hotdata.make._ask import Asker, AskPolicy
-    from hotdata.make._context import GenerationContext
-    from hotdata.make._fingerprint import Inputs
-    from hotdata.make._quality import QualitySettings
-    from hotdata.make._templates import TemplateSet
+    from hotdata.make.generate import AnswerSource, Asker, Budget, GenerationContext, Tally, TemplateSet
+    from hotdata.make.plan import Catalog, InputResolver, Planner
 
     user_dir = tmp_path / "llm-noschema"
     server.write_llm_config(user_dir, "plain-gpt", supports_schema=False)
     monkeypatch.setenv("LLM_USER_PATH", str(user_dir))
     client = LlmClient("plain-gpt", FAST)
-    assert not client.supports_schema
+    assert not client.capabilities.supports_schema
 
     async def gen(ctx: GenerationContext) -> Card:
         result: Card = await ctx.generate("Describe a card.")
         return result
 
     spec = FixtureSpec(name="cards/plain", generator=gen, schema=Card)
-    inputs = Inputs(HotDataConfig(root=tmp_path))
-
-    async def no_gate() -> None:
-        return None
-
-    asker = Asker(
-        client=client,
-        model="plain-gpt",
-        options={},
-        fixture=spec.name,
-        policy=AskPolicy(2, QualitySettings()),
-        before_call=no_gate,
-        after_call=lambda reply: None,
-    )
-    ctx = GenerationContext(spec, asker=asker, templates=TemplateSet(tmp_path), adapter=inputs.adapter)
+    config = HotDataConfig(root=tmp_path, model="plain-gpt", retries=RetrySettings(validation_attempts=2))
+    resolver = InputResolver(config)
+    planner = Planner(resolver, catalog=Catalog([spec]))
+    plan = planner.plan(spec, planner.status(spec))
+    tally = Tally()
+    asker = Asker(plan, AnswerSource(plan, client, Budget(), tally), tally)
+    ctx = GenerationContext(asker, templates=TemplateSet(tmp_path), adapter=resolver.adapter)
     card = asyncio.run(gen(ctx))
     assert isinstance(card, Card)
     assert ctx.usage.calls == 1 and ctx.usage.output_tokens

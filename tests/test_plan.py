@@ -16,12 +16,9 @@ from pydantic import BaseModel
 from hotdata import FixtureState, HotData
 from hotdata._freshness import BUILD_CHECK_NAMES
 from hotdata.make import FixtureSpec, HotDataConfig
-from hotdata.make._candidate import make_candidate
-from hotdata.make._catalog import Catalog
-from hotdata.make._commit import write_pair
-from hotdata.make._fingerprint import FINGERPRINT_FORMAT, Inputs
-from hotdata.make._index import FreshIndex
-from hotdata.make._plan import BUILD_CHECKS, Planner
+from hotdata.make.commit import write_pair
+from hotdata.make.generate import Tally, make_candidate
+from hotdata.make.plan import BUILD_CHECKS, FINGERPRINT_FORMAT, Catalog, FreshIndex, InputResolver, Planner
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -54,35 +51,34 @@ class World:
         self.spec = spec
         self.write(spec)
 
-    def inputs(self) -> Inputs:
-        return Inputs(self.config)  # a new process: nothing cached
+    def inputs(self) -> InputResolver:
+        return InputResolver(self.config)  # a new process: nothing cached
+
+    def planner(self, spec: FixtureSpec, now: datetime = NOW, index: Any = None) -> Planner:
+        return Planner(self.inputs(), catalog=Catalog([spec]), clock=lambda: now, index=index)
 
     def write(
         self, spec: FixtureSpec, schemas_used: dict[str, str] | None = None, when: datetime = NOW
     ) -> None:
+        """The fixture as a build writes it: planned, generated (a value the model's answer would
+        give), committed."""
         inputs = self.inputs()
         closure = {t: inputs.template_hash(t) or "" for t in spec.templates}
-        data = self.config.fixtures_path / f"{spec.name}.json"
-        meta = self.config.fixtures_path / f"{spec.name}.meta.json"
-        model, options = inputs.model_for(spec)
+        planner = self.planner(spec, when)
+        plan = planner.plan(spec, planner.status(spec))
         c = make_candidate(
-            spec.name,
-            data,
-            meta,
-            inputs.adapter(spec.schema),
+            plan,
             Note(title="t"),
+            Tally(),
             generated_at=when,
-            ttl=inputs.ttl_for(spec),
-            fingerprint=inputs.fingerprint(spec, closure, schemas_used),
-            model=model,
-            model_options=options,
+            templates=closure,
+            schemas_used=schemas_used or {},
         )
         write_pair(c.data_path, c.meta_path, c.data, c.record.to_bytes(), c.record.data_sha256)
 
     def status(self, spec: FixtureSpec | None = None, now: datetime = NOW) -> tuple[FixtureState, str, str]:
         spec = spec or self.spec
-        planner = Planner(Catalog([spec]), self.inputs(), clock=lambda: now)
-        s = planner.status(spec)
+        s = self.planner(spec, now).status(spec)
         return s.state, s.check, s.reason
 
     @property
@@ -194,8 +190,7 @@ def test_edited_kept_but_invalid_wins_and_missing(world: World) -> None:
     world.data.write_text('{"title": "hand-written"}\n')
     assert world.status()[:2] == (FixtureState.EDITED, "edited")
     world.data.write_text('\ufeff{"title": "x",}')  # a BOM and a trailing comma: not JSON any more
-    planner = Planner(Catalog([world.spec]), world.inputs(), clock=lambda: NOW)
-    broken = planner.status(world.spec)
+    broken = world.planner(world.spec).status(world.spec)
     assert (broken.state, broken.check) == (FixtureState.INVALID, "edited")  # invalid wins over edited
     assert not broken.needs_build  # but a hand edit is never overwritten by a normal build
     world.meta.unlink()
@@ -226,7 +221,7 @@ def warm_planner(world: World, spec: FixtureSpec | None = None) -> tuple[Planner
     """A planner whose index trusts the fixture as fresh (its files counted as old enough)."""
     index = FreshIndex(world.root / ".hotdata", clock_ns=lambda: time.time_ns() + 10**12)
     spec = spec or world.spec
-    planner = Planner(Catalog([spec]), world.inputs(), clock=lambda: NOW, index=index)
+    planner = world.planner(spec, index=index)
     assert planner.status(spec).state is FixtureState.FRESH  # verified in full: remembered
     assert index.get(spec.name) is not None
     return planner, index
@@ -234,7 +229,7 @@ def warm_planner(world: World, spec: FixtureSpec | None = None) -> tuple[Planner
 
 def quick(world: World, index: Any, spec: FixtureSpec | None = None, now: datetime = NOW) -> tuple[str, str]:
     spec = spec or world.spec
-    planner = Planner(Catalog([spec]), world.inputs(), clock=lambda: now, index=index)  # a new run
+    planner = world.planner(spec, now, index)  # a new run
     status = planner.status(spec, quick=True)
     return status.state.value, status.check
 
@@ -291,7 +286,7 @@ def test_a_warm_index_sees_an_edit_that_keeps_size_and_mtime(world: World) -> No
 
 def test_racy_files_are_not_remembered(world: World) -> None:
     index = FreshIndex(world.root / ".hotdata")  # the real clock: the files were written just now
-    planner = Planner(Catalog([world.spec]), world.inputs(), clock=lambda: NOW, index=index)
+    planner = world.planner(world.spec, index=index)
     assert planner.status(world.spec).state is FixtureState.FRESH
     assert index.get(world.spec.name) is None  # too fresh to be trusted on its stat alone
 
@@ -304,7 +299,7 @@ def test_a_build_sees_its_own_half_written_files_without_listing_the_directory(
     from hotdata._names import PathCache
     from hotdata._store import PENDING_SUFFIX
 
-    planner = Planner(Catalog([world.spec]), world.inputs(), clock=lambda: NOW)
+    planner = world.planner(world.spec)
     assert planner.status(world.spec).state is FixtureState.FRESH  # the run lists the directory once
     _, meta = planner.paths(world.spec)
     (meta.parent / (meta.name + PENDING_SUFFIX)).write_bytes(meta.read_bytes())  # appears after the listing

@@ -1,4 +1,4 @@
-"""Quality gates (hotdata.make._quality): junk seen in this repository's catalog is caught,
+"""Quality gates (hotdata.make.quality): junk seen in this repository's catalog is caught,
 good data of every shape passes, thresholds and user checks are wired."""
 
 from __future__ import annotations
@@ -15,16 +15,19 @@ from uuid import UUID
 import pytest
 from pydantic import BaseModel, Field
 
-from hotdata.make._leaves import iter_strings, schema_for_pointer
-from hotdata.make._quality import (
+from hotdata.make.quality import (
     QualityConfigError,
     QualityContext,
     QualityProblem,
     QualitySettings,
     check_value,
+    iter_strings,
     load_user_checks,
+    near_duplicates,
+    schema_for_pointer,
+    similarity,
+    split_sentences,
 )
-from hotdata.make._similar import near_duplicates, similarity
 
 DEFAULT = QualitySettings()
 FEEDBACK = (
@@ -642,7 +645,7 @@ def wrong(data, context):
 def test_module_docstring_example_runs():
     import doctest
 
-    import hotdata.make._quality as quality
+    import hotdata.make.quality as quality
 
     assert doctest.testmod(quality).failed == 0
 
@@ -730,3 +733,55 @@ def test_a_runaway_of_glued_numbers_is_degenerate_but_ids_and_timestamps_are_not
         "version": "1.2.3",
     }
     assert check_value(fine, QualitySettings()) == []
+
+
+# ---------------------------------------------------------------- one reading of text and schemas
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Dr. Kim met J. R. Vance. She smiled.", ["Dr. Kim met J. R. Vance.", "She smiled."]),
+        ('He said "Stop. Now." Then he left.', ['He said "Stop. Now."', "Then he left."]),
+        ("It was late, e.g. past nine. The wind rose.", ["It was late, e.g. past nine.", "The wind rose."]),
+        ("It rained. then it stopped.", ["It rained. then it stopped."]),  # no capital: one sentence
+        ("Was it? (Yes.) It was.", ["Was it?", "(Yes.)", "It was."]),
+    ],
+)
+def test_one_sentence_splitter_for_the_gates_and_the_prose_trimmer(text, sentences):
+    from hotdata.make.generate import trim_to_sentence
+
+    assert split_sentences(text) == sentences
+    # the trimmer keeps whole sentences as the splitter sees them: the first one, or none
+    first = trim_to_sentence(text, len(text), 1)
+    assert first == sentences[0]
+
+
+def test_the_trimmer_and_the_gate_agree_where_a_sentence_ends():
+    from hotdata.make.generate import trim_to_sentence
+
+    text = "Marlow met Dr. Ames at the gate. Marlow met Dr. Ames at the gate."
+    # one sentence said twice: the gate sees two sentences, and so does the trimmer
+    assert flagged({"summary": text}) == {("/summary", "repeated")}
+    assert trim_to_sentence(text, 40, 1) == "Marlow met Dr. Ames at the gate."
+
+
+def test_a_field_behind_a_ref_is_read_the_same_by_the_ask_path_and_the_gates():
+    from hotdata.make.generate import schema_for_model
+
+    class Mood(BaseModel):
+        word: Literal["calm", "tense"]
+        note: str
+
+    class Card(BaseModel):
+        mood: Mood
+        code: str = Field(pattern=r"^C-\d+$")
+        summary: str
+
+    schema = Card.model_json_schema()
+    asked = schema_for_model(schema)
+    assert "maxLength" not in asked["properties"]["code"]  # shaped: no cap
+    assert asked["properties"]["summary"]["maxLength"] == 400  # free text: capped
+    assert asked["$defs"]["Mood"]["properties"]["note"]["maxLength"] == 400  # reached through $ref
+    card = {"mood": {"word": "calm", "note": "fine"}, "code": "C-12", "summary": GOOD_PROSE[0]}
+    assert check_value(card, DEFAULT, QualityContext(json_schema=schema)) == []

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from doit_project import Project
 
-from hotdata.make._ask import Asker, AskPolicy
-from hotdata.make._model import ModelReply, ModelRequest
-from hotdata.make._quality import QualitySettings
+from hotdata.make import FixtureSpec, HotDataConfig
+from hotdata.make.generate import AnswerSource, Asker, Budget, Tally
+from hotdata.make.models import ModelCapabilities, ModelReply, ModelRequest
+from hotdata.make.plan import Catalog, InputResolver, Planner
 
 pytestmark = pytest.mark.slow
 
@@ -207,8 +208,7 @@ def test_a_bad_quality_setting_names_itself(project: Project) -> None:
 class CopyingClient:
     """A test double of a model that copies feedback: it must be resampled, not told."""
 
-    supports_schema = True
-    copies_feedback = True
+    capabilities = ModelCapabilities(supports_schema=True, copies_feedback=True)
 
     def __init__(self, answers: list[str]) -> None:
         self.answers = answers
@@ -219,7 +219,7 @@ class CopyingClient:
         return ModelReply(self.answers[len(self.requests) - 1], 10, 10, "stop")
 
 
-def test_a_model_that_copies_feedback_is_resampled_not_told() -> None:
+def test_a_model_that_copies_feedback_is_resampled_not_told(tmp_path: Path) -> None:
     from pydantic import BaseModel
 
     from hotdata._schema import SchemaAdapter
@@ -227,19 +227,17 @@ def test_a_model_that_copies_feedback_is_resampled_not_told() -> None:
     class Draft(BaseModel):
         text: str
 
-    async def nothing() -> None:
-        return None
+    async def generator(ctx: Any) -> Draft:
+        return Draft(text=GOOD)
 
-    client = CopyingClient([note(TRUNCATED), note(GOOD)])
-    asker = Asker(
-        client=client,
-        model="m",
-        options={"seed": 7, "temperature": 0.8},
-        fixture="notes/welcome",
-        policy=AskPolicy(3, QualitySettings()),
-        before_call=nothing,
-        after_call=lambda reply: None,
+    spec = FixtureSpec(
+        "notes/welcome", generator, Draft, model="m", model_options={"seed": 7, "temperature": 0.8}
     )
+    planner = Planner(InputResolver(HotDataConfig(root=tmp_path)), catalog=Catalog([spec]))
+    plan = planner.plan(spec, planner.status(spec))
+    client = CopyingClient([note(TRUNCATED), note(GOOD)])
+    tally = Tally()
+    asker = Asker(plan, AnswerSource(plan, client, Budget(), tally), tally)
     value = asyncio.run(asker.ask("Write a welcome note.", SchemaAdapter(Draft)))
     assert value.text == GOOD
     first, second = client.requests

@@ -17,7 +17,7 @@ from conftest import Agent, write_fixture
 from doit_project import Project
 
 from hotdata import FixtureState, HotData, HotDataRegistry, HotDataWatcher
-from hotdata.make._diff import diff_values, render_changes
+from hotdata.make.commands import diff_values, render_changes
 
 ALL = ["agents/crisis", "agents/deliberating", "notes/welcome"]
 

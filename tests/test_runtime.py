@@ -220,7 +220,7 @@ def test_save_rejects_invalid_value(tmp_path: Path) -> None:
 
 
 def test_interrupted_write_between_renames_is_recovered(tmp_path: Path) -> None:
-    from hotdata.make._commit import recover
+    from hotdata.make.commit import recover
 
     fx = HotData(tmp_path / "a.json", Agent)
     write_fixture(fx, AGENT)

@@ -13,10 +13,11 @@ Imported by dodo.py and generator modules only; ``import hotdata`` never loads i
     async def cockpit(ctx: GenerationContext) -> AgentSnapshot:
         return await ctx.generate(ctx.render())
 
-The stages: ``_plan`` (the catalog and one classifier decide what is stale and
-why), ``_runner`` (generators and model calls turn a fixture into a ``Candidate``,
-writing nothing), ``_commit`` (the only writer under the fixtures directory).
-``_pipeline`` hands values from one stage to the next.
+The stages are subpackages: ``plan`` (the catalog and one classifier decide what is
+stale and why), ``generate`` (generators and model calls turn a fixture into a
+``Candidate``, writing nothing), ``commit`` (the only writer under the fixtures
+directory). ``_pipeline`` hands values from one stage to the next; ``commands`` is the
+doit face.
 """
 
 from typing import TYPE_CHECKING
@@ -24,25 +25,28 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from ._config import HotDataConfig, load_config
-    from ._context import GenerationContext
+    from ._config import HotDataConfig, RetrySettings, load_config
     from ._errors import CatalogError, ConfigError, GenerationError, ModelError, TemplateError
     from ._pipeline import Pipeline
-    from ._project import doit_project
+    from ._secrets import redact
     from ._spec import FixtureSpec, fixture
+    from .commands._project import doit_project
+    from .generate._context import GenerationContext
 
 # Each public name and the submodule it lives in; imported on first use.
 _LAZY = {
     "HotDataConfig": "_config",
     "load_config": "_config",
-    "GenerationContext": "_context",
+    "RetrySettings": "_config",
+    "GenerationContext": "generate._context",
     "CatalogError": "_errors",
     "ConfigError": "_errors",
     "GenerationError": "_errors",
     "ModelError": "_errors",
     "TemplateError": "_errors",
     "Pipeline": "_pipeline",
-    "doit_project": "_project",
+    "redact": "_secrets",
+    "doit_project": "commands._project",
     "FixtureSpec": "_spec",
     "fixture": "_spec",
 }
@@ -56,10 +60,12 @@ __all__ = [
     "HotDataConfig",
     "ModelError",
     "Pipeline",
+    "RetrySettings",
     "TemplateError",
     "doit_project",
     "fixture",
     "load_config",
+    "redact",
 ]
 
 

@@ -1,13 +1,16 @@
-"""``Candidate``: what the generation stage hands the commit stage.
+"""``Candidate``: what the generate stage hands the commit stage.
 
-Validated canonical bytes plus the provenance record that describes them,
-written nowhere yet: the commit stage decides whether and where they land.
+Validated canonical bytes plus the provenance record that describes them, written nowhere
+yet: the commit stage decides whether and where they land. The record is made from the
+fixture's plan, the value its generator returned, and the ``Tally`` of what generating it
+asked, used, paid and was refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,10 @@ from .._errors import SchemaError
 from .._provenance import FailedAttempt, Provenance, Usage, sha256_hex
 from .._schema import SchemaAdapter, canonical_json
 from .._version import __version__
+from ._fixture_plan import FixturePlan
+from .models._seam import ModelReply
 
-__all__ = ["Candidate", "InvalidValue", "encode_value", "make_candidate"]
+__all__ = ["Candidate", "InvalidValue", "Tally", "encode_value", "make_candidate"]
 
 
 class InvalidValue(ValueError):
@@ -33,6 +38,55 @@ class Candidate:
     data: bytes
     record: Provenance
     spent: Usage = field(default_factory=Usage)  # paid in this run (the record counts replays too)
+
+
+def _add(usage: Usage, reply: ModelReply) -> None:
+    usage.calls += 1
+    if reply.input_tokens is not None:
+        usage.input_tokens = (usage.input_tokens or 0) + reply.input_tokens
+    if reply.output_tokens is not None:
+        usage.output_tokens = (usage.output_tokens or 0) + reply.output_tokens
+
+
+@dataclass
+class Tally:
+    """What generating one fixture asked, used, paid and was refused: the counts its record keeps.
+
+    Made by whoever builds the fixture and kept when the build fails, so a failed build still
+    says which paid answers it holds (``answers``)."""
+
+    attempts: int = 0  # requests asked (recorded or not), over every attempt round
+    usage: Usage = field(default_factory=Usage)  # what the answers cost when they were asked
+    usage_per_attempt: list[Usage] = field(default_factory=list)
+    failed: list[FailedAttempt] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)  # the key of every answer used, in the store
+    answer_digests: dict[str, str] = field(default_factory=dict)  # key -> digest of the answer used
+    replayed: int = 0  # answers taken from the store instead of the model
+    spent: Usage = field(default_factory=Usage)  # what this run paid the model (replays excluded)
+
+    def counted(self, reply: ModelReply) -> None:
+        """One answer, recorded or asked: its cost goes into the record."""
+        self.usage_per_attempt.append(
+            Usage(calls=1, input_tokens=reply.input_tokens, output_tokens=reply.output_tokens)
+        )
+        _add(self.usage, reply)
+
+    def paid(self, reply: ModelReply) -> None:
+        """One answer this run paid the model for."""
+        _add(self.spent, reply)
+
+    def keyed(self, key: str) -> None:
+        """An answer is looked for under ``key`` (counted before it is found, or paid for)."""
+        self.answers.append(key)
+
+    def answered(self, key: str, digest: str, *, replayed: bool) -> None:
+        """The answer under ``key`` was used: its digest, and whether it was replayed."""
+        self.answer_digests[key] = digest
+        self.replayed += replayed
+
+    def refused(self, reasons: list[str]) -> None:
+        """The last attempt's answer, or the generator's value, was not accepted, and why."""
+        self.failed.append(FailedAttempt(attempt=self.attempts, reasons=reasons))
 
 
 def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
@@ -58,51 +112,39 @@ def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
 
 
 def make_candidate(
-    name: str,
-    data_path: Path,
-    meta_path: Path,
-    adapter: SchemaAdapter[Any],
+    plan: FixturePlan,
     value: Any,
+    tally: Tally,
     *,
     generated_at: datetime,
-    ttl: timedelta | None = None,
-    fingerprint: dict[str, Any] | None = None,
-    generator: str | None = None,
-    model: str | None = None,
-    model_options: dict[str, Any] | None = None,
-    attempts: int = 0,
-    usage: Usage | None = None,
-    usage_per_attempt: list[Usage] | None = None,
-    failed_attempts: list[FailedAttempt] | None = None,
-    quality: str | None = None,
-    reason: str | None = None,
-    answers: list[str] | None = None,
-    answer_digests: dict[str, str] | None = None,
-    replayed: int = 0,
-    spent: Usage | None = None,
+    templates: Mapping[str, str],
+    schemas_used: Mapping[str, str],
 ) -> Candidate:
-    """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record."""
-    data = encode_value(adapter, value)
+    """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record: the
+    plan's inputs, its fingerprint completed with the ``templates`` the generator rendered and the
+    other schemas it asked for (``schemas_used``), and the tally's counts."""
+    inputs = plan.inputs
+    data = encode_value(inputs.adapter, value)
     record = Provenance(
-        name=name,
-        schema_name=adapter.name,
-        schema_hash=adapter.schema_hash(),
+        name=inputs.name,
+        schema_name=inputs.adapter.name,
+        schema_hash=inputs.adapter.schema_hash(),
         data_sha256=sha256_hex(data),
         generated_at=generated_at,
-        ttl_seconds=None if ttl is None else ttl.total_seconds(),
-        fingerprint=fingerprint,
-        generator=generator,
-        model=model,
-        model_options=model_options or {},
-        attempts=attempts,
-        usage=usage or Usage(),
-        usage_per_attempt=usage_per_attempt or [],
-        failed_attempts=failed_attempts or [],
-        quality=quality,
-        reason=reason,
-        answers=answers or [],
-        answer_digests=dict(answer_digests or {}),
-        replayed=replayed,
+        ttl_seconds=None if inputs.ttl is None else inputs.ttl.total_seconds(),
+        fingerprint=inputs.fingerprint(templates, schemas_used),
+        generator=inputs.spec.generator_name,
+        model=inputs.model,
+        model_options=dict(inputs.recorded_options),
+        attempts=tally.attempts,
+        usage=tally.usage,
+        usage_per_attempt=tally.usage_per_attempt,
+        failed_attempts=tally.failed,
+        quality=inputs.quality_hash,
+        reason=plan.reason,
+        answers=tally.answers,
+        answer_digests=dict(tally.answer_digests),
+        replayed=tally.replayed,
         hotdata_version=__version__,
     )
-    return Candidate(name, data_path, meta_path, data, record, spent or Usage())
+    return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)

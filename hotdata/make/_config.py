@@ -13,20 +13,20 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .._duration import TTL, parse_ttl
 from .._env import env_switch, parse_switch
 from .._errors import SwitchError
-from ._answers import ReplayMode
 from ._errors import ConfigError
-from ._quality import QualitySettings
 from ._spec import json_problem
+from .quality._settings import QualitySettings
 
 __all__ = [
     "DEFAULT_MODEL",
+    "ReplayMode",
     "RUN_SWITCHES",
     "HotDataConfig",
     "RetrySettings",
@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "hotdata-local"
+# Recorded answers: `auto` replays and asks on a miss, `only` fails on a miss, `off` always asks.
+ReplayMode = Literal["auto", "only", "off"]
 _REPLAY_MODES: tuple[str, ...] = get_args(ReplayMode)
 # Seconds: a day bounds one request, a week anything else (a build, a wait for the lock).
 _DAY = 86_400.0

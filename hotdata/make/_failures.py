@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .._duration import format_duration
 from .._errors import HotDataError
-from ._commit import ensure_state_dir, write_atomic
+from ._files import ensure_state_dir, write_atomic
 from ._outcome import Outcome, OutcomeKind
 
 __all__ = ["FailureLog", "LastFailure"]
@@ -31,8 +32,6 @@ class LastFailure:
     answers: tuple[str, ...] = ()
 
     def describe(self, now: datetime) -> str:
-        from .._duration import format_duration
-
         return f"the last build failed {format_duration(now - self.at)} ago: {self.message}"
 
 

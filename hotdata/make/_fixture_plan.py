@@ -1,0 +1,107 @@
+"""``FixturePlan``: what the plan stage hands the generate stage, one per fixture to rebuild.
+
+The plan stage resolves every input of a fixture once (``FixtureInputs``): the model with its
+options as sent and as recorded, the schema, the quality gates, the ttl, the timeout and the
+generator's code. The requests are built from these values, the
+fingerprint is recorded from them and the local index digests them, so what is sent, what is
+fingerprinted and what is indexed cannot disagree. A ``FixturePlan`` adds what this build
+decided: the fixture's paths, why it is rebuilt, its replay mode, and what it must not repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._schema import SchemaAdapter
+from ._config import ReplayMode
+from ._spec import FixtureSpec
+from .quality._settings import QualitySettings, UserCheck
+
+__all__ = ["FINGERPRINT_FORMAT", "Fingerprint", "FixtureInputs", "FixturePlan"]
+
+# Bump when the fingerprint rules change: older records then read as stale, on purpose.
+# 3: the generator's whole code closure (constants, helpers, classes it uses), not its source alone.
+FINGERPRINT_FORMAT = 3
+
+
+class Fingerprint(BaseModel):
+    """The ``fingerprint`` of a provenance record, typed (a record with wrong types is unreadable)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    format: int
+    generator: str
+    code: dict[str, str] = Field(default_factory=dict)
+    templates: dict[str, str] = Field(default_factory=dict)
+    schema_: str = Field(alias="schema")
+    schemas_used: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    model: str
+    model_options: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FixtureInputs:
+    """Everything one fixture is built from, resolved once (``plan.InputResolver``)."""
+
+    spec: FixtureSpec
+    adapter: SchemaAdapter[Any]  # of the fixture's schema
+    model: str
+    options: Mapping[str, Any]  # as sent: the configured options under the fixture's own
+    recorded_options: Mapping[str, Any]  # as recorded and fingerprinted: credentials masked
+    params: Mapping[str, Any]  # the variant parameters as recorded: credentials masked
+    generator: str  # ``version:<pin>``, or the hash of the generator's code closure
+    code: Mapping[str, str]  # the code closure, by name ({} when the version is pinned)
+    quality: QualitySettings
+    checks: tuple[UserCheck, ...]  # the fixture's own quality checks
+    quality_hash: str  # identifies the gates its data must pass
+    attempts: int  # runs of the generator, and asks of one value, before it fails
+    ttl: timedelta | None
+    timeout: float  # seconds its generation may take
+    secrets: tuple[str, ...] = field(repr=False)  # never in its data, records, answers or messages
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def fingerprint(self, templates: Mapping[str, str], schemas_used: Mapping[str, str]) -> dict[str, Any]:
+        """The fingerprint to record: what is known before generating, completed with what only the
+        generation knows (the templates it rendered, with their includes, and the other schemas
+        it asked the model for)."""
+        return {
+            "format": FINGERPRINT_FORMAT,
+            "generator": self.generator,
+            "code": dict(self.code),
+            "templates": dict(sorted(templates.items())),
+            "schema": self.adapter.schema_hash(),
+            "schemas_used": dict(sorted(schemas_used.items())),
+            "params": dict(self.params),
+            "model": self.model,
+            "model_options": dict(self.recorded_options),
+        }
+
+
+@dataclass(frozen=True)
+class FixturePlan:
+    """One fixture this build rebuilds, and everything the generate stage needs to do it."""
+
+    inputs: FixtureInputs
+    data_path: Path
+    meta_path: Path
+    reason: str  # why it is rebuilt, in the classifier's words (kept in the record)
+    replay: ReplayMode  # recorded answers: "off" when its ttl expired (the answers are what expired)
+    batch: bool  # its first requests may wait for this run's provider batch
+    # the data of the other variants of its generator, which it must not repeat
+    family: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # answer key -> the digests its records were built from (an answer changed since is refused)
+    built_from: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.inputs.name

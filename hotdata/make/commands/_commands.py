@@ -1,0 +1,215 @@
+"""What ``doit status``, ``doit validate`` and ``doit generate`` do and print.
+
+All three ask the planner, so they agree with each other and with what ``doit fixtures``
+rebuilds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from doit.exceptions import TaskFailed
+
+from ..._errors import HotDataError
+from ..._freshness import FixtureState, FixtureStatus
+from ..._names import validate_fixture_name
+from ..._schema import SchemaAdapter, import_schema
+from .._errors import CatalogError
+from .._failures import FailureLog
+from .._outcome import OutcomeKind
+from .._pipeline import Pipeline
+from .._spec import FixtureSpec, json_problem
+from ..batch._run import BatchRun
+from ..commit._writer import Writer
+from ..plan._adhoc import ADHOC_DIR, adhoc_spec, declaration, declaration_path, is_adhoc
+from ..plan._planner import Planner
+from ..quality._gates import check_value
+from ..quality._settings import QualityContext
+from ..quality._similar import FamilyProse, near_duplicates
+from ._prune import Pruner
+from ._staged import StagedChanges
+
+__all__ = ["generate", "quality_problems", "status", "validate", "validation_problems"]
+
+# Checks whose objection means the committed files are inconsistent, not merely out of date.
+_BROKEN_RECORD_CHECKS = frozenset({"record", "fingerprint", "name"})
+
+
+def validation_problems(status: FixtureStatus, adapter: SchemaAdapter[Any]) -> list[str]:
+    """Why ``doit validate`` fails for this fixture (stale and edited ones only get a note)."""
+    if status.state is FixtureState.MISSING:
+        return [f"{status.data_path}: missing; build it with `doit fixtures`"]
+    if status.state is FixtureState.INVALID:
+        try:
+            errors = adapter.errors_for(status.data_path.read_bytes())
+        except OSError:
+            errors = []
+        return [f"{status.data_path}: {e}" for e in errors] or [status.reason]
+    if status.state is FixtureState.PENDING:
+        # a broken or invalid staged change says itself how to get rid of it
+        then = "" if "`doit reject" in status.reason else " (accept or reject it before CI can pass)"
+        return [f"{status.name}: {status.reason}{then}"]
+    if status.check in _BROKEN_RECORD_CHECKS:
+        return [f"{status.meta_path}: {status.reason}; rebuild with `doit fixtures`"]
+    return []
+
+
+def quality_problems(
+    planner: Planner, spec: FixtureSpec, status: FixtureStatus, prose: FamilyProse | None = None
+) -> list[str]:
+    """The quality gates over the committed data, whoever wrote it (by hand, an older hotdata).
+    ``prose``: the run's shingles, so each variant of a family is shingled once."""
+    try:
+        data = json.loads(status.data_path.read_bytes())
+    except (OSError, ValueError):
+        return []  # missing or not JSON: reported as such already
+    fixture = planner.inputs(spec)
+    later = {n: v for n, v in planner.family(spec).items() if n > spec.name}  # each pair once
+    found = check_value(data, fixture.quality, QualityContext(), fixture.checks) + near_duplicates(
+        data, later, fixture.quality, prose
+    )
+    return [f"{status.data_path}: {p.message} [{p.check}]" for p in found]
+
+
+def validate(planner: Planner, staged: StagedChanges) -> bool | TaskFailed:
+    failed: list[str] = []
+    prose = FamilyProse()
+    for spec in planner.catalog:
+        status = planner.status(spec)
+        problems = validation_problems(status, planner.inputs(spec).adapter)
+        if not problems:
+            problems = quality_problems(planner, spec, status, prose)
+        if problems:
+            failed += problems
+        elif status.state is FixtureState.EDITED:
+            print(f"note: {spec.name}: edited by hand since generation")
+        elif status.state is FixtureState.STALE:
+            print(f"note: {spec.name}: stale: {status.reason}")
+    failed += staged.orphan_lines()
+    count = len(planner.catalog)
+    if failed:
+        print(f"doit validate: {len(failed)} problem(s) in {count} fixture(s):")
+        for line in failed:
+            print(f"  - {line}")
+        return TaskFailed(f"{len(failed)} fixture problem(s); see the list above")
+    print(f"doit validate: all {count} fixture(s) valid")
+    return True
+
+
+def _format_age(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def status(
+    planner: Planner,
+    failures: FailureLog,
+    batches: BatchRun,
+    pruner: Pruner,
+    staged: StagedChanges,
+    *,
+    offline: bool,
+    json_output: bool,
+) -> bool:
+    """``doit status``; ``offline``: batch jobs are reported, not polled."""
+    rows = []
+    now = planner.clock()
+    # batch jobs are polled for their status only: collecting is `doit fixtures`'s job
+    batch_lines, in_batch = batches.status_lines(poll=not json_output and not offline)
+    for spec in planner.catalog:
+        row = planner.status(spec).to_json()
+        failure = failures.get(spec.name)
+        row["last_failure"] = None if failure is None else failure.message
+        row["batch"] = in_batch.get(spec.name)
+        if row["batch"] is not None and row["state"] != "fresh":
+            row["reason"] += f"; waiting for batch {row['batch']}"
+        elif failure is not None and row["state"] != "fresh":
+            row["reason"] += f"; {failure.describe(now)}"
+        rows.append(row)
+    if json_output:
+        print(json.dumps(rows, indent=2))
+        return True
+    width = max([len(r["name"]) for r in rows] + [4])
+    for r in rows:
+        tokens = "-" if r["tokens"] is None else str(r["tokens"])
+        print(
+            f"{r['name']:<{width}}  {r['state']:<7}  {_format_age(r['age_seconds']):>5}  "
+            f"{r['model'] or '-':<16} {tokens:>7} tok  {r['reason']}"
+        )
+    use = pruner.use()
+    unused = pruner.unused(use)
+    if unused and not use.problems:  # never an invitation to a prune that would cost money
+        print(f"{len(unused)} recorded answer(s) in {pruner.answers.directory} no fixture uses: `doit prune`")
+    for line in staged.orphan_lines():
+        print(f"orphan: {line}")
+    for line in batch_lines:
+        print(line)
+    return True
+
+
+def _split_param(text: str) -> tuple[str, Any]:
+    # key:value, because doit itself takes every key=value argument as a doit variable
+    key, sep, value = text.partition(":")
+    if not sep or not key:
+        raise CatalogError(f"--param {text!r} is not key:value (for example --param topic:rain)")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def generate(
+    pipeline: Pipeline,
+    planner: Planner,
+    writer: Writer,
+    schema: str,
+    template: str,
+    prompt: str,
+    name: str,
+    param: list[str],
+) -> bool | TaskFailed:
+    """``doit generate``: one ad hoc fixture, asked at once, never left waiting for a batch (no run
+    end follows it to submit one); a request already in a live batch still waits for it."""
+    if not schema or not name or bool(template) == bool(prompt):
+        return TaskFailed(
+            "doit generate needs --schema module:Name, --name fixture/name and exactly one of "
+            "--template file.j2 or --prompt 'text'"
+        )
+    try:
+        params = dict(_split_param(p) for p in param)
+        for key, value in params.items():
+            if (problem := json_problem(value, key)) is not None:
+                raise CatalogError(f"--param {problem}")
+        try:
+            schema_type = import_schema(schema)
+        except HotDataError as exc:
+            raise CatalogError(f"--schema {schema}: {exc}") from None
+        validate_fixture_name(name)
+        catalog = planner.catalog
+        if name in catalog and not is_adhoc(catalog.get(name)):
+            declared = catalog.get(name).generator_name
+            raise CatalogError(f"--name {name}: {declared} declares that fixture; choose another name")
+        planner.add(adhoc_spec(schema_type, template, prompt, name, params))
+        outcome = pipeline.build(name, batch=False)
+    except HotDataError as exc:
+        return TaskFailed(str(exc))
+    if outcome.kind not in (OutcomeKind.GENERATED, OutcomeKind.STAGED, OutcomeKind.SKIPPED):
+        return TaskFailed(outcome.message or outcome.kind.value)
+    # declared beside the data, so status, validate, verify and prune count it from now on
+    payload = declaration(schema, template, prompt, name, params)
+    if payload is None:
+        print(f"note: {name} is not declared in {ADHOC_DIR}/: its prompt or parameters hold a secret")
+    else:
+        writer.write_document(declaration_path(planner.fixtures_path, name), payload)
+    replayed = f", {outcome.replayed} replayed" if outcome.replayed else ""
+    if outcome.kind is OutcomeKind.SKIPPED:
+        print(f"{name} is up to date ({outcome.message}); `doit fixtures:{name} force=1` regenerates it")
+    else:
+        what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
+        print(f"{what} {name} ({outcome.usage.calls} model call(s){replayed})")
+    return True

@@ -1,0 +1,82 @@
+"""``doit verify``: are the committed fixtures what the committed code produces?
+
+Every fixture is generated again from recorded answers only (``replay = only``:
+zero model calls), in memory — the generate stage writes nothing — and compared
+byte for byte with the committed data file. Drift is reported per fixture with
+the classifier's reason and a field-level diff; a missing answer is reported with
+what differed from the closest recorded request. A recorded answer that is not the
+one the fixture's record was built from (by digest) is reported as a change of the
+store, not of the code; staged answers (a build under review) are never used.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+from dataclasses import dataclass
+
+from doit.exceptions import TaskFailed
+
+from ..._errors import HotDataError
+from ..._freshness import FixtureState
+from .._candidate import Tally
+from .._errors import ChangedAnswer
+from .._spec import FixtureSpec
+from ..generate._maker import CandidateMaker
+from ..plan._planner import Planner
+from ._diff import diff_values, render_changes
+
+__all__ = ["Drift", "verify"]
+
+
+@dataclass(frozen=True)
+class Drift:
+    name: str
+    lines: list[str]
+
+
+def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift | None:
+    status = planner.status(spec)
+    if status.state is FixtureState.MISSING:
+        return Drift(spec.name, [f"{spec.name}: {status.reason}; build it with `doit fixtures`"])
+    try:
+        committed = status.data_path.read_bytes()
+        # rebuilt as the committed record was built: from its answers, never a staged one
+        plan = planner.plan(spec, status, replay="only", staged_answers=False)
+        candidate = maker.make(plan, Tally())
+    except ChangedAnswer as exc:
+        return Drift(spec.name, [f"{spec.name}: the answer store changed, not the code: {exc}"])
+    except HotDataError as exc:
+        return Drift(spec.name, [f"{spec.name}: cannot be rebuilt from recorded answers: {exc}"])
+    except OSError as exc:
+        return Drift(spec.name, [f"{spec.name}: cannot read {status.data_path}: {exc.strerror}"])
+    if candidate.data == committed:
+        return None
+    try:
+        old = json.loads(committed)
+    except ValueError:
+        old = None
+    head = f"{spec.name}: the committed data differs from what the code produces ({status.state.value}: {status.reason})"
+    changes = render_changes(
+        diff_values(old, json.loads(candidate.data)), max_lines=20, secrets=plan.inputs.secrets
+    )
+    return Drift(spec.name, [head, *(f"    {line}" for line in changes)])
+
+
+def verify(planner: Planner, maker: CandidateMaker, concurrency: int) -> bool | TaskFailed:
+    """``doit verify`` with ``maker`` replaying the committed answer store (never a staged answer)."""
+    workers = concurrent.futures.ThreadPoolExecutor(concurrency, "hotdata-verify")
+    try:
+        catalog = list(planner.catalog)
+        drifts = [d for d in workers.map(lambda spec: _check(planner, maker, spec), catalog) if d is not None]
+    finally:
+        workers.shutdown()
+        maker.close()
+    count = len(catalog)
+    if drifts:
+        for drift in drifts:
+            print("\n".join(drift.lines))
+        print(f"doit verify: {len(drifts)} of {count} fixture(s) are not what the committed code produces")
+        return TaskFailed(f"{len(drifts)} fixture(s) drifted; see above")
+    print(f"doit verify: all {count} fixture(s) are what the committed code produces (0 model calls)")
+    return True

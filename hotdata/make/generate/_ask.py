@@ -1,0 +1,185 @@
+"""Asking a model for one value: attempts, validation, quality gates and what changes on a re-ask.
+
+An answer is accepted only when it parses, validates against the schema, holds
+nothing JSON cannot (NaN, infinity) and passes the quality gates. Otherwise the
+model is asked again, and the next attempt changes something:
+
+* a model that copies feedback into its answers (``copies_feedback``, such as the
+  small embedded model) is resampled with another seed instead of being shown
+  the errors; any other model is shown what was wrong;
+* an answer cut off at the token limit is named as such (``the model stopped at
+  its token limit in /data/0/embedding``) and the next attempt asks for less:
+  arrays capped tighter and, where the model takes it, more tokens.
+
+Every refused attempt is kept with its reasons, for the provenance record and
+the build summary.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..._schema import SchemaAdapter, canonical_json
+from .._candidate import Tally
+from .._errors import GenerationError
+from .._fixture_plan import FixturePlan
+from ..answers._store import StoredAnswer
+from ..models._seam import ModelReply, ModelRequest
+from ..quality._gates import check_value
+from ..quality._settings import DEFAULT_FEEDBACK_MARKERS, QualityContext
+from ._answering import AnswerSource
+from ._json_answers import ARRAY_CAP, extract_json, field_guide, open_pointer, schema_for_model
+from ._requests import RequestBuilder
+
+__all__ = ["FEEDBACK_MARKERS", "Asker"]
+
+# Phrases of hotdata's own re-ask prompts: an answer that contains one copied the feedback.
+_NOT_VALID = "Your previous answer did not validate"
+_NOT_ACCEPTED = "Your previous answer was not accepted"
+_AGAIN = "Answer again with one JSON value matching this JSON Schema"
+FEEDBACK_MARKERS = (*DEFAULT_FEEDBACK_MARKERS, _NOT_VALID.lower(), _NOT_ACCEPTED.lower())
+# An answer holding a secret is always refused: stored blanked, it could never be replayed as it was.
+SECRET_REFUSED = "the answer contains a secret value (not shown)"
+
+
+class Asker:
+    """Asks the model for one fixture's values: each request built from the fixture's plan
+    (``RequestBuilder``), answered by its ``AnswerSource``, judged, and asked again until it is
+    accepted. What the answers cost and why they were refused goes into the build's ``Tally``.
+
+    The structured path is ``ask``; the prose path (``_write``) asks through ``answer``,
+    ``note_prompt`` and ``refuse``.
+    """
+
+    def __init__(self, plan: FixturePlan, source: AnswerSource, tally: Tally) -> None:
+        self.plan = plan
+        self.source = source
+        self.tally = tally
+        self.capabilities = source.capabilities
+        self.requests = RequestBuilder(plan.inputs, self.capabilities.option_names)
+        self.round = 0  # the generator's attempt round: a new round samples new answers
+        self._prompts: list[str] = []
+
+    @property
+    def fixture(self) -> str:
+        return self.plan.name
+
+    @property
+    def max_attempts(self) -> int:
+        """Asks of one value (``retries.validation_attempts``) before it fails."""
+        return self.plan.inputs.attempts
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        """What this attempt round asked (the fixture's gate compares its data with them)."""
+        return tuple(self._prompts)
+
+    def begin_round(self, round_: int) -> None:
+        """The generator runs again (its value was refused): attempt round ``round_``."""
+        self.round = round_
+        self._prompts.clear()
+
+    def note_prompt(self, prompt: str) -> None:
+        self._prompts.append(prompt)
+
+    def refuse(self, reasons: list[str]) -> None:
+        """The value of the last attempt was not accepted, and why (kept in the record)."""
+        self.tally.refused(reasons)
+
+    async def answer(self, request: ModelRequest) -> ModelReply:
+        """One request answered (recorded or asked), counted as an attempt."""
+        self.tally.attempts += 1
+        reply = (await self.source.answer(request, self.round)).reply
+        self.tally.counted(reply)
+        return reply
+
+    async def ask(self, prompt: str, adapter: SchemaAdapter[Any], system: str | None = None) -> Any:
+        """One value of ``adapter``'s schema that passes validation and the quality gates."""
+        json_schema = adapter.json_schema()
+        takes_schema = self.capabilities.supports_schema
+        copies_feedback = self.capabilities.copies_feedback
+        cap = ARRAY_CAP
+        reasons: list[str] = []
+        refused: tuple[StoredAnswer, list[str]] | None = None  # the recorded answer just refused
+        extra_tokens = 0
+        self.note_prompt(prompt)
+        # a model that decodes under the schema without reading it gets its descriptions in words
+        guide = field_guide(json_schema) if json_schema and self.capabilities.reads_no_schema_text else ""
+        for attempt in range(1, self.max_attempts + 1):
+            asked = schema_for_model(json_schema, cap) if json_schema is not None else None
+            text = prompt + (f"\n\nThe fields:\n{guide}" if guide else "")
+            if asked is not None and not takes_schema:
+                text += f"\n\n{_AGAIN.replace('again ', '')}:\n{json.dumps(asked, indent=1)}"
+            if reasons and not copies_feedback:
+                heading = _NOT_VALID if reasons[0].startswith("at ") else _NOT_ACCEPTED
+                text += f"\n\n{heading}:\n" + "\n".join(f"- {r}" for r in reasons[:20])
+            self.tally.attempts += 1
+            request = self.requests.request(
+                text,
+                attempt=attempt,
+                json_schema=asked,
+                system=system,
+                options=self.requests.options(
+                    self.round, attempt, extra_tokens, copies_feedback or bool(reasons)
+                ),
+            )
+            answer = await self.source.answer(request, self.round, refused)
+            reply, stored = answer.reply, answer.stored
+            self.tally.counted(reply)
+            if answer.replayed and stored is not None and stored.redacted:
+                # stored with a secret blanked: judged as it was when asked, not as the blanked text
+                value, reasons = None, list(stored.refused or [SECRET_REFUSED])
+            else:
+                value, reasons = self._judge(reply, adapter, json_schema, prompt)
+                if not answer.replayed and stored is not None and stored.redacted:
+                    reasons = reasons or [SECRET_REFUSED]
+                    self.source.record_refusal(answer, request, self.round, reasons)
+            if not reasons:
+                return value
+            self.refuse(reasons[:10])
+            refused = (stored, reasons) if answer.replayed and stored is not None else None
+            if reply.finish_reason == "length":
+                cap = max(1, cap // 2)
+                extra_tokens += max(256, reply.output_tokens or 0)
+        raise GenerationError(
+            f"fixture {self.fixture}: no acceptable answer for {adapter.label} in {self.max_attempts} "
+            f"attempt(s); last: {'; '.join(reasons[:4])}. {_advice(reasons)}"
+        )
+
+    def _judge(
+        self, reply: ModelReply, adapter: SchemaAdapter[Any], json_schema: Any, prompt: str
+    ) -> tuple[Any, list[str]]:
+        """The value and no reasons, or None and why the answer is refused."""
+        raw = extract_json(reply.text)
+        if reply.finish_reason == "length":
+            limit = f" ({reply.output_tokens:,} tokens)" if reply.output_tokens else ""
+            where = open_pointer(raw)
+            return None, [f"the model stopped at its token limit{limit} in {where}; the answer is cut off"]
+        errors = adapter.errors_for(raw.encode("utf-8"))
+        if errors:
+            return None, errors[:20]
+        value = adapter.validate_json(raw.encode("utf-8"))
+        try:
+            data = json.loads(canonical_json(adapter.to_data(value)))
+        except ValueError as exc:  # NaN or infinity passed validation but JSON cannot hold it
+            return None, [f"the answer holds a number JSON cannot: {exc}"]
+        context = QualityContext(
+            prompt=prompt,
+            json_schema=json_schema,
+            secrets=self.plan.inputs.secrets,
+            feedback_markers=FEEDBACK_MARKERS,
+        )
+        problems = check_value(data, self.plan.inputs.quality, context, self.plan.inputs.checks)
+        return value, [p.message for p in problems]
+
+
+def _advice(reasons: list[str]) -> str:
+    if any("token limit" in r for r in reasons):
+        return "Ask for less (fewer or shorter items: maxItems, maxLength in the schema) or a larger model"
+    if reasons and not reasons[0].startswith("at "):
+        return (
+            "The answers were valid but failed quality gates; improve the prompt, or tune "
+            "[tool.hotdata.quality] (or quality= on the fixture)"
+        )
+    return "Tighten the template or the schema, or raise retries.validation_attempts in [tool.hotdata]"

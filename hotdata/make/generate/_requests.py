@@ -1,0 +1,76 @@
+"""The requests of one fixture, built from its plan: the one place a ``ModelRequest`` is made.
+
+The model, the options and the system prompt are the plan's (what was fingerprinted is what
+is sent); the seed, or failing one the temperature, moves on with each attempt round of the
+generator and each re-ask, so a new round samples new answers and a re-ask does not repeat
+the answer it replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._fixture_plan import FixtureInputs
+from ..models._seam import ModelRequest
+
+__all__ = ["RequestBuilder"]
+
+
+class RequestBuilder:
+    """Builds the requests of one fixture.
+
+    Args:
+        fixture: the fixture's resolved inputs.
+        accepted_options: the options the model takes (None: not known, any option is sent).
+    """
+
+    def __init__(self, fixture: FixtureInputs, accepted_options: frozenset[str] | None = None) -> None:
+        self.model = fixture.model
+        self.fixture = fixture.name
+        self._options = fixture.options
+        self._accepted = accepted_options
+
+    def request(
+        self,
+        prompt: str,
+        *,
+        attempt: int,
+        options: Mapping[str, Any],
+        json_schema: Mapping[str, Any] | None = None,
+        system: str | None = None,
+    ) -> ModelRequest:
+        """One request of this fixture: ``options`` from ``options()`` or ``sample_options()``."""
+        return ModelRequest(
+            model=self.model,
+            prompt=prompt,
+            fixture=self.fixture,
+            json_schema=json_schema,
+            system=system,
+            options=options,
+            attempt=attempt,
+        )
+
+    def options(
+        self, round_: int, attempt: int, extra_tokens: int = 0, resample: bool = True
+    ) -> dict[str, Any]:
+        """The options of ``attempt`` in attempt round ``round_``; ``resample``: a new seed per
+        attempt (else the attempt keeps the round's); ``extra_tokens``: room beyond the answer cut
+        at the token limit, where the model takes ``max_tokens``."""
+        options = dict(self._options)
+        # Another seed gives another answer; the same seed would repeat the refused one.
+        shift = 1000 * round_ + (attempt - 1 if resample else 0)
+        if shift and "seed" in options and isinstance(options["seed"], int):
+            options["seed"] += shift
+        elif shift and "temperature" in options and isinstance(options["temperature"], int | float):
+            options["temperature"] = min(1.5, float(options["temperature"]) + 0.1 * min(shift, 5))
+        if extra_tokens and (self._accepted is None or "max_tokens" in self._accepted):
+            options["max_tokens"] = int(options.get("max_tokens") or 1024) + extra_tokens
+        return options
+
+    def sample_options(self, round_: int, attempt: int, part: int = 0) -> dict[str, Any]:
+        """The options of one sample: a new seed per attempt, attempt round and ``part``."""
+        options = self.options(round_, attempt, 0, True)
+        if part and isinstance(options.get("seed"), int):
+            options["seed"] += 7919 * part
+        return options

@@ -1,0 +1,448 @@
+"""Prose fields: ``ctx.write`` asks for free text, cut back to whole sentences and gated.
+
+A small model writes much better prose as free text than inside a JSON grammar,
+where it is cut at ``maxLength`` mid-word or loops. So a generator picks the
+structure itself (names, enums, numbers, lists) and asks for each prose field:
+
+    summary = await ctx.write(
+        f"{name} is in crisis. In two sentences, describe what {name} feels and fears.",
+        max_length=300, start=[f"{name} feels", f"Most of all, {name} fears"], protect=[name],
+    )
+
+``start`` begins the answer (a list: one sentence per opener, each continued by the
+model), which pins subject and topic and stops "Sure! Here is…". The answer is
+cleaned (labels, quotes, list markers), cut back to the last whole sentence that
+fits ``max_length`` (never mid-word), and must pass the quality gates; otherwise
+another sample is drawn. Models that take the hints (the embedded one: ``prefill``,
+``sentences``, ``one_line``, ``protect`` options) continue the text themselves;
+others are asked in words to begin with the opener.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..._schema import SchemaAdapter
+from .._errors import GenerationError
+from .._json_schema import is_shaped, resolve_ref
+from .._secrets import redact
+from ..quality._gates import check_value
+from ..quality._settings import QualityContext
+from ..quality._similar import similarity
+from ..quality._text import open_quote, split_sentences
+from ._ask import Asker
+from ._json_answers import ARRAY_CAP, extract_json, schema_for_model
+
+__all__ = [
+    "clean",
+    "generate_with_prose",
+    "prose_fields",
+    "trim_phrase",
+    "trim_to_sentence",
+    "write",
+]
+
+_LABEL = re.compile(r"^\s*([A-Z][\w'\u2019 -]{0,40}?)\s*:\s+")
+_SUBORDINATE = re.compile(
+    r"^(although|though|when|whenever|if|while|as|because|since|unless|until|after|before|once|"
+    r"whether|despite|in order)\b",
+    re.I,
+)
+_DANGLING = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "by",
+        "from",
+        "into",
+        "onto",
+        "as",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "his",
+        "her",
+        "its",
+        "their",
+        "our",
+        "my",
+        "your",
+        "this",
+        "these",
+        "those",
+        "than",
+        "then",
+        "if",
+        "because",
+        "while",
+        "when",
+        "so",
+        "not",
+        "no",
+        "very",
+        "more",
+        "most",
+        "about",
+        "over",
+        "under",
+        "between",
+        "through",
+        "it's",
+        "he",
+        "she",
+        "they",
+        "we",
+        "i",
+    ]
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+")
+# Strings allowed at least this many characters are prose, written apart for models that need it.
+_PROSE_MIN = 60
+# The least room kept for each sentence still to come in a multi-sentence answer.
+_PER_SENTENCE = 60
+# Models that take these options continue a started answer themselves (the embedded model does).
+PROSE_OPTIONS = frozenset({"prefill", "sentences", "one_line", "protect"})
+
+
+def clean(text: str) -> str:
+    """The first paragraph on one line, without labels ("Summary:"), wrapping quotes, markdown."""
+    t = re.split(r"<\|", text.replace("\r", ""))[0]
+    paragraphs = [p for p in re.split(r"\n\s*\n", t) if p.strip()]
+    t = paragraphs[0] if paragraphs else ""
+    t = re.sub(r"^\s*(?:[-*\u2022]|\d+[.)])\s+", "", t)
+    t = " ".join(t.replace("**", "").replace("__", "").replace("`", "").split())
+    for _ in range(2):
+        label = _LABEL.match(t)
+        if label and len(label.group(1).split()) <= 4:
+            t = t[label.end() :].strip()
+        if len(t) >= 2 and t[0] in "\"\u201c'" and t[-1] in "\"\u201d'":
+            t = t[1:-1].strip()
+        elif t[:1] in '"\u201c' and sum(t.count(q) for q in '"\u201c\u201d') == 1:
+            t = t[1:].strip()
+    return t
+
+
+def _complete(sentence: str) -> bool:
+    return bool(re.search(r"[.!?][\"'\u201d\u2019)\]]?$", sentence)) and not open_quote(sentence)
+
+
+def trim_to_sentence(text: str, max_len: int, max_sentences: int | None = None, *, min_len: int = 1) -> str:
+    """The longest run of whole sentences from the start that fits ``max_len`` (and ``max_sentences``).
+
+    When not even the first sentence fits, it is cut at its last clause boundary that
+    fits - if what is kept is a main clause of at least ``min_len`` characters that does
+    not end on a dangling word - and closed with a period. '' when nothing qualifies:
+    text is never cut mid-word.
+    """
+    kept: list[str] = []
+    sentences = split_sentences(text)
+    for sentence in sentences:
+        if not _complete(sentence) or (max_sentences is not None and len(kept) >= max_sentences):
+            break
+        if len(" ".join([*kept, sentence])) > max_len:
+            break
+        kept.append(sentence)
+    if kept or not sentences:
+        return " ".join(kept)
+    first = sentences[0]
+    if _SUBORDINATE.match(first):
+        return ""
+    cuts = [m.start() for m in re.finditer(r"[,;:]\s|\s[-\u2013\u2014]\s", first) if m.start() + 1 <= max_len]
+    for cut in reversed(cuts):
+        if first[cut:].lstrip(" ,;:-\u2013\u2014")[:1] in "\"\u201c'":
+            continue  # never cut just before a quotation
+        head = first[:cut].rstrip(" ,;:-\u2013\u2014")
+        words = head.split()
+        if len(head) + 1 < min_len or not words or words[-1].lower().strip("'\"") in _DANGLING:
+            continue
+        if head.count('"') % 2 or head.count("(") != head.count(")"):
+            continue
+        return head + "."
+    return ""
+
+
+def trim_phrase(text: str, max_len: int, max_words: int | None = None) -> str:
+    """A short phrase: its first sentence without the final stop, cut at a comma if too long;
+    '' when it still does not fit or ends on a dangling word."""
+    if not text.strip():
+        return ""
+    phrase = split_sentences(text)[0].rstrip(".!?;:,").strip()
+
+    def too_long(x: str) -> bool:
+        return len(x) > max_len or (max_words is not None and len(x.split()) > max_words)
+
+    if too_long(phrase) and "," in phrase:
+        phrase = phrase.split(",")[0].strip()
+    if too_long(phrase) or not phrase or phrase.split()[-1].lower() in _DANGLING:
+        return ""
+    return phrase
+
+
+def _new_words(prefill: str, text: str) -> int:
+    """Words the model added to its opener before the first full stop."""
+    added = text[len(prefill) :] if text.startswith(prefill) else text
+    return len(_WORD.findall(added.split(".")[0]))
+
+
+async def write(
+    asker: Asker,
+    instruction: str,
+    *,
+    max_length: int,
+    min_length: int = 1,
+    sentences: int | None = None,
+    start: str | Sequence[str] | None = None,
+    keep_start: bool = True,
+    phrase: bool = False,
+    max_words: int | None = None,
+    protect: Sequence[str] = (),
+    avoid: Sequence[str] = (),
+    check: Callable[[str], Sequence[str]] | None = None,
+    best_of: int = 2,
+) -> str:
+    """Free text for one prose field; see the module docstring.
+
+    Each attempt draws up to ``best_of`` samples and takes the first that passes the
+    gates (most pass at once, so the second is rarely drawn); an attempt fails when
+    all of its samples fail.
+    """
+    parts: list[str] = [start] if isinstance(start, str) else list(start or [""])
+    guided = start is not None and not isinstance(start, str)
+    draft = _Draft(
+        asker,
+        instruction,
+        parts=parts,
+        guided=guided,
+        sentences=len(parts) if guided else sentences,
+        phrase=phrase,
+        max_length=max_length,
+        min_length=min_length,
+        max_words=max_words,
+        protect=protect,
+    )
+    fixture = asker.plan.inputs
+    context = QualityContext(prompt=instruction, secrets=fixture.secrets)
+    reasons: list[str] = []
+    asker.note_prompt(instruction)
+    for attempt in range(1, asker.max_attempts + 1):
+        for sample in range(best_of):
+            value = await draft((attempt - 1) * max(1, best_of) + sample + 1)
+            if value and not keep_start and parts[0] and value.startswith(parts[0]):
+                value = value[len(parts[0]) :].strip()
+            reasons = _problems(value, min_length, max_length, avoid, fixture.quality, context, check)
+            if not reasons:
+                return value[:1].upper() + value[1:]
+        asker.refuse(reasons[:10])
+    raise GenerationError(
+        f"fixture {asker.fixture}: no acceptable text for {redact(instruction, list(fixture.secrets))[:60]!r}… in "
+        f"{asker.max_attempts} attempt(s) of {best_of} sample(s); last: {'; '.join(reasons[:3])}. "
+        "Give the instruction more to work with (a `start`), allow more length, or tune "
+        "[tool.hotdata.quality]"
+    )
+
+
+class _Draft:
+    """One sample of a prose field: the openers continued by the model, cleaned and trimmed."""
+
+    def __init__(
+        self,
+        asker: Asker,
+        instruction: str,
+        *,
+        parts: list[str],
+        guided: bool,
+        sentences: int | None,
+        phrase: bool,
+        max_length: int,
+        min_length: int,
+        max_words: int | None,
+        protect: Sequence[str],
+    ) -> None:
+        self.asker, self.instruction, self.parts, self.guided = asker, instruction, parts, guided
+        self.sentences, self.phrase, self.protect = sentences, phrase, protect
+        self.max_length, self.min_length, self.max_words = max_length, min_length, max_words
+        self.takes_hints = set(asker.capabilities.option_names or ()) >= PROSE_OPTIONS
+
+    async def __call__(self, sample: int) -> str:
+        value = ""
+        for i, part in enumerate(self.parts):
+            so_far = f"{value} {part}".strip() if value else part
+            # leave room for the sentences still to come, so the first cannot starve the rest
+            reserve = _PER_SENTENCE * (len(self.parts) - i - 1)
+            budget = max(_PER_SENTENCE, self.max_length - len(value) - (1 if value else 0) - reserve)
+            text = await _continue(
+                self.asker,
+                self.instruction,
+                so_far,
+                sample,
+                i,
+                budget,
+                self.takes_hints,
+                sentences=(i + 1) if self.guided else (1 if self.phrase else self.sentences),
+                one_line=self.guided or self.phrase,
+                protect=self.protect,
+            )
+            if part and _new_words(so_far, text) < 3:
+                return ""  # the opener closed with a period, or nothing was added
+            if part and not clean(text).startswith(so_far[:12]):
+                return ""  # cleaning took the opener for a label ("The winter data: ...")
+            if self.guided:
+                fresh = text[len(value) :].strip() if value and text.startswith(value) else text
+                piece = trim_to_sentence(clean(fresh), budget, 1)
+                if not piece:
+                    return ""
+                value = f"{value} {piece}".strip()
+            elif self.phrase:
+                value = trim_phrase(clean(text), self.max_length, self.max_words)
+            else:
+                value = trim_to_sentence(
+                    clean(text), self.max_length, self.sentences, min_len=self.min_length
+                )
+        return value
+
+
+async def _continue(
+    asker: Asker,
+    instruction: str,
+    so_far: str,
+    attempt: int,
+    part: int,
+    budget: int,
+    takes_hints: bool,
+    *,
+    sentences: int | None,
+    one_line: bool,
+    protect: Sequence[str],
+) -> str:
+    """The answer so far continued by the model (through the answer store, like any request)."""
+    options: dict[str, Any] = asker.requests.sample_options(asker.round, attempt, part)
+    prompt = instruction
+    if takes_hints:
+        options.update(prefill=so_far, sentences=sentences, one_line=one_line, protect=list(protect))
+        options["max_tokens"] = int(budget * 0.3) + 8
+    elif so_far:
+        prompt = f"{instruction}\n\nBegin your answer with: {so_far}"
+    reply = await asker.answer(asker.requests.request(prompt, attempt=attempt, options=options))
+    text = reply.text.strip()
+    if so_far and not text.startswith(so_far):
+        text = f"{so_far} {text}"  # a model that restarted instead of continuing
+    return text
+
+
+def _problems(
+    value: str,
+    min_length: int,
+    max_length: int,
+    avoid: Sequence[str],
+    quality: Any,
+    context: QualityContext,
+    check: Callable[[str], Sequence[str]] | None,
+) -> list[str]:
+    if not value:
+        return ["no whole sentence fit: the text was cut off, or ran past its length"]
+    reasons = [str(p.message) for p in check_value(value, quality, context)]
+    if not min_length <= len(value) <= max_length:
+        reasons.append(f"{len(value)} characters, outside {min_length}..{max_length}")
+    for other in avoid:
+        if other and similarity(value, other) > quality.near_duplicate_threshold:
+            reasons.append(f"says the same as {redact(other, list(context.secrets))[:40]!r}…")
+            break
+    if check is not None:
+        reasons += list(check(value))
+    return reasons
+
+
+def prose_fields(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Top-level free-text fields of an object schema worth writing as prose apart: strings of
+    no fixed shape (enum, const, format, pattern) allowed at least ``_PROSE_MIN`` characters."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for name, field_schema in (schema.get("properties") or {}).items():
+        node = resolve_ref(schema, field_schema)
+        if node.get("type") != "string" or is_shaped(node):
+            continue
+        if int(node.get("maxLength", _PROSE_MIN)) >= _PROSE_MIN:
+            out[name] = node
+    return out
+
+
+async def generate_with_prose(
+    asker: Asker,
+    prompt: str,
+    adapter: SchemaAdapter[Any],
+    fields: Mapping[str, Mapping[str, Any]],
+    system: str | None,
+) -> Any:
+    """One value whose prose fields are written apart (``write``) and whose structure is decoded
+    under the schema: what a small model does well, each on its own."""
+    asked = schema_for_model(adapter.json_schema() or {}, ARRAY_CAP)
+    rest = [n for n in asked.get("properties", {}) if n not in fields]
+    structure = copy.deepcopy(asked)
+    for name in fields:  # decoded as a fixed placeholder, replaced by the written text
+        structure["properties"][name] = {"type": "string", "const": "-"}
+    fixture = asker.plan.inputs
+    context = QualityContext(prompt=prompt, secrets=fixture.secrets)
+    reasons: list[str] = []
+    asker.note_prompt(prompt)
+    for attempt in range(1, asker.max_attempts + 1):
+        data: dict[str, Any] = {}
+        if rest:
+            request = asker.requests.request(
+                prompt,
+                attempt=attempt,
+                json_schema=structure,
+                system=system,
+                options=asker.requests.sample_options(asker.round, attempt),
+            )
+            reply = await asker.answer(request)
+            try:
+                data = json.loads(extract_json(reply.text))
+            except ValueError:
+                reasons = ["the structure is not JSON (cut off, or runaway)"]
+                asker.refuse(reasons)
+                continue
+        for name, node in fields.items():
+            limit = int(node.get("maxLength", 400))
+            about = f" ({node['description']})" if node.get("description") else ""
+            sentences = max(1, min(3, limit // 100))
+            data[name] = await write(
+                asker,
+                f"{prompt}\nWrite the {name.replace('_', ' ')}{about}, in {sentences} sentence(s).",
+                max_length=limit,
+                min_length=int(node.get("minLength", 1)),
+                sentences=sentences,
+            )
+        raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        reasons = adapter.errors_for(raw)
+        if not reasons:
+            value = adapter.validate_json(raw)
+            problems = check_value(json.loads(raw), fixture.quality, context, fixture.checks)
+            reasons = [p.message for p in problems]
+            if not reasons:
+                return value
+        asker.refuse(reasons[:10])
+    raise GenerationError(
+        f"fixture {asker.fixture}: no acceptable answer for {adapter.label} in {asker.max_attempts} "
+        f"attempt(s); last: {'; '.join(reasons[:3])}"
+    )

@@ -1,0 +1,272 @@
+"""Stage 1, plan: the catalog plus one classifier decide each fixture's state and reason.
+
+The runtime's ``Classifier`` (data, record, schema, ttl) gets the build's record checks
+(``_checks``). ``doit fixtures`` (its ``uptodate``), ``doit status``, ``doit validate`` and
+the pytest plugin's strict mode all ask ``Planner.status``, so they never disagree. For a
+fixture it decides to rebuild, the planner resolves one ``FixturePlan``: everything the
+generate stage needs, from the same values the checks compared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..._errors import HotDataError, InvalidFixtureName, ProvenanceError
+from ..._freshness import Classifier, Clock, FixtureState, FixtureStatus, RecordCheck, TtlCheck, utcnow
+from ..._names import PathCache, fixture_paths
+from ..._provenance import Provenance, parse_provenance, read_provenance
+from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
+from .._config import ReplayMode
+from .._fixture_plan import FixtureInputs, FixturePlan
+from .._spec import FixtureSpec
+from ._catalog import Catalog, load_catalog
+from ._checks import BUILD_CHECKS, BuildCheck, FingerprintOf
+from ._index import FreshIndex, IndexEntry, inputs_digest
+from ._inputs import InputResolver
+
+__all__ = ["Planner", "built_from"]
+
+
+def built_from(data_path: Path, meta_path: Path, *, staged: bool = True) -> dict[str, frozenset[str]]:
+    """Key -> the digests of the answers a fixture's committed record (and, with ``staged``, its
+    staged record) was built from; a record from before digests were kept adds nothing."""
+    records: list[Provenance | None] = []
+    with contextlib.suppress(ProvenanceError):
+        records.append(read_provenance(meta_path))
+    if staged:
+        pair = inspect_staged(data_path, meta_path)
+        records.append(None if pair is None else pair.record)
+    found: dict[str, set[str]] = {}
+    for record in records:
+        for key, digest in (record.answer_digests if record is not None else {}).items():
+            found.setdefault(key, set()).add(digest)
+    return {key: frozenset(digests) for key, digests in found.items()}
+
+
+class Planner:
+    """The state of every fixture of a catalog, by one classifier per fixture, and the plan of
+    each fixture to rebuild.
+
+    Args:
+        resolver: the fixtures' inputs as they are now.
+        catalog: the specs (default: imported from the configured generator modules on first use).
+        clock: what "now" is (ttl).
+        index: the local index of fixtures verified fresh (the quick path of ``status``).
+    """
+
+    def __init__(
+        self,
+        resolver: InputResolver,
+        *,
+        catalog: Catalog | None = None,
+        clock: Clock = utcnow,
+        index: FreshIndex | None = None,
+    ) -> None:
+        self.resolver = resolver
+        self.clock = clock
+        self.index = index
+        self._catalog = catalog
+        self._paths = PathCache()
+        self._located: dict[str, tuple[Path, Path]] = {}
+        # each fixture's data as this run last read or wrote it (None: missing or unreadable), so a
+        # family of N variants is read N times per run, not N² (each variant is compared with all)
+        self._data: dict[str, Any] = {}
+        self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
+
+    @property
+    def fixtures_path(self) -> Path:
+        return self.resolver.config.fixtures_path
+
+    @property
+    def catalog(self) -> Catalog:
+        """Every fixture spec (``CatalogError`` when a generator module cannot be imported)."""
+        if self._catalog is None:
+            self._catalog = load_catalog(self.resolver.config)
+        return self._catalog
+
+    def add(self, spec: FixtureSpec) -> None:
+        """A one-off spec (``doit generate``) joins this run's catalog, in place of one of that name."""
+        self._catalog = Catalog([*(s for s in self.catalog if s.name != spec.name), spec])
+        self._located.pop(spec.name, None)
+
+    def paths(self, spec: FixtureSpec) -> tuple[Path, Path]:
+        """``(data_path, meta_path)``; ``InvalidFixtureName`` when the name escapes the root."""
+        found = self._located.get(spec.name)
+        if found is None:  # resolved once per run: symlinks are checked, then remembered
+            # names were checked when @fixture declared them (expand); the symlink check runs here
+            found = self._located[spec.name] = fixture_paths(
+                self.fixtures_path, spec.name, self._paths, validated=True
+            )
+        return found
+
+    def inputs(self, spec: FixtureSpec) -> FixtureInputs:
+        """Every input of ``spec`` as it is now (what the checks compare and a plan holds)."""
+        return self.resolver.resolve(spec)
+
+    def classifier(self, spec: FixtureSpec) -> Classifier:
+        fixture = self.inputs(spec)
+        fingerprint_of = FingerprintOf()
+        checks: list[RecordCheck] = [
+            BuildCheck(n, fixture, self.resolver, fingerprint_of) for n in BUILD_CHECKS
+        ]
+        checks.append(TtlCheck(fixture.ttl, use_record_ttl=False))
+        return Classifier(fixture.adapter, checks, clock=self.clock)
+
+    def rescan(self) -> None:
+        """Forget cached directory listings (after files were written)."""
+        self._paths.clear()
+
+    def status(self, spec: FixtureSpec, *, rescan: bool = False, quick: bool = False) -> FixtureStatus:
+        """Where ``spec`` stands now; ``rescan`` looks at the fixture's files afresh instead of
+        this run's cached directory listing (a build, after other fixtures were written).
+
+        ``quick`` (for ``doit fixtures``' uptodate) answers "fresh" from the local index
+        when the fixture's files and inputs are exactly as last verified; the status then
+        carries no record (``index_entry`` has what the catalog document needs).
+        """
+        try:
+            data_path, meta_path = self.paths(spec)
+        except InvalidFixtureName as exc:  # e.g. a symlink out of the fixtures root
+            where = self.fixtures_path / spec.name
+            return FixtureStatus(spec.name, FixtureState.INVALID, str(exc), where, where, check="data")
+        pending_name = meta_path.name + PENDING_SUFFIX
+        staged_name, staged_data_name = meta_path.name + STAGED_SUFFIX, data_path.name + STAGED_SUFFIX
+        if rescan:
+            # this fixture's own files, looked at now: re-listing its directory for every build
+            # made a family of N variants in one directory cost N² entries (minutes at 10,000)
+            directory = meta_path.parent
+            there = {
+                n for n in (pending_name, staged_name, staged_data_name) if os.path.lexists(directory / n)
+            }
+        else:
+            there = set(
+                self._paths.listing(str(meta_path.parent)) & {pending_name, staged_name, staged_data_name}
+            )
+        pending, staged = pending_name in there, staged_name in there
+        if pending or staged != (staged_data_name in there):
+            self.pending_seen.add(spec.name)  # a half-finished write for the commit stage to tidy
+        quiet = not there
+        if quick and quiet and self.index is not None:
+            entry = self.index.get(spec.name)
+            if (
+                entry is not None
+                and self.index.fresh(
+                    spec.name, data_path, meta_path, self._digest(spec, entry.templates, entry.schemas_used)
+                )
+                and self._ttl_holds(spec, meta_path)
+            ):
+                return FixtureStatus(spec.name, FixtureState.FRESH, "up to date", data_path, meta_path)
+        status = self.classifier(spec).classify(
+            spec.name, data_path, meta_path, pending=pending, staged=staged
+        )
+        if quiet and self.index is not None:
+            self._remember(spec, status)
+        return status
+
+    # -- what a rebuild is planned from --------------------------------------------------
+
+    def plan(
+        self,
+        spec: FixtureSpec,
+        status: FixtureStatus,
+        *,
+        forced: bool = False,
+        replay: ReplayMode = "auto",
+        batch: bool = False,
+        staged_answers: bool = True,
+    ) -> FixturePlan:
+        """The plan of rebuilding ``spec``, whose ``status`` was just found.
+
+        ``forced``: rebuilt though it needs no build (``force=1``); ``replay``: the run's replay
+        mode; ``batch``: its first requests may wait for this run's batch; ``staged_answers``: an
+        answer its staged record was built from counts as one it was built from (not in ``doit
+        verify``, which rebuilds the committed data)."""
+        data_path, meta_path = self.paths(spec)
+        reason = "new fixture" if status.state is FixtureState.MISSING else status.reason
+        if forced and not status.needs_build:
+            reason = "forced (force=1)"
+        return FixturePlan(
+            inputs=self.inputs(spec),
+            data_path=data_path,
+            meta_path=meta_path,
+            reason=reason,
+            # an expired ttl asks for new data: the recorded answers are what expired
+            replay="off" if status.check == "ttl" and replay == "auto" else replay,
+            batch=batch,
+            family=self.family(spec),
+            built_from=built_from(data_path, meta_path, staged=staged_answers),
+        )
+
+    def family(self, spec: FixtureSpec) -> dict[str, Any]:
+        """The data of the other variants of ``spec``'s generator (a family must not repeat itself)."""
+        found: dict[str, Any] = {}
+        for other in self.catalog:
+            if other.generator is not spec.generator or other.name == spec.name:
+                continue
+            if other.name not in self._data:
+                try:
+                    self._data[other.name] = json.loads(self.paths(other)[0].read_bytes())
+                except (OSError, ValueError, HotDataError):
+                    self._data[other.name] = None  # missing, unreadable or invalid: nothing to compare with
+            if self._data[other.name] is not None:
+                found[other.name] = self._data[other.name]
+        return found
+
+    def wrote(self, name: str, data: Any) -> None:
+        """This run wrote (or staged) ``data`` for fixture ``name``: its family compares with it."""
+        self._data[name] = data
+
+    # -- the local index --------------------------------------------------------------
+
+    def _ttl_holds(self, spec: FixtureSpec, meta_path: Path) -> bool:
+        """No ttl, or the record (read now: local state never decides an expiry) is within it."""
+        ttl = self.inputs(spec).ttl
+        if ttl is None:
+            return True
+        try:
+            record = parse_provenance(meta_path, meta_path.read_bytes())
+        except (OSError, ProvenanceError):
+            return False  # verified in full, which says what is wrong
+        return TtlCheck(ttl, use_record_ttl=False)(record, self.clock()) is None
+
+    def _digest(self, spec: FixtureSpec, templates: Sequence[str], schemas_used: Sequence[str]) -> str:
+        """Everything the build's checks compare, as it is now, for one fixture: the resolved
+        inputs the fingerprint is recorded from, with the templates and other schemas as they are."""
+        fixture = self.inputs(spec)
+        now = self.resolver
+        return inputs_digest(
+            [
+                fixture.fingerprint({}, {}),
+                spec.name,
+                sorted(spec.templates),
+                {t: now.template_hash(t) for t in templates},
+                {n: now.named_schema_hash(n) for n in schemas_used},
+                fixture.quality_hash,
+                None if fixture.ttl is None else fixture.ttl.total_seconds(),
+            ]
+        )
+
+    def _remember(self, spec: FixtureSpec, status: FixtureStatus) -> None:
+        assert self.index is not None
+        record = status.record
+        if status.state is not FixtureState.FRESH or record is None:
+            self.index.forget(spec.name)
+            return
+        fp = record.fingerprint or {}
+        templates = tuple(sorted(fp.get("templates") or {}))
+        schemas_used = tuple(sorted(fp.get("schemas_used") or {}))
+        entry = IndexEntry(
+            (0, 0, 0, 0, 0),
+            (0, 0, 0, 0, 0),
+            self._digest(spec, templates, schemas_used),
+            record.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            record.model or "-",
+            templates,
+            schemas_used,
+        )
+        self.index.remember(spec.name, status.data_path, status.meta_path, entry)

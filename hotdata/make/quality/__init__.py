@@ -1,0 +1,56 @@
+"""Quality gates: pydantic decides whether a value is valid; these decide whether it is good.
+
+``_gates`` judges each string of a value (truncated, repeated, echo, degenerate) and runs
+the user's checks (``_settings``: what the gates are told); ``_similar`` compares the
+variants of one fixture family (near-duplicate); ``_leaves`` walks a JSON value's strings
+with the schema of each; ``_text`` is how both read text (words, sentences, shingles), the
+prose path of the generate stage included.
+
+    >>> print(check_value({"summary": "Kestrel stares at a map of"}, QualitySettings())[0])
+    /summary stops mid-sentence: ends on 'of' ('Kestrel stares at a map of') [truncated]
+"""
+
+from ._gates import check_value
+from ._leaves import Leaf, as_json, iter_strings, schema_for_pointer, walk
+from ._settings import (
+    BUILTIN_CHECKS,
+    DEFAULT_FEEDBACK_MARKERS,
+    QUALITY_VERSION,
+    CheckName,
+    QualityConfigError,
+    QualityContext,
+    QualityProblem,
+    QualitySettings,
+    UserCheck,
+    load_user_checks,
+    user_check,
+)
+from ._similar import FamilyProse, near_duplicates, similarity
+from ._text import is_prose, open_quote, split_sentences, words
+
+__all__ = [
+    "BUILTIN_CHECKS",
+    "DEFAULT_FEEDBACK_MARKERS",
+    "QUALITY_VERSION",
+    "CheckName",
+    "FamilyProse",
+    "Leaf",
+    "QualityConfigError",
+    "QualityContext",
+    "QualityProblem",
+    "QualitySettings",
+    "UserCheck",
+    "as_json",
+    "check_value",
+    "is_prose",
+    "iter_strings",
+    "load_user_checks",
+    "near_duplicates",
+    "open_quote",
+    "schema_for_pointer",
+    "similarity",
+    "split_sentences",
+    "user_check",
+    "walk",
+    "words",
+]

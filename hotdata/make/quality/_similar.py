@@ -1,0 +1,91 @@
+"""Near-duplicate variants: the fixtures of one family must not say the same thing.
+
+Prose is compared as sets of word 3-shingles (Jaccard similarity). A build compares
+each new variant with every other variant of its family, so each variant's shingles
+are computed once per run (``FamilyProse``) rather than once per comparison: a
+family of N variants costs N shingle sets, not N².
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._leaves import iter_strings
+from ._settings import QualityProblem, QualitySettings
+from ._text import is_prose, jaccard, shingles, words
+
+__all__ = ["FamilyProse", "near_duplicates", "similarity"]
+
+
+@dataclass(frozen=True)
+class _Prose:
+    fields: dict[str, set[tuple[str, ...]]]  # by JSON pointer
+    whole: set[tuple[str, ...]]
+
+
+def _prose_of(data: Any, min_words: int) -> _Prose:
+    fields = {}
+    for pointer, text in iter_strings(data):
+        if is_prose(text, min_words):
+            said = words(text)
+            if len(said) >= 3:
+                fields[pointer] = shingles(said)
+    return _Prose(fields, set().union(*fields.values()))
+
+
+class FamilyProse:
+    """The shingles of a run's fixtures, each computed once per data value.
+
+    A value is known by its name and its identity: a fixture rewritten in the run
+    (a new object) is shingled again."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, int], tuple[Any, _Prose]] = {}
+        self._guard = threading.Lock()
+
+    def of(self, name: str, data: Any, min_words: int) -> _Prose:
+        hit = self._memo.get((name, min_words))
+        if hit is not None and hit[0] is data:
+            return hit[1]
+        prose = _prose_of(data, min_words)
+        with self._guard:
+            self._memo[(name, min_words)] = (data, prose)
+        return prose
+
+
+def similarity(a: Any, b: Any) -> float:
+    """Jaccard similarity in [0, 1] of the word 3-shingles of two values' prose (0 when none)."""
+    return jaccard(_prose_of(a, 3).whole, _prose_of(b, 3).whole)
+
+
+def near_duplicates(
+    value: Any,
+    siblings: Mapping[str, Any],
+    settings: QualitySettings,
+    family: FamilyProse | None = None,
+) -> list[QualityProblem]:
+    """Problems where ``value`` says the same as one of its family's other variants (by name).
+
+    ``family``: the run's shingle memo (the siblings' shingles are then computed once per run)."""
+    if not settings.enabled or "near-duplicate" not in settings.checks:
+        return []
+    family = family or FamilyProse()
+    limit = settings.near_duplicate_threshold
+    mine = _prose_of(value, settings.prose_min_words)
+    problems = []
+    for name, sibling in siblings.items():
+        theirs = family.of(name, sibling, settings.prose_min_words)
+        score = jaccard(mine.whole, theirs.whole)
+        if score > limit:
+            message = f"the value says the same as {name} (prose similarity {score:.2f} > {limit})"
+            problems.append(QualityProblem("", "near-duplicate", message))
+            continue
+        for pointer in (p for p in mine.fields if p in theirs.fields):
+            score = jaccard(mine.fields[pointer], theirs.fields[pointer])
+            if score > limit:
+                message = f"{pointer} says the same as {name}{pointer} (similarity {score:.2f} > {limit})"
+                problems.append(QualityProblem(pointer, "near-duplicate", message))
+    return settings.reported(problems)
