@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,42 @@ class Inbox:
             assert self.wait(), f"no value named {name!r} arrived; got {[v.name for v in self.values]}"
 
 
+@contextlib.contextmanager
+def running(watcher: HotDataWatcher, mode: str) -> Iterator[None]:
+    """The watcher running in its background thread (``start()``), or as ``async for ... in
+    watch()`` on an event loop of the test's own: the two loops the watcher has."""
+    if mode == "thread":
+        with watcher:
+            thread = watcher._thread
+            yield
+        assert thread is not None and not thread.is_alive(), "the watcher's thread did not end on stop()"
+        return
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        ready.set()
+        async for _ in watcher.watch(box["stop"]):
+            pass
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        while not watcher.armed:  # the watch reports when it is in place
+            assert thread.is_alive(), "watch() ended before it was armed"
+            threading.Event().wait(0.01)
+        yield
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+    assert not thread.is_alive(), "watch() did not end when its stop event was set"
+
+
+MODES = pytest.mark.parametrize("mode", ["thread", "async"])
+
+
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[HotDataRegistry, HotData[Agent], HotDataWatcher, Inbox]:
     reg = HotDataRegistry(tmp_path)
@@ -44,9 +84,10 @@ def setup(tmp_path: Path) -> tuple[HotDataRegistry, HotData[Agent], HotDataWatch
     return reg, handle, watcher, inbox
 
 
-def test_callback_gets_each_new_valid_value(setup: Any) -> None:
+@MODES
+def test_callback_gets_each_new_valid_value(setup: Any, mode: str) -> None:
     _, handle, watcher, inbox = setup
-    with watcher:
+    with running(watcher, mode):
         write_fixture(handle, Agent(id="a", name="Ada v2"))
         assert inbox.wait(), "no callback after an atomic replace"
         assert inbox.values[-1] == Agent(id="a", name="Ada v2")
@@ -56,9 +97,10 @@ def test_callback_gets_each_new_valid_value(setup: Any) -> None:
     assert watcher.last_good["agents/ada"].name == "Ada v3"
 
 
-def test_invalid_write_keeps_last_good_value_and_warns(setup: Any) -> None:
+@MODES
+def test_invalid_write_keeps_last_good_value_and_warns(setup: Any, mode: str) -> None:
     _, handle, watcher, inbox = setup
-    with watcher, pytest.warns(HotDataWarning, match=r"ada\.json"):
+    with running(watcher, mode), pytest.warns(HotDataWarning, match=r"ada\.json"):
         write_fixture(handle, Agent(id="a", name="Good"))
         assert inbox.wait()
         invalid = threading.Event()
@@ -128,12 +170,13 @@ def test_async_watch_yields_names(setup: Any) -> None:
     assert inbox.values[-1].name == "async"
 
 
+@MODES
 @pytest.mark.parametrize("how", ["delete and recreate", "rename over"])
-def test_a_replaced_fixtures_directory_is_watched_again(setup: Any, tmp_path: Path, how: str) -> None:
-    import shutil
-
+def test_a_replaced_fixtures_directory_is_watched_again(
+    setup: Any, tmp_path: Path, how: str, mode: str
+) -> None:
     _, handle, watcher, inbox = setup
-    with watcher:
+    with running(watcher, mode):
         if how == "delete and recreate":
             shutil.rmtree(tmp_path / "agents")
             write_fixture(handle, Agent(id="a", name="recreated"))
@@ -147,3 +190,30 @@ def test_a_replaced_fixtures_directory_is_watched_again(setup: Any, tmp_path: Pa
         assert inbox.values[-1].name in ("recreated", "renamed in")
         write_fixture(handle, Agent(id="a", name="after"))
         inbox.wait_for_name("after")
+
+
+class Said(logging.Handler):
+    """Sets ``event`` when a record containing ``words`` is logged (from any thread)."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words, self.event = words, threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.words in record.getMessage():
+            self.event.set()
+
+
+@MODES
+def test_stop_while_the_fixtures_directory_is_gone(setup: Any, tmp_path: Path, mode: str) -> None:
+    _, _, watcher, _ = setup
+    said = Said("is gone; watching for it to come back")
+    logger = logging.getLogger("hotdata.watcher")
+    logger.addHandler(said)
+    try:
+        with running(watcher, mode):
+            shutil.rmtree(tmp_path)
+            assert said.event.wait(10), "the watcher never noticed that its directory was removed"
+        # leaving running() stopped the watcher and checked that its loop ended
+    finally:
+        logger.removeHandler(said)
