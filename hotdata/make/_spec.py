@@ -165,8 +165,8 @@ def _check_system(name: str, system: Any) -> None:
         return
     if not isinstance(system, str):
         raise CatalogError(
-            f"fixture {name!r}: system= is a {type(system).__name__}, not a str; give the system prompt "
-            'as text (system="You are ..."), or leave system= out'
+            f"fixture {name!r}: system= must be a str, not {type(system).__name__}; give the system "
+            'prompt as text (system="You are ..."), or leave system= out'
         )
     if not system.strip():
         raise CatalogError(
