@@ -1,8 +1,8 @@
 """``FixturePlan``: what the plan stage hands the generate stage, one per fixture to rebuild.
 
 The plan stage resolves every input of a fixture once (``FixtureInputs``): the model with its
-options as sent and as recorded, the schema, the quality gates, the ttl, the timeout and the
-generator's code. The requests are built from these values, the
+options as sent and as recorded, its own system prompt, the schema, the quality gates, the
+ttl, the timeout and the generator's code. The requests are built from these values, the
 fingerprint is recorded from them and the local index digests them, so what is sent, what is
 fingerprinted and what is indexed cannot disagree. A ``FixturePlan`` adds what this build
 decided: the fixture's paths, why it is rebuilt, its replay mode, and what it must not repeat.
@@ -44,6 +44,7 @@ class Fingerprint(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     model: str
     model_options: dict[str, Any] = Field(default_factory=dict)
+    system: str | None = None  # the hash of the fixture's system prompt; absent when it has none
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class FixtureInputs:
     model: str
     options: Mapping[str, Any]  # as sent: the configured options under the fixture's own
     recorded_options: Mapping[str, Any]  # as recorded and fingerprinted: credentials masked
+    system: str | None  # the fixture's own system prompt (``system=``), sent first in every request
+    system_hash: str | None  # as fingerprinted (a hash: the prompt may hold what a record must not)
     params: Mapping[str, Any]  # the variant parameters as recorded: credentials masked
     generator: str  # ``version:<pin>``, or the hash of the generator's code closure
     code: Mapping[str, str]  # the code closure, by name ({} when the version is pinned)
@@ -73,8 +76,9 @@ class FixtureInputs:
     def fingerprint(self, templates: Mapping[str, str], schemas_used: Mapping[str, str]) -> dict[str, Any]:
         """The fingerprint to record: what is known before generating, completed with what only the
         generation knows (the templates it rendered, with their includes, and the other schemas
-        it asked the model for)."""
-        return {
+        it asked the model for). A fixture without a system prompt has no ``system`` key, so
+        its fingerprint is what it was before fixtures could have one."""
+        fingerprint: dict[str, Any] = {
             "format": FINGERPRINT_FORMAT,
             "generator": self.generator,
             "code": dict(self.code),
@@ -85,6 +89,9 @@ class FixtureInputs:
             "model": self.model,
             "model_options": dict(self.recorded_options),
         }
+        if self.system_hash is not None:
+            fingerprint["system"] = self.system_hash
+        return fingerprint
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class FixtureDeclaration:
     version: str | None
     quality: Quality
     timeout: float | None
+    system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class FixtureSpec:
     version: str | None = None
     quality: Quality = None
     timeout: float | None = None
+    system: str | None = None  # sent first in every request of the fixture
 
     @property
     def generator_name(self) -> str:
@@ -82,6 +84,7 @@ def fixture(
     version: str | None = None,
     quality: Quality = None,
     timeout: float | None = None,
+    system: str | None = None,
 ) -> Callable[[Generator], Generator]:
     """Declare that an async generator function builds one fixture, or one per variant.
 
@@ -100,6 +103,8 @@ def fixture(
     ``[tool.hotdata.quality]`` keys (``{"prose_min_words": 6}``), a user check
     ``check(data, context) -> problems``, or a list of checks. ``timeout`` (seconds)
     bounds the fixture's generation, overriding ``fixture_timeout`` in ``[tool.hotdata]``.
+    ``system`` is a system prompt sent first with every model request of the fixture (a
+    call's own ``system=`` follows it after a blank line); it is fingerprinted when given.
     """
     declared = tuple(([template] if template else []) + list(templates))
     variants = None if variants is None else list(variants)
@@ -116,6 +121,7 @@ def fixture(
             f"fixture {name!r}: timeout={timeout!r} must be a positive number of seconds, at most "
             f"{MAX_TIMEOUT:.0f} (a week)"
         )
+    _check_system(name, system)
     for key, value in (model_options or {}).items():
         problem = json_problem(value, f"model_options {key}")
         if problem is not None:
@@ -136,6 +142,7 @@ def fixture(
         version=version,
         quality=quality,
         timeout=timeout,
+        system=system,
     )
 
     def decorate(fn: Generator) -> Generator:
@@ -150,6 +157,25 @@ def fixture(
         return fn
 
     return decorate
+
+
+def _check_system(name: str, system: Any) -> None:
+    """``system=`` of one fixture: None, or a str with text in it, else CatalogError."""
+    if system is None:
+        return
+    if not isinstance(system, str):
+        raise CatalogError(
+            f"fixture {name!r}: system= must be a str, not {type(system).__name__}; give the system "
+            'prompt as text (system="You are ..."), or leave system= out'
+        )
+    if not system.strip():
+        raise CatalogError(
+            f"fixture {name!r}: system={system!r} is blank; give the system prompt as text "
+            '(system="You are ..."), or leave system= out'
+        )
+    problem = json_problem(system, "system=")
+    if problem is not None:
+        raise CatalogError(f"fixture {name!r}: {problem}")
 
 
 def _check_quality(name: str, quality: Quality) -> None:
@@ -206,6 +232,7 @@ def expand(fn: Generator) -> list[FixtureSpec]:
                     version=decl.version,
                     quality=decl.quality,
                     timeout=decl.timeout,
+                    system=decl.system,
                 )
             )
     return specs

@@ -1,7 +1,8 @@
 """The requests of one fixture, built from its plan: the one place a ``ModelRequest`` is made.
 
-The model, the options and the system prompt are the plan's (what was fingerprinted is what
-is sent); the seed, or failing one the temperature, moves on with each attempt round of the
+The model, the options and the fixture's system prompt are the plan's (what was fingerprinted
+is what is sent): the fixture's system prompt goes first, then the call's own after a blank
+line. The seed, or failing one the temperature, moves on with each attempt round of the
 generator and each re-ask, so a new round samples new answers and a re-ask does not repeat
 the answer it replaces.
 """
@@ -29,6 +30,7 @@ class RequestBuilder:
         self.model = fixture.model
         self.fixture = fixture.name
         self._options = fixture.options
+        self._system = fixture.system
         self._accepted = accepted_options
 
     def request(
@@ -40,16 +42,24 @@ class RequestBuilder:
         json_schema: Mapping[str, Any] | None = None,
         system: str | None = None,
     ) -> ModelRequest:
-        """One request of this fixture: ``options`` from ``options()`` or ``sample_options()``."""
+        """One request of this fixture: ``options`` from ``options()`` or ``sample_options()``;
+        ``system``: the call's own system prompt, sent after the fixture's."""
         return ModelRequest(
             model=self.model,
             prompt=prompt,
             fixture=self.fixture,
             json_schema=json_schema,
-            system=system,
+            system=self.system(system),
             options=options,
             attempt=attempt,
         )
+
+    def system(self, own: str | None) -> str | None:
+        """The system prompt sent: the fixture's, then the call's ``own`` after a blank line.
+        Without a fixture's, the call's own as given (so its requests keep their answer keys)."""
+        if self._system is None:
+            return own
+        return f"{self._system}\n\n{own}" if own else self._system
 
     def options(
         self, round_: int, attempt: int, extra_tokens: int = 0, resample: bool = True

@@ -100,6 +100,10 @@ def _model(
         return f"model changed ({fp.model} -> {fixture.model})"
     if fp.model_options != fixture.recorded_options:
         return "model options changed"
+    # How the model is asked includes the fixture's system prompt; one check (not a check of its
+    # own) keeps the build's check names, which the runtime reports as skipped, as they were.
+    if fp.system != fixture.system_hash:
+        return "system prompt changed"
     return None
 
 

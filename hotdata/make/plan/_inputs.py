@@ -3,10 +3,10 @@
 The fingerprint in a provenance record says from what a fixture was generated: the
 generator's code (or its ``version=`` pin), the templates it rendered (with everything
 they include), its schema and every other schema it asked the model for, its variant
-parameters, and the model with its options. ``InputResolver`` works out each of these once
-per process, for the checks, the local index and the requests alike. Everything here reads
-source files and Python objects only: no jinja2, no LLM library, no local database (doit's
-included).
+parameters, the model with its options, and the fixture's system prompt when it has one.
+``InputResolver`` works out each of these once per process, for the checks, the local index
+and the requests alike. Everything here reads source files and Python objects only: no
+jinja2, no LLM library, no local database (doit's included).
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ class InputResolver:
             model=spec.model or config.model,
             options=options,
             recorded_options=mask_secrets(options, secrets),
+            system=spec.system,
+            system_hash=None if spec.system is None else _sha(spec.system.encode("utf-8")),
             params=mask_secrets(canonical_value(dict(spec.params)), secrets),
             generator=generator,
             code=code,
