@@ -184,3 +184,37 @@ def test_the_readme_lists_every_fixture_option_once() -> None:
     listed = re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE)
     assert sorted(listed) == sorted(inspect.signature(fixture).parameters)
     assert len(listed) == len(set(listed))
+
+
+LONG_VOICE = (
+    "You are the harbour master of a cold northern port who keeps a ledger of every ship "
+    "that docks and every crate that is unloaded."
+)
+COPIER = """
+from hotdata.make import GenerationContext, fixture
+
+from .schemas import Draft, Note
+
+
+@fixture("voiced/copier", schema=Note, template="note.j2", system={voice!r})
+async def copier(ctx: GenerationContext) -> Note:
+    draft = await ctx.generate(ctx.render(), Draft)
+    return Note(title="copier", body={body!r})
+"""
+
+
+@pytest.mark.slow
+def test_data_that_copies_the_system_prompt_is_refused_as_an_echo(tmp_path: Path) -> None:
+    """The echo gate reads the fixture's system prompt like the prompts asked: a model that
+    copies its instructions into the data is refused, not committed."""
+    proj = Project.create(tmp_path)
+    copied = "Today I am the harbour master of a cold northern port who keeps a ledger of every ship."
+    proj.path("gens/copier.py").write_text(COPIER.format(voice=LONG_VOICE, body=copied))
+    result = proj.doit("fixtures")
+    assert result.returncode != 0
+    assert "copies the prompt" in result.stdout + result.stderr
+    assert not proj.path("fixtures/voiced/copier.json").exists()
+    own = "The ledger lists three trawlers and a salt barge, all in before the ice closed the bay."
+    proj.path("gens/copier.py").write_text(COPIER.format(voice=LONG_VOICE, body=own))
+    proj.doit("fixtures", check=True)
+    assert json.loads(proj.path("fixtures/voiced/copier.json").read_text())["body"] == own

@@ -73,6 +73,11 @@ class FixtureInputs:
     def name(self) -> str:
         return self.spec.name
 
+    def echo_text(self, *prompts: str) -> str:
+        """What an answer must not copy back (the echo gate): the fixture's system prompt, then
+        the prompts asked."""
+        return "\n\n".join(p for p in (self.system, *prompts) if p)
+
     def fingerprint(self, templates: Mapping[str, str], schemas_used: Mapping[str, str]) -> dict[str, Any]:
         """The fingerprint to record: what is known before generating, completed with what only the
         generation knows (the templates it rendered, with their includes, and the other schemas

@@ -165,7 +165,7 @@ class Asker:
         except ValueError as exc:  # NaN or infinity passed validation but JSON cannot hold it
             return None, [f"the answer holds a number JSON cannot: {exc}"]
         context = QualityContext(
-            prompt=prompt,
+            prompt=self.plan.inputs.echo_text(prompt),
             json_schema=json_schema,
             secrets=self.plan.inputs.secrets,
             feedback_markers=FEEDBACK_MARKERS,

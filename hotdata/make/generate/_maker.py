@@ -191,7 +191,7 @@ class CandidateMaker:
         """The quality problems of the whole fixture, near-duplicates of its family included."""
         fixture = plan.inputs
         context = QualityContext(
-            prompt="\n\n".join(asker.prompts),
+            prompt=fixture.echo_text(*asker.prompts),
             json_schema=fixture.adapter.json_schema(),
             secrets=fixture.secrets,
             feedback_markers=FEEDBACK_MARKERS,

@@ -243,7 +243,7 @@ async def write(
         protect=protect,
     )
     fixture = asker.plan.inputs
-    context = QualityContext(prompt=instruction, secrets=fixture.secrets)
+    context = QualityContext(prompt=fixture.echo_text(instruction), secrets=fixture.secrets)
     reasons: list[str] = []
     asker.note_prompt(instruction)
     for attempt in range(1, asker.max_attempts + 1):
@@ -402,7 +402,7 @@ async def generate_with_prose(
     for name in fields:  # decoded as a fixed placeholder, replaced by the written text
         structure["properties"][name] = {"type": "string", "const": "-"}
     fixture = asker.plan.inputs
-    context = QualityContext(prompt=prompt, secrets=fixture.secrets)
+    context = QualityContext(prompt=fixture.echo_text(prompt), secrets=fixture.secrets)
     reasons: list[str] = []
     asker.note_prompt(prompt)
     for attempt in range(1, asker.max_attempts + 1):
