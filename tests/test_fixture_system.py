@@ -174,6 +174,8 @@ def test_a_blank_or_non_str_system_is_refused_in_one_line(tmp_path: Path, value:
         assert proc.returncode != 0, text
         assert any(line in out_line for out_line in text.splitlines()), text
         assert "Traceback" not in text, text
+        # the location is the user's @fixture line, not hotdata's check that refused it
+        assert "gens/voiced.py, line " in text, text
     assert logged(project) == []
     assert not project.path("fixtures/voiced").exists()
 
