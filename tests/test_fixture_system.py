@@ -220,3 +220,17 @@ def test_data_that_copies_the_system_prompt_is_refused_as_an_echo(tmp_path: Path
     proj.path("gens/copier.py").write_text(COPIER.format(voice=LONG_VOICE, body=own))
     proj.doit("fixtures", check=True)
     assert json.loads(proj.path("fixtures/voiced/copier.json").read_text())["body"] == own
+
+
+def test_a_batched_request_carries_the_system_prompt_first() -> None:
+    """Batch mode sends the same request the synchronous path builds: the body of the provider
+    batch (llm's own message building) opens with the fixture's system prompt."""
+    from hotdata.make.batch import batchable_model, chat_body
+    from hotdata.make.models import ModelRequest
+
+    model = batchable_model("gpt-4o-mini")
+    assert model is not None
+    request = ModelRequest(model="gpt-4o-mini", prompt="Write a note.", fixture="voiced/plain", system=VOICE)
+    messages = chat_body(model, request)["messages"]
+    assert messages[0] == {"role": "system", "content": VOICE}
+    assert messages[-1] == {"role": "user", "content": "Write a note."}
