@@ -529,9 +529,8 @@ def test_an_answer_nested_10000_deep_is_refused_and_re_asked_never_blamed_on_the
     proc = proj.doit("fixtures:notes/welcome", "force=1", "replay=off", env=env)
     assert proc.returncode != 0
     line = failure_line(proc.stdout, "notes/welcome")
-    assert line.startswith(
-        "  - notes/welcome: fixture notes/welcome: no acceptable answer for Draft in 3 attempt(s); "
-    )
+    assert line.startswith("  - notes/welcome: fixture notes/welcome: ctx.generate at gens/agents.py:")
+    assert ": no acceptable answer for Draft in 3 attempt(s); " in line
     assert "recursion limit exceeded" in line and "RecursionError" not in proc.stdout
     assert "generator welcome_note raised" not in proc.stdout
     no_traceback(proc)

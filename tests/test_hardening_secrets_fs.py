@@ -190,7 +190,8 @@ def test_a_secret_in_a_model_answer_is_refused_re_asked_and_never_committed(
     second = project.doit("fixtures:notes/welcome", "force=1", "replay=off", env=env)
     assert second.returncode != 0
     assert project.calls() == ["notes/welcome"] * 3
-    assert "fixture notes/welcome: no acceptable answer for" in second.stdout
+    assert "fixture notes/welcome: ctx.generate at gens/agents.py:" in second.stdout
+    assert ": no acceptable answer for Draft" in second.stdout
     assert f"last: {refused}" in second.stdout
     assert pair(notes) == before
     for proc in (first, second):

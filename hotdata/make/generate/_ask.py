@@ -17,6 +17,7 @@ the build summary.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -27,6 +28,7 @@ from .._fixture_plan import FixturePlan
 from ..answers._store import StoredAnswer
 from ..models._seam import ModelReply, ModelRequest
 from ..quality._gates import check_value
+from ..quality._leaves import iter_strings
 from ..quality._settings import DEFAULT_FEEDBACK_MARKERS, QualityContext
 from ._answering import AnswerSource
 from ._json_answers import ARRAY_CAP, extract_json, field_guide, open_pointer, schema_for_model
@@ -59,7 +61,8 @@ class Asker:
         self.capabilities = source.capabilities
         self.requests = RequestBuilder(plan.inputs, self.capabilities.option_names)
         self.round = 0  # the generator's attempt round: a new round samples new answers
-        self._prompts: list[str] = []
+        self._prompts: list[tuple[str, str]] = []  # (the call that asked, its prompt)
+        self._material: list[str] = []  # accepted answers and context= of this round
 
     @property
     def fixture(self) -> str:
@@ -71,17 +74,39 @@ class Asker:
         return self.plan.inputs.attempts
 
     @property
-    def prompts(self) -> tuple[str, ...]:
-        """What this attempt round asked (the fixture's gate compares its data with them)."""
+    def prompts(self) -> tuple[tuple[str, str], ...]:
+        """What this attempt round asked, by the call that asked it (the fixture's gate compares
+        its data with them)."""
         return tuple(self._prompts)
+
+    @property
+    def material(self) -> tuple[str, ...]:
+        """What this round gave the model to build on: its accepted answers, and ``context=``.
+        A later prompt that quotes it does not make copying it an echo."""
+        return tuple(self._material)
 
     def begin_round(self, round_: int) -> None:
         """The generator runs again (its value was refused): attempt round ``round_``."""
         self.round = round_
         self._prompts.clear()
+        self._material.clear()
 
-    def note_prompt(self, prompt: str) -> None:
-        self._prompts.append(prompt)
+    def note_prompt(self, prompt: str, where: str = "") -> None:
+        self._prompts.append((where, prompt))
+
+    def note_material(self, *texts: str) -> None:
+        """Accepted text, or context given with a prompt: material for later prompts."""
+        self._material.extend(t for t in texts if t)
+
+    def echo_context(self, prompt: str) -> QualityContext:
+        """What one answer to ``prompt`` is judged against for echo (and secrets)."""
+        fixture = self.plan.inputs
+        return QualityContext(
+            prompt=fixture.echo_text(prompt),
+            secrets=fixture.secrets,
+            feedback_markers=FEEDBACK_MARKERS,
+            context=self.material,
+        )
 
     def refuse(self, reasons: list[str]) -> None:
         """The value of the last attempt was not accepted, and why (kept in the record)."""
@@ -94,8 +119,17 @@ class Asker:
         self.tally.counted(reply)
         return reply
 
-    async def ask(self, prompt: str, adapter: SchemaAdapter[Any], system: str | None = None) -> Any:
-        """One value of ``adapter``'s schema that passes validation and the quality gates."""
+    async def ask(
+        self,
+        prompt: str,
+        adapter: SchemaAdapter[Any],
+        system: str | None = None,
+        *,
+        where: str = "",
+    ) -> Any:
+        """One value of ``adapter``'s schema that passes validation and the quality gates.
+
+        ``where``: the generator's line that asked (named in refusals)."""
         json_schema = adapter.json_schema()
         takes_schema = self.capabilities.supports_schema
         copies_feedback = self.capabilities.copies_feedback
@@ -103,7 +137,7 @@ class Asker:
         reasons: list[str] = []
         refused: tuple[StoredAnswer, list[str]] | None = None  # the recorded answer just refused
         extra_tokens = 0
-        self.note_prompt(prompt)
+        self.note_prompt(prompt, f"ctx.generate at {where}" if where else "")
         # a model that decodes under the schema without reading it gets its descriptions in words
         guide = field_guide(json_schema) if json_schema and self.capabilities.reads_no_schema_text else ""
         for attempt in range(1, self.max_attempts + 1):
@@ -136,19 +170,25 @@ class Asker:
                     reasons = reasons or [SECRET_REFUSED]
                     self.source.record_refusal(answer, request, self.round, reasons)
             if not reasons:
+                self.note_material(*_strings(adapter, value))
                 return value
             self.refuse(reasons[:10])
             refused = (stored, reasons) if answer.replayed and stored is not None else None
             if reply.finish_reason == "length":
                 cap = max(1, cap // 2)
                 extra_tokens += max(256, reply.output_tokens or 0)
+        site = f"ctx.generate at {where}: " if where else ""
         raise GenerationError(
-            f"fixture {self.fixture}: no acceptable answer for {adapter.label} in {self.max_attempts} "
+            f"fixture {self.fixture}: {site}no acceptable answer for {adapter.label} in {self.max_attempts} "
             f"attempt(s); last: {'; '.join(reasons[:4])}. {_advice(reasons)}"
         )
 
     def _judge(
-        self, reply: ModelReply, adapter: SchemaAdapter[Any], json_schema: Any, prompt: str
+        self,
+        reply: ModelReply,
+        adapter: SchemaAdapter[Any],
+        json_schema: Any,
+        prompt: str,
     ) -> tuple[Any, list[str]]:
         """The value and no reasons, or None and why the answer is refused."""
         raw = extract_json(reply.text)
@@ -164,14 +204,18 @@ class Asker:
             data = json.loads(canonical_json(adapter.to_data(value)))
         except ValueError as exc:  # NaN or infinity passed validation but JSON cannot hold it
             return None, [f"the answer holds a number JSON cannot: {exc}"]
-        context = QualityContext(
-            prompt=self.plan.inputs.echo_text(prompt),
-            json_schema=json_schema,
-            secrets=self.plan.inputs.secrets,
-            feedback_markers=FEEDBACK_MARKERS,
-        )
-        problems = check_value(data, self.plan.inputs.quality, context, self.plan.inputs.checks)
+        judged = dataclasses.replace(self.echo_context(prompt), json_schema=json_schema)
+        problems = check_value(data, self.plan.inputs.quality, judged, self.plan.inputs.checks)
         return value, [p.message for p in problems]
+
+
+def _strings(adapter: SchemaAdapter[Any], value: Any) -> list[str]:
+    """The text of an accepted value: material a later prompt may quote."""
+    try:
+        data = adapter.to_data(value)
+    except Exception:  # a value the adapter cannot write out is judged elsewhere
+        return []
+    return [text for _, text in iter_strings(data)]
 
 
 def _advice(reasons: list[str]) -> str:

@@ -9,10 +9,11 @@ from typing import Any
 from ..._provenance import Usage
 from ..._schema import SchemaAdapter
 from .._errors import TemplateError
+from .._where import call_site
 from ._ask import Asker
 from ._json_answers import schema_for_model
 from ._templates import TemplateSet
-from ._write import generate_with_prose, prose_fields, write
+from ._write import generate_with_prose, prose_fields, with_context, write
 
 __all__ = ["GenerationContext"]
 
@@ -53,13 +54,20 @@ class GenerationContext:
         """Render prompt text given inline (jinja2 syntax) with params + variables."""
         return self._templates.render_string(source, {**self.params, **variables, "fixture_name": self.name})
 
-    async def generate(self, prompt: str, schema: Any = None, *, system: str | None = None) -> Any:
+    async def generate(
+        self, prompt: str, schema: Any = None, *, system: str | None = None, context: Sequence[str] = ()
+    ) -> Any:
         """Ask the model for one object of ``schema`` (default: the fixture's schema).
 
         The answer is accepted when it validates and passes the quality gates
         (truncated, repeated, echoed or degenerate text is refused); otherwise the
         model is asked again, up to ``retries.validation_attempts`` times.
+        ``context``: material sent before the prompt (earlier answers, a transcript) that the
+        answer may build on and repeat without it counting as an echo of the prompt.
         """
+        where = call_site()
+        prompt = with_context(prompt, context)
+        self._asker.note_material(*context)
         adapter = self._adapter(schema if schema is not None else self.spec.schema)
         if schema is not None and schema is not self.spec.schema:
             self.schemas_used[adapter.name] = adapter.schema_hash()
@@ -67,8 +75,8 @@ class GenerationContext:
         if json_schema and self._asker.capabilities.writes_prose_apart:
             fields = prose_fields(schema_for_model(json_schema))
             if fields:  # a small model writes prose as free text, and decodes the rest under the schema
-                return await generate_with_prose(self._asker, prompt, adapter, fields, system)
-        return await self._asker.ask(prompt, adapter, system)
+                return await generate_with_prose(self._asker, prompt, adapter, fields, system, where=where)
+        return await self._asker.ask(prompt, adapter, system, where=where)
 
     async def write(
         self,
@@ -85,13 +93,16 @@ class GenerationContext:
         avoid: Sequence[str] = (),
         check: Callable[[str], Sequence[str]] | None = None,
         best_of: int = 2,
+        context: Sequence[str] = (),
     ) -> str:
         """Free text for one prose field, in whole sentences within ``max_length``, gated.
 
         ``start`` begins the answer (a list: one sentence per opener); ``phrase`` asks
         for a short phrase without a final stop; ``protect`` lists names the model may
         repeat freely; ``avoid`` lists texts it must not repeat (sibling items);
-        ``check`` adds your own problems. Each attempt draws up to ``best_of``
+        ``check`` adds your own problems; ``context`` is material sent before the
+        instruction (the conversation so far, a root cause) that the text may build on and
+        repeat without it counting as an echo. Each attempt draws up to ``best_of``
         samples and keeps the first that passes; up to ``retries.validation_attempts``
         attempts. See ``hotdata.make.generate._write``.
         """
@@ -109,6 +120,8 @@ class GenerationContext:
             avoid=avoid,
             check=check,
             best_of=best_of,
+            context=context,
+            where=call_site(),
         )
 
     @property

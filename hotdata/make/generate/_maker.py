@@ -13,7 +13,6 @@ import asyncio
 import json
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from .._config import HotDataConfig
 from .._errors import GenerationError
 from .._fixture_plan import FixturePlan
 from .._spec import FixtureSpec
+from .._where import located
 from ..answers._store import AnswerStore
 from ..models._limits import RateLimits
 from ..models._llm import ModelLookup, open_model
@@ -42,9 +42,8 @@ __all__ = ["CandidateMaker", "describe_exception"]
 
 
 def describe_exception(exc: BaseException, what: str) -> str:
-    """``<what> raised Kind: message (file, line N)`` with the innermost frame."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
+    """``<what> raised Kind: message (file, line N)`` at the user's innermost line."""
+    where = located(exc.__traceback__)
     message = f": {exc}" if str(exc) else ""
     return f"{what} raised {type(exc).__name__}{message}{where}"
 
@@ -191,10 +190,12 @@ class CandidateMaker:
         """The quality problems of the whole fixture, near-duplicates of its family included."""
         fixture = plan.inputs
         context = QualityContext(
-            prompt=fixture.echo_text(*asker.prompts),
+            prompt=fixture.echo_text(),
+            prompts=asker.prompts,
             json_schema=fixture.adapter.json_schema(),
             secrets=fixture.secrets,
             feedback_markers=FEEDBACK_MARKERS,
+            context=asker.material,
         )
         problems = check_value(data, fixture.quality, context, fixture.checks) + near_duplicates(
             data, plan.family, fixture.quality, self.family

@@ -43,6 +43,7 @@ __all__ = [
     "prose_fields",
     "trim_phrase",
     "trim_to_sentence",
+    "with_context",
     "write",
 ]
 
@@ -200,6 +201,33 @@ def trim_phrase(text: str, max_len: int, max_words: int | None = None) -> str:
     return phrase
 
 
+def with_context(prompt: str, context: Sequence[str]) -> str:
+    """``prompt`` after the material it builds on (``context=``); unchanged without any."""
+    material = [c for c in context if c]
+    return "Context:\n" + "\n".join(material) + "\n\n" + prompt if material else prompt
+
+
+def _untrimmed(text: str, max_len: int) -> str:
+    """Why no whole sentence of ``text`` fits ``max_len``: one cause, in words."""
+    sentences = split_sentences(text)
+    if not sentences or not _complete(sentences[0]):
+        return (
+            f"the text stopped mid-sentence ({len(text)} characters, no sentence end): cut off, or a runaway"
+        )
+    return f"its first sentence is {len(sentences[0])} characters, past max_length={max_len}"
+
+
+def _too_few_words(opener: str) -> str:
+    """Why the model added (almost) nothing to ``opener``."""
+    end = opener.rstrip()[-1:]
+    if end in (".", "!", "?", ":", ";"):
+        return (
+            f"the opener {opener!r} ends with {end!r}, so its sentence is over before the model "
+            "writes: end the opener mid-sentence (start='Mara checks the')"
+        )
+    return f"the model added fewer than 3 words to the opener {opener!r}"
+
+
 def _new_words(prefill: str, text: str) -> int:
     """Words the model added to its opener before the first full stop."""
     added = text[len(prefill) :] if text.startswith(prefill) else text
@@ -221,13 +249,18 @@ async def write(
     avoid: Sequence[str] = (),
     check: Callable[[str], Sequence[str]] | None = None,
     best_of: int = 2,
+    context: Sequence[str] = (),
+    where: str = "",
 ) -> str:
     """Free text for one prose field; see the module docstring.
 
     Each attempt draws up to ``best_of`` samples and takes the first that passes the
     gates (most pass at once, so the second is rarely drawn); an attempt fails when
-    all of its samples fail.
+    all of its samples fail. ``context``: material sent before the instruction that the
+    text may build on and repeat (not an echo); ``where``: the generator's line that asked.
     """
+    instruction = with_context(instruction, context)
+    asker.note_material(*context)
     parts: list[str] = [start] if isinstance(start, str) else list(start or [""])
     guided = start is not None and not isinstance(start, str)
     draft = _Draft(
@@ -243,20 +276,26 @@ async def write(
         protect=protect,
     )
     fixture = asker.plan.inputs
-    context = QualityContext(prompt=fixture.echo_text(instruction), secrets=fixture.secrets)
+    judged = asker.echo_context(instruction)
     reasons: list[str] = []
-    asker.note_prompt(instruction)
+    asker.note_prompt(instruction, f"ctx.write at {where}" if where else "")
     for attempt in range(1, asker.max_attempts + 1):
         for sample in range(best_of):
             value = await draft((attempt - 1) * max(1, best_of) + sample + 1)
             if value and not keep_start and parts[0] and value.startswith(parts[0]):
                 value = value[len(parts[0]) :].strip()
-            reasons = _problems(value, min_length, max_length, avoid, fixture.quality, context, check)
+            reasons = [draft.why] if not value else []
+            reasons += _problems(value, min_length, max_length, avoid, fixture.quality, judged, check)
             if not reasons:
-                return value[:1].upper() + value[1:]
+                value = value[:1].upper() + value[1:]
+                asker.note_material(value)
+                return value
         asker.refuse(reasons[:10])
+    secrets = list(fixture.secrets)
+    call = f"ctx.write at {where}" if where else f"ctx.write({redact(instruction, secrets)[:60]!r}…)"
+    opener = f" (start={redact(parts[0], secrets)!r})" if parts[0] else ""
     raise GenerationError(
-        f"fixture {asker.fixture}: no acceptable text for {redact(instruction, list(fixture.secrets))[:60]!r}… in "
+        f"fixture {asker.fixture}: {call}{opener}: no acceptable text in "
         f"{asker.max_attempts} attempt(s) of {best_of} sample(s); last: {'; '.join(reasons[:3])}. "
         "Give the instruction more to work with (a `start`), allow more length, or tune "
         "[tool.hotdata.quality]"
@@ -284,8 +323,10 @@ class _Draft:
         self.sentences, self.phrase, self.protect = sentences, phrase, protect
         self.max_length, self.min_length, self.max_words = max_length, min_length, max_words
         self.takes_hints = set(asker.capabilities.option_names or ()) >= PROSE_OPTIONS
+        self.why = ""  # why the last sample came out empty, in words
 
     async def __call__(self, sample: int) -> str:
+        self.why = ""
         value = ""
         for i, part in enumerate(self.parts):
             so_far = f"{value} {part}".strip() if value else part
@@ -305,22 +346,39 @@ class _Draft:
                 protect=self.protect,
             )
             if part and _new_words(so_far, text) < 3:
-                return ""  # the opener closed with a period, or nothing was added
+                return self._empty(_too_few_words(part))
             if part and not clean(text).startswith(so_far[:12]):
-                return ""  # cleaning took the opener for a label ("The winter data: ...")
+                return self._empty(
+                    f"the opener {part!r} was read as a label ('Word: …') and cut: "
+                    "write it as the start of a sentence"
+                )
             if self.guided:
                 fresh = text[len(value) :].strip() if value and text.startswith(value) else text
                 piece = trim_to_sentence(clean(fresh), budget, 1)
                 if not piece:
-                    return ""
+                    return self._empty(
+                        f"the sentence begun with {part!r}: {_untrimmed(clean(fresh), budget)}"
+                    )
                 value = f"{value} {piece}".strip()
             elif self.phrase:
                 value = trim_phrase(clean(text), self.max_length, self.max_words)
+                if not value:
+                    words = f" or {self.max_words} words" if self.max_words else ""
+                    return self._empty(
+                        f"no phrase within {self.max_length} characters{words} "
+                        "(too long, or it ended on a word like 'the' or 'and')"
+                    )
             else:
                 value = trim_to_sentence(
                     clean(text), self.max_length, self.sentences, min_len=self.min_length
                 )
+                if not value:
+                    return self._empty(_untrimmed(clean(text), self.max_length))
         return value
+
+    def _empty(self, why: str) -> str:
+        self.why = why
+        return ""
 
 
 async def _continue(
@@ -361,7 +419,7 @@ def _problems(
     check: Callable[[str], Sequence[str]] | None,
 ) -> list[str]:
     if not value:
-        return ["no whole sentence fit: the text was cut off, or ran past its length"]
+        return []  # the draft says why (``_Draft.why``)
     reasons = [str(p.message) for p in check_value(value, quality, context)]
     if not min_length <= len(value) <= max_length:
         reasons.append(f"{len(value)} characters, outside {min_length}..{max_length}")
@@ -393,6 +451,8 @@ async def generate_with_prose(
     adapter: SchemaAdapter[Any],
     fields: Mapping[str, Mapping[str, Any]],
     system: str | None,
+    *,
+    where: str = "",
 ) -> Any:
     """One value whose prose fields are written apart (``write``) and whose structure is decoded
     under the schema: what a small model does well, each on its own."""
@@ -402,9 +462,9 @@ async def generate_with_prose(
     for name in fields:  # decoded as a fixed placeholder, replaced by the written text
         structure["properties"][name] = {"type": "string", "const": "-"}
     fixture = asker.plan.inputs
-    context = QualityContext(prompt=fixture.echo_text(prompt), secrets=fixture.secrets)
+    judged = asker.echo_context(prompt)
     reasons: list[str] = []
-    asker.note_prompt(prompt)
+    asker.note_prompt(prompt, f"ctx.generate at {where}" if where else "")
     for attempt in range(1, asker.max_attempts + 1):
         data: dict[str, Any] = {}
         if rest:
@@ -432,17 +492,19 @@ async def generate_with_prose(
                 max_length=limit,
                 min_length=int(node.get("minLength", 1)),
                 sentences=sentences,
+                where=where,
             )
         raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
         reasons = adapter.errors_for(raw)
         if not reasons:
             value = adapter.validate_json(raw)
-            problems = check_value(json.loads(raw), fixture.quality, context, fixture.checks)
+            problems = check_value(json.loads(raw), fixture.quality, judged, fixture.checks)
             reasons = [p.message for p in problems]
             if not reasons:
                 return value
         asker.refuse(reasons[:10])
+    site = f"ctx.generate at {where}: " if where else ""
     raise GenerationError(
-        f"fixture {asker.fixture}: no acceptable answer for {adapter.label} in {asker.max_attempts} "
+        f"fixture {asker.fixture}: {site}no acceptable answer for {adapter.label} in {asker.max_attempts} "
         f"attempt(s); last: {'; '.join(reasons[:3])}"
     )

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 import sys
-import sysconfig
-import traceback
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +13,7 @@ from types import ModuleType
 from .._config import HotDataConfig
 from .._errors import CatalogError
 from .._spec import FixtureSpec, declared_generators, expand
+from .._where import located
 from ..quality._settings import QualityConfigError, load_user_checks
 from ._adhoc import declaration_path, read_adhoc
 
@@ -66,19 +64,6 @@ class Catalog:
         return sorted(self._specs)
 
 
-_INSTALLED = tuple(
-    {
-        os.path.realpath(p)
-        for p in (
-            str(Path(__file__).resolve().parents[2]),  # the hotdata package
-            sysconfig.get_path("stdlib"),
-            sysconfig.get_path("purelib"),
-            sysconfig.get_path("platlib"),
-        )
-    }
-)
-
-
 def _import(name: str) -> ModuleType:
     try:
         return importlib.import_module(name)
@@ -94,21 +79,10 @@ def _import(name: str) -> ModuleType:
 
 def _describe_import_error(name: str) -> str:
     _, exc, tb = sys.exc_info()
-    frames = traceback.extract_tb(tb)
-    # the user's line (a bad @fixture option is raised inside hotdata, a bad field inside pydantic)
-    theirs = [f for f in frames if not _installed(f.filename)] or frames
-    where = f" ({theirs[-1].filename}, line {theirs[-1].lineno})" if theirs else ""
+    where = located(tb)
     if isinstance(exc, SyntaxError):
         where = f" ({exc.filename}, line {exc.lineno})"
     return f"generator module {name!r} failed to import: {type(exc).__name__}: {exc}{where}"
-
-
-def _installed(filename: str) -> bool:
-    """Whether a traceback's file is hotdata's, the standard library's or an installed package's."""
-    if filename.startswith("<"):
-        return True  # importlib's frozen frames
-    path = os.path.realpath(filename)
-    return any(path.startswith(place + os.sep) for place in _INSTALLED)
 
 
 def _walk(module: ModuleType) -> list[ModuleType]:

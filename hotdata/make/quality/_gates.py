@@ -266,17 +266,26 @@ _SECRET = "contains a secret value (not shown)"
 class _EchoSources(NamedTuple):
     secrets: list[str]  # secrets shorter than 6 characters would match ordinary words: skipped
     feedback: re.Pattern[str]  # hotdata's own phrases, any case
-    prompt_spans: set[tuple[str, ...]]  # every run of echo_min_words words of the prompt
+    # every run of echo_min_words words of the prompts, with the call that asked it ('' unnamed);
+    # runs that come from the context (material to build on) are left out
+    prompt_spans: dict[tuple[str, ...], str]
     span: int
 
 
 def _echo_sources(context: QualityContext, settings: QualitySettings) -> _EchoSources:
     markers = [re.escape(m) for m in context.feedback_markers if m] or ["(?!)"]
     span = settings.echo_min_words
+    spans: dict[tuple[str, ...], str] = {}
+    for label, prompt in [*context.prompts, ("", context.prompt or "")]:
+        for gram in ngrams(words(prompt), span):
+            spans.setdefault(gram, label)
+    for material in context.context:
+        for gram in ngrams(words(material), span):
+            spans.pop(gram, None)
     return _EchoSources(
         [secret for secret in context.secrets if len(secret) >= 6],
         re.compile("|".join(markers), re.IGNORECASE),
-        set(ngrams(words(context.prompt or ""), span)),
+        spans,
         span,
     )
 
@@ -290,7 +299,8 @@ def _echo(text: str, sources: _EchoSources) -> str | None:
     if prompt_spans:
         copied = next((g for g in ngrams(words(text), span) if g in prompt_spans), None)
         if copied:
-            return f"copies the prompt: {_quote(' '.join(copied))}"
+            label = prompt_spans[copied]
+            return f"copies the prompt{f' of {label}' if label else ''}: {_quote(' '.join(copied))}"
     if found := _SCHEMA_TEXT.search(text):
         return f"contains JSON-Schema text {_quote(found.group())}: {_quote(text)}"
     if found := _TEMPLATE.search(text):

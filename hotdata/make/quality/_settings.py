@@ -121,6 +121,11 @@ class QualityContext:
     json_schema: Mapping[str, Any] | None = None  # maxLength, enum and format per pointer
     secrets: Sequence[str] = ()  # values that must never appear in the data
     feedback_markers: Sequence[str] = DEFAULT_FEEDBACK_MARKERS
+    # prompts by the call that asked them ("ctx.write at gens/x.py:12"): echo names which one
+    prompts: Sequence[tuple[str, str]] = ()
+    # material given to the model to build on: the fixture's own accepted answers and ctx's
+    # ``context=``. Words of the prompt that come from it are not an echo when copied.
+    context: Sequence[str] = ()
 
 
 UserCheck = Callable[[Any, QualityContext], Iterable[QualityProblem | str]]
