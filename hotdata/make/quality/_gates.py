@@ -7,7 +7,9 @@ JSON pointer; arrays and the whole value are checked too. Built-in checks:
 - ``repeated``: a sentence or word run said again in a value, or by many items of an array;
 - ``echo``: the prompt, hotdata's feedback, JSON-Schema text, template syntax or a secret;
 - ``degenerate``: runs of digits or punctuation, control characters, filler;
-- ``near-duplicate``: two variants of a fixture family saying the same thing.
+- ``near-duplicate``: two variants of a fixture family saying the same thing;
+- ``placeholder``: a slot nobody filled (``[Company]``, ``<name>``, ``TBD``);
+- ``meta``: text about the task, the text or the model ("as an AI", "I hope this helps").
 
 A string is prose only when it clearly is (enough words, mostly words): labels, ids, enums,
 timestamps, URLs and numbers are left alone, because a false positive is as bad as a miss.
@@ -26,6 +28,7 @@ from typing import Any, NamedTuple
 from .._json_schema import is_shaped
 from .._secrets import blank
 from ._leaves import Leaf, as_json, walk
+from ._meaning import meta_commentary, placeholder
 from ._settings import QualityContext, QualityProblem, QualitySettings, UserCheck, load_user_checks
 from ._text import (
     CLOSERS,
@@ -408,6 +411,8 @@ def check_value(
             ("degenerate", _degenerate(text, facts, settings) if "degenerate" in on and free else None),
             ("truncated", _truncation(text, facts, settings) if "truncated" in on and free else None),
             ("repeated", _repetition(text, facts, settings) if "repeated" in on else None),
+            ("placeholder", placeholder(text) if "placeholder" in on and free else None),
+            ("meta", meta_commentary(text) if "meta" in on and free else None),
         ):
             if reason:
                 secret_shown |= reason == _SECRET

@@ -30,7 +30,7 @@ __all__ = [
 # Bump when a built-in check changes what it refuses: records that passed older gates are re-checked.
 QUALITY_VERSION = 1
 
-CheckName = Literal["truncated", "repeated", "echo", "degenerate", "near-duplicate"]
+CheckName = Literal["truncated", "repeated", "echo", "degenerate", "near-duplicate", "placeholder", "meta"]
 BUILTIN_CHECKS: tuple[CheckName, ...] = get_args(CheckName)
 
 # Phrases only hotdata's own re-ask prompts and error messages contain (see generate/_ask.py

@@ -1,0 +1,122 @@
+"""Precision and recall of the meaning checks (``placeholder``, ``meta``) on labelled strings.
+
+    python -m bench.bench_meaning            # print the rows
+    python -m bench.bench_meaning --record   # and merge them into bench/results.json
+
+The labelled set is tests/data/meaning_labelled.json (strings from five domains, labelled by
+reading), plus every string of the committed catalog as good. Precision: of the strings a check
+refuses, the share that really has its defect; recall: of the strings with the defect, the share
+it refuses. A refused good string is a defect of the check.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.figure import Target, figure
+from hotdata.make.quality import iter_strings
+from hotdata.make.quality._meaning import meta_commentary, placeholder
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELLED = ROOT / "tests" / "data" / "meaning_labelled.json"
+COMMAND = "python -m bench.bench_meaning"
+CHECKS = {"placeholder": placeholder, "meta": meta_commentary}
+
+
+def labelled() -> list[tuple[str, str]]:
+    """(text, label) pairs: the labelled set, then the catalog's strings as good."""
+    rows = [(r["text"], r["label"]) for r in json.loads(LABELLED.read_text(encoding="utf-8"))["strings"]]
+    for path in sorted((ROOT / "fixtures").rglob("*.json")):
+        if path.name.endswith(".meta.json") or any(p.startswith(".") for p in path.relative_to(ROOT).parts):
+            continue
+        rows += [(text, "good") for _, text in iter_strings(json.loads(path.read_text(encoding="utf-8")))]
+    return rows
+
+
+def scores(rows: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """Per check: true/false positives, misses, precision and recall, and the wrong calls."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, check in CHECKS.items():
+        tp = fp = fn = 0
+        wrong: list[str] = []
+        for text, label in rows:
+            flagged = check(text) is not None
+            if flagged and label == name:
+                tp += 1
+            elif flagged:
+                fp += 1
+                wrong.append(f"refused ({label}): {text}")
+            elif label == name:
+                fn += 1
+                wrong.append(f"missed: {text}")
+        out[name] = {
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / (tp + fn) if tp + fn else 1.0,
+            "wrong": wrong,
+        }
+    return out
+
+
+def run() -> list[dict[str, Any]]:
+    rows = labelled()
+    found = scores(rows)
+    good = sum(1 for _, label in rows if label == "good")
+    results = []
+    for name, s in found.items():
+        bad = s["tp"] + s["fn"]
+        note = f"{bad} {name} strings, {good} good ones ({len(rows)} in all, the catalog's included)"
+        results.append(
+            figure(
+                f"meaning_{name}_precision",
+                f"`{name}` check: precision on labelled strings",
+                value=s["precision"],
+                unit="share",
+                floor=None,
+                floor_label=None,
+                target=Target.value_at_least(0.9, ""),
+                command=COMMAND,
+                note=note,
+            )
+        )
+        results.append(
+            figure(
+                f"meaning_{name}_recall",
+                f"`{name}` check: recall on labelled strings",
+                value=s["recall"],
+                unit="share",
+                floor=None,
+                floor_label=None,
+                target=Target.reported(),
+                command=COMMAND,
+                note=note,
+            )
+        )
+        for line in s["wrong"]:
+            print(f"{name}: {line}", file=sys.stderr)
+    return results
+
+
+def main(argv: list[str]) -> int:
+    rows = run()
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    if "--record" in argv:
+        from bench.__main__ import RESULTS, machine, merged
+
+        for row in rows:
+            row["machine"] = {**machine(), "load_average": None}
+        previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else []
+        RESULTS.write_text(
+            json.dumps(merged(rows, previous), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
