@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 import math
+import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,14 @@ from ._errors import CatalogError
 from ._secrets import mask_secrets, secret_values
 from .quality._settings import QualitySettings, user_check
 
-__all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture", "json_problem"]
+__all__ = [
+    "FixtureDeclaration",
+    "FixtureSpec",
+    "Generator",
+    "declared_catalog_inputs",
+    "fixture",
+    "json_problem",
+]
 
 Generator = Callable[..., Awaitable[Any]]
 # quality= on @fixture: overrides of [tool.hotdata.quality] ({"prose_min_words": 6,
@@ -42,6 +50,7 @@ class FixtureDeclaration:
     version: str | None
     quality: Quality
     timeout: float | None
+    catalog_inputs: tuple[str, ...] = ()  # data files the variants are read from (project-relative)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ def fixture(
     version: str | None = None,
     quality: Quality = None,
     timeout: float | None = None,
+    catalog_inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> Callable[[Generator], Generator]:
     """Declare that an async generator function builds one fixture, or one per variant.
 
@@ -100,6 +110,9 @@ def fixture(
     ``[tool.hotdata.quality]`` keys (``{"prose_min_words": 6}``), a user check
     ``check(data, context) -> problems``, or a list of checks. ``timeout`` (seconds)
     bounds the fixture's generation, overriding ``fixture_timeout`` in ``[tool.hotdata]``.
+    ``catalog_inputs`` names the files (relative to the project root) the declaration is read
+    from, such as a CSV the variants come from: a no-op build trusts its remembered catalog
+    only while they are unchanged.
     """
     declared = tuple(([template] if template else []) + list(templates))
     variants = None if variants is None else list(variants)
@@ -120,6 +133,7 @@ def fixture(
         problem = json_problem(value, f"model_options {key}")
         if problem is not None:
             raise CatalogError(f"fixture {name!r}: {problem}")
+    inputs = _catalog_inputs(name, catalog_inputs)
     try:
         parse_ttl(ttl)
         _check_quality(name, quality)
@@ -136,6 +150,7 @@ def fixture(
         version=version,
         quality=quality,
         timeout=timeout,
+        catalog_inputs=inputs,
     )
 
     def decorate(fn: Generator) -> Generator:
@@ -150,6 +165,31 @@ def fixture(
         return fn
 
     return decorate
+
+
+def _catalog_inputs(name: str, given: Any) -> tuple[str, ...]:
+    """``catalog_inputs=`` of one fixture as project-relative paths, else ``CatalogError``."""
+    how = "give a list of paths relative to the project root, e.g. catalog_inputs=['data/archetypes.csv']"
+    if isinstance(given, str | bytes | os.PathLike) or not isinstance(given, Iterable):
+        raise CatalogError(
+            f"fixture {name!r}: catalog_inputs={given!r} is a {type(given).__name__}, not a list; {how}"
+        )
+    found: list[str] = []
+    for item in given:
+        if isinstance(item, bytes) or not isinstance(item, str | os.PathLike):
+            raise CatalogError(
+                f"fixture {name!r}: catalog_inputs holds {item!r}, a {type(item).__name__}, not a path; {how}"
+            )
+        path = os.fspath(item)
+        if not path.strip():
+            raise CatalogError(f"fixture {name!r}: catalog_inputs holds an empty path; {how}")
+        found.append(path)
+    return tuple(found)
+
+
+def declared_catalog_inputs(fn: Generator) -> tuple[str, ...]:
+    """The ``catalog_inputs`` of every ``@fixture`` on ``fn`` (project-relative paths)."""
+    return tuple(path for decl in getattr(fn, _ATTR, []) for path in decl.catalog_inputs)
 
 
 def _check_quality(name: str, quality: Quality) -> None:
