@@ -114,10 +114,17 @@ def _file_key(path: str) -> FileKey:
     return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev]
 
 
-def _listing(directory: str) -> str | None:
-    """The names in ``directory`` (bytecode caches left out), as a digest; None when it is missing."""
+def _listing(directory: str, *, sources: bool) -> str | None:
+    """The names in ``directory`` as a digest (None when it is missing); of a source directory
+    only its modules and packages count (``.py`` files and directories), not the logs or data
+    other tools write beside them."""
     try:
-        names = sorted(n for n in os.listdir(directory) if n != "__pycache__")
+        with os.scandir(directory) as entries:
+            names = sorted(
+                e.name
+                for e in entries
+                if e.name != "__pycache__" and (not sources or e.name.endswith(".py") or e.is_dir())
+            )
     except OSError:
         return None
     return hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape")).hexdigest()
@@ -187,14 +194,15 @@ def write_snapshot(
     """Remember the catalog; None when written, else why not (and any older snapshot is
     forgotten): a key changed during the run or just before it cannot be trusted by ``stat``."""
     files = set(sources[0]) | {str(p) for p in inputs}
-    dirs = set(sources[1])
+    tree_dirs: set[str] = set()
     for top in trees:
-        tree_files, tree_dirs = _tree(top)
-        files.update(tree_files)
-        dirs.update(tree_dirs)
+        found, where = _tree(top)
+        files.update(found)
+        tree_dirs.update(where)
     keys = {path: _file_key(path) for path in sorted(files)}
-    listings = {path: _listing(path) for path in sorted(dirs)}
-    for path in [*keys, *listings]:
+    listings = {path: _listing(path, sources=True) for path in sorted(set(sources[1]))}
+    tree_listings = {path: _listing(path, sources=False) for path in sorted(tree_dirs)}
+    for path in [*keys, *listings, *tree_listings]:
         if _racy(keys.get(path) or _file_key(path), started_ns):
             forget_snapshot(root)
             return f"{path} changed within {RACY_NS // 1_000_000_000}s of the run"
@@ -203,6 +211,7 @@ def write_snapshot(
         "env": env,
         "files": keys,
         "listings": listings,
+        "trees": tree_listings,
         "folders": sorted({os.path.dirname(f.meta) for f in fixtures}),
         "fixtures": [[f.name, f.data, f.meta, f.digest, f.ttl] for f in fixtures],
     }
@@ -230,15 +239,15 @@ def read_snapshot(root: Path, env: str) -> dict[str, Any] | None:
     if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT or doc.get("env") != env:
         return None
     files, listings, folders = doc.get("files"), doc.get("listings"), doc.get("folders")
-    raw = doc.get("fixtures")
-    if not (isinstance(files, dict) and isinstance(listings, dict) and isinstance(raw, list)):
+    trees, raw = doc.get("trees"), doc.get("fixtures")
+    if not all(isinstance(d, dict) for d in (files, listings, trees)) or not isinstance(raw, list):
         return None
     if not (isinstance(folders, list) and all(isinstance(f, str) for f in folders)):
         return None
     fixtures = [_fixture(r) for r in raw]
     if any(f is None for f in fixtures):
         return None
-    return {"files": files, "listings": listings, "folders": folders, "fixtures": fixtures}
+    return {"files": files, "listings": listings, "trees": trees, "folders": folders, "fixtures": fixtures}
 
 
 def _ttl_holds(fixture: SnapshotFixture, now: datetime) -> bool:
@@ -270,7 +279,10 @@ def fresh_catalog(
         if _file_key(path) != key:
             return None
     for path, listing in doc["listings"].items():
-        if _listing(path) != listing:
+        if _listing(path, sources=True) != listing:
+            return None
+    for path, listing in doc["trees"].items():
+        if _listing(path, sources=False) != listing:
             return None
     for folder in doc["folders"]:
         if os.path.realpath(folder) != folder:
