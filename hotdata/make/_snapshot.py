@@ -265,7 +265,7 @@ def _ttl_holds(fixture: SnapshotFixture, now: datetime) -> bool:
 
 def fresh_catalog(
     root: Path,
-    is_fresh: Callable[[str, Path, Path, str], bool],
+    is_fresh: Callable[[str, str, str, str], bool],
     env: str | None = None,
     *,
     now: datetime | None = None,
@@ -296,6 +296,6 @@ def fresh_catalog(
     fixtures: list[SnapshotFixture] = doc["fixtures"]
     moment = now or datetime.now(UTC)
     for f in fixtures:
-        if not is_fresh(f.name, Path(f.data), Path(f.meta), f.digest) or not _ttl_holds(f, moment):
+        if not is_fresh(f.name, f.data, f.meta, f.digest) or not _ttl_holds(f, moment):
             return None
     return fixtures

@@ -223,15 +223,13 @@ def expand(fn: Generator) -> list[FixtureSpec]:
     generator = f"{fn.__module__}:{fn.__qualname__}"
     for decl in getattr(fn, _ATTR, []):
         for params in decl.variants if decl.variants is not None else ({},):
-            origin = f"from @fixture({decl.name!r}) on {generator}"
-            if decl.variants is not None:
-                origin += f", variant {_short_repr(dict(params))}"
+            origin = _Origin(decl.name, generator, params if decl.variants is not None else None)
             _check_param_keys(decl.name, origin, params)
             name = _format_name(decl.name, origin, params)
             try:
                 validate_fixture_name(name)
             except InvalidFixtureName as exc:
-                raise InvalidFixtureName(name, exc.why, where=origin) from None
+                raise InvalidFixtureName(name, exc.why, where=str(origin)) from None
             _check_param_values(name, generator, params)
             specs.append(
                 FixtureSpec(
@@ -251,13 +249,25 @@ def expand(fn: Generator) -> list[FixtureSpec]:
     return specs
 
 
+class _Origin:
+    """Where a fixture was declared, in words, for an error message: made only when one is
+    raised (it masks the known secrets, which reads llm's key file)."""
+
+    def __init__(self, pattern: str, generator: str, variant: Mapping[str, Any] | None) -> None:
+        self.pattern, self.generator, self.variant = pattern, generator, variant
+
+    def __str__(self) -> str:
+        text = f"from @fixture({self.pattern!r}) on {self.generator}"
+        return text if self.variant is None else text + f", variant {_short_repr(dict(self.variant))}"
+
+
 def _short_repr(value: Any, limit: int = 160) -> str:
     # masked before the cut (this text goes into error messages): a cut key escapes redaction
     text = repr(mask_secrets(value, secret_values()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _format_name(pattern: str, origin: str, params: Mapping[str, Any]) -> str:
+def _format_name(pattern: str, origin: _Origin, params: Mapping[str, Any]) -> str:
     try:
         return pattern.format(**params)
     except (KeyError, IndexError) as exc:
@@ -272,7 +282,7 @@ def _format_name(pattern: str, origin: str, params: Mapping[str, Any]) -> str:
         ) from None
 
 
-def _check_param_keys(pattern: str, origin: str, params: Mapping[Any, Any]) -> None:
+def _check_param_keys(pattern: str, origin: _Origin, params: Mapping[Any, Any]) -> None:
     for key in params:
         if not isinstance(key, str):
             raise CatalogError(

@@ -39,7 +39,7 @@ def doit_project(root: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         project = find_project_root(Path(root) if root is not None else None)
         index = FreshIndex(project / ".hotdata")
 
-        def is_fresh(name: str, data: Path, meta: Path, digest: str) -> bool:
+        def is_fresh(name: str, data: str, meta: str, digest: str) -> bool:
             return index.fresh(name, data, meta, digest) is not None
 
         fixtures = fresh_catalog(project, is_fresh, env)

@@ -37,13 +37,16 @@ def _remember(ws: Workspace, started_ns: int, env: str) -> str | None:
         if os.listdir(config.batches_path):
             return "batch jobs are waiting in fixtures/.batches"
     fixtures: list[SnapshotFixture] = []
+    plain: dict[str, bool] = {}  # folder -> no symlink on its way (realpath once per folder)
     for spec in planner.catalog:
         digest = planner.verified_digest(spec)
         if digest is None:
             return f"{spec.name} was not verified fresh by this run"
         data, meta = planner.paths(spec)
         folder = os.path.dirname(meta)
-        if os.path.realpath(folder) != folder or os.path.dirname(data) != folder:
+        if folder not in plain:
+            plain[folder] = os.path.realpath(folder) == folder
+        if not plain[folder] or os.path.dirname(data) != folder:
             return f"{spec.name} is not under a plain directory"
         ttl = planner.inputs(spec).ttl
         fixtures.append(
