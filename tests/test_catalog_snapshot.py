@@ -58,7 +58,8 @@ def summary(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def doit_importtime(project: Project, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """``doit *args`` under ``-X importtime``: the run and the top-level packages it imported."""
+    """``doit *args`` under ``-X importtime``: the run and every module it imported (with each
+    module's top-level package)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
     env["HOTDATA_FAKE_LOG"] = str(project.log)
     proc = subprocess.run(
@@ -69,12 +70,12 @@ def doit_importtime(project: Project, *args: str) -> tuple[subprocess.CompletedP
         text=True,
         timeout=120,
     )
-    modules = {
-        line.rsplit("|", 1)[1].strip().split(".")[0]
+    names = {
+        line.rsplit("|", 1)[1].strip()
         for line in proc.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     }
-    return proc, modules
+    return proc, names | {name.split(".")[0] for name in names}
 
 
 def warm(project: Project) -> str:
@@ -122,6 +123,9 @@ def test_an_unchanged_project_takes_the_quick_path(project: Project) -> None:
         line for line in proc.stdout.splitlines() if line.startswith("hotdata:")
     ]
     assert not modules & {"gens", "pydantic", "jinja2", "llm", "openai", "tenacity", "llama_cpp"}
+    # nor the build stages: the gates, batch mode, the planner
+    assert not {m for m in modules if m.startswith(("hotdata.make.quality", "hotdata.make.batch"))}
+    assert "hotdata.make.plan._planner" not in modules
     assert project.calls() == []
     listed = project.doit("list", "--all", check=True).stdout  # not a plain build: the full tasks
     assert "fixtures:agents/crisis" in listed and imported(project)
