@@ -9,10 +9,13 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from doit_project import Project
+
+from hotdata.make._snapshot import environment_digest, fresh_catalog  # the ttl rule, at a given "now"
 
 pytestmark = pytest.mark.slow
 
@@ -309,8 +312,9 @@ def test_catalog_cache_false_serves_a_catalog_read_from_the_environment(project:
         lambda text: "\x00garbage",
         lambda text: json.dumps({**json.loads(text), "fixtures": [[1, 2, 3, 4, 5]]}),
         lambda text: json.dumps({**json.loads(text), "files": {"/nowhere": [1, 2, 3, 4, 5]}}),
+        lambda text: json.dumps({**json.loads(text), "files": {"/a\u0000b": None}}),
     ],
-    ids=["truncated", "garbage", "wrong-types", "unknown-key-file"],
+    ids=["truncated", "garbage", "wrong-types", "unknown-key-file", "nul-in-a-path"],
 )
 def test_a_damaged_snapshot_takes_the_full_path(project: Project, damage: object) -> None:
     warm(project)
@@ -332,3 +336,19 @@ def test_catalog_inputs_that_are_not_paths_are_refused_in_one_line(project: Proj
     project.edit("gens/agents.py", "catalog_inputs=[3]", 'catalog_inputs="gens/topics.txt"')
     out = project.doit("fixtures").stderr
     assert "catalog_inputs='gens/topics.txt' is a str, not a list" in out, out
+
+
+def test_a_fixture_past_its_ttl_is_never_answered_from_the_snapshot(project: Project) -> None:
+    project.edit("pyproject.toml", "concurrency = 4", 'concurrency = 4\nttl = "1d"')
+    warm(project)
+    quick(project)  # within the ttl: answered from the snapshot
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTDATA_")}
+    env["HOTDATA_FAKE_LOG"] = str(project.log)
+    digest = environment_digest(env)
+
+    def fresh(name: str, data: str, meta: str, digest: str) -> bool:
+        return True
+
+    now = datetime.now(UTC)
+    assert fresh_catalog(project.root, fresh, digest, now=now) is not None
+    assert fresh_catalog(project.root, fresh, digest, now=now + timedelta(days=2)) is None

@@ -114,16 +114,22 @@ def _file_key(path: str) -> FileKey:
     return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev]
 
 
+def _importable(entry: os.DirEntry[str]) -> bool:
+    """A module or package Python could import from a source directory (``helpers.py``, ``sub/``);
+    not the caches, logs and data other tools write beside them (``.ruff_cache``, ``run.log``)."""
+    name = entry.name
+    if name.endswith(".py"):
+        return name[:-3].isidentifier()
+    return name.isidentifier() and name != "__pycache__" and entry.is_dir()
+
+
 def _listing(directory: str, *, sources: bool) -> str | None:
     """The names in ``directory`` as a digest (None when it is missing); of a source directory
-    only its modules and packages count (``.py`` files and directories), not the logs or data
-    other tools write beside them."""
+    only what could be imported from it counts."""
     try:
         with os.scandir(directory) as entries:
             names = sorted(
-                e.name
-                for e in entries
-                if e.name != "__pycache__" and (not sources or e.name.endswith(".py") or e.is_dir())
+                e.name for e in entries if (_importable(e) if sources else e.name != "__pycache__")
             )
     except OSError:
         return None
@@ -275,6 +281,15 @@ def fresh_catalog(
     doc = read_snapshot(root, environment_digest() if env is None else env)
     if doc is None:
         return None
+    try:
+        return _fresh(doc, is_fresh, now or datetime.now(UTC))
+    except (OSError, ValueError, TypeError):  # a hand-edited snapshot (a NUL in a path): not ours
+        return None
+
+
+def _fresh(
+    doc: dict[str, Any], is_fresh: Callable[[str, str, str, str], bool], now: datetime
+) -> list[SnapshotFixture] | None:
     for path, key in doc["files"].items():
         if _file_key(path) != key:
             return None
@@ -294,8 +309,7 @@ def fresh_catalog(
         if any(n.endswith(_UNSETTLED) for n in names):
             return None  # a write to finish or a fixture staged for review: the full path reports it
     fixtures: list[SnapshotFixture] = doc["fixtures"]
-    moment = now or datetime.now(UTC)
     for f in fixtures:
-        if not is_fresh(f.name, f.data, f.meta, f.digest) or not _ttl_holds(f, moment):
+        if not is_fresh(f.name, f.data, f.meta, f.digest) or not _ttl_holds(f, now):
             return None
     return fixtures
