@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._pipeline import Pipeline
     from ._secrets import redact
     from ._spec import FixtureSpec, fixture
-    from .commands._project import doit_project
+    from .commands._noop import doit_project
     from .generate._context import GenerationContext
 
 # Each public name and the submodule it lives in; imported on first use.
@@ -46,7 +46,7 @@ _LAZY = {
     "TemplateError": "_errors",
     "Pipeline": "_pipeline",
     "redact": "_secrets",
-    "doit_project": "commands._project",
+    "doit_project": "commands._noop",
     "FixtureSpec": "_spec",
     "fixture": "_spec",
 }

@@ -21,6 +21,7 @@ from .._duration import TTL, parse_ttl
 from .._env import env_switch, parse_switch
 from .._errors import SwitchError
 from ._errors import ConfigError
+from ._files import find_project_root
 from ._spec import json_problem
 from .quality._settings import QualitySettings
 
@@ -89,6 +90,10 @@ class HotDataConfig(BaseModel):
         600.0, gt=0, le=_WEEK, allow_inf_nan=False, description="seconds one fixture's generation may take"
     )
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    catalog_cache: bool = Field(
+        True,
+        description="remember the catalog between no-op runs (false: a catalog that reads the environment)",
+    )
 
     @field_validator("ttl", mode="before")
     @classmethod
@@ -142,15 +147,6 @@ _ENV: dict[str, str] = {
     "HOTDATA_MAX_TOKENS": "max_tokens",
     "HOTDATA_TTL": "ttl",
 }
-
-
-def find_project_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above ``start`` holding a pyproject.toml (else ``start``)."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "pyproject.toml").is_file():
-            return candidate
-    return here
 
 
 _SWITCH_KEYS = frozenset({"offline", "review", "batch"})

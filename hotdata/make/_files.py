@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._errors import GenerationError
 
-__all__ = ["ensure_state_dir", "fsync_dir", "write_atomic", "write_temp"]
+__all__ = ["ensure_state_dir", "find_project_root", "fsync_dir", "write_atomic", "write_temp"]
 
 
 def _default_mode() -> int:
@@ -79,3 +79,12 @@ def ensure_state_dir(state_dir: Path) -> Path:
                 "it keeps the build lock there: remove or rename what is in the way"
             ) from None
     return state_dir
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` holding a pyproject.toml (else ``start``)."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "pyproject.toml").is_file():
+            return candidate
+    return here

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import inspect
 import math
+import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,14 @@ from ._errors import CatalogError
 from ._secrets import mask_secrets, secret_values
 from .quality._settings import QualitySettings, user_check
 
-__all__ = ["FixtureDeclaration", "FixtureSpec", "Generator", "fixture", "json_problem"]
+__all__ = [
+    "FixtureDeclaration",
+    "FixtureSpec",
+    "Generator",
+    "declared_catalog_inputs",
+    "fixture",
+    "json_problem",
+]
 
 Generator = Callable[..., Awaitable[Any]]
 # quality= on @fixture: overrides of [tool.hotdata.quality] ({"prose_min_words": 6,
@@ -43,6 +51,7 @@ class FixtureDeclaration:
     quality: Quality
     timeout: float | None
     system: str | None = None
+    catalog_inputs: tuple[str, ...] = ()  # data files the variants are read from (project-relative)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ def fixture(
     quality: Quality = None,
     timeout: float | None = None,
     system: str | None = None,
+    catalog_inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> Callable[[Generator], Generator]:
     """Declare that an async generator function builds one fixture, or one per variant.
 
@@ -105,6 +115,9 @@ def fixture(
     bounds the fixture's generation, overriding ``fixture_timeout`` in ``[tool.hotdata]``.
     ``system`` is a system prompt sent first with every model request of the fixture (a
     call's own ``system=`` follows it after a blank line); it is fingerprinted when given.
+    ``catalog_inputs`` names the files (relative to the project root) the declaration is read
+    from, such as a CSV the variants come from: a no-op build trusts its remembered catalog
+    only while they are unchanged.
     """
     declared = tuple(([template] if template else []) + list(templates))
     variants = None if variants is None else list(variants)
@@ -126,6 +139,7 @@ def fixture(
         problem = json_problem(value, f"model_options {key}")
         if problem is not None:
             raise CatalogError(f"fixture {name!r}: {problem}")
+    inputs = _catalog_inputs(name, catalog_inputs)
     try:
         parse_ttl(ttl)
         _check_quality(name, quality)
@@ -143,6 +157,7 @@ def fixture(
         quality=quality,
         timeout=timeout,
         system=system,
+        catalog_inputs=inputs,
     )
 
     def decorate(fn: Generator) -> Generator:
@@ -178,6 +193,31 @@ def _check_system(name: str, system: Any) -> None:
         raise CatalogError(f"fixture {name!r}: {problem}")
 
 
+def _catalog_inputs(name: str, given: Any) -> tuple[str, ...]:
+    """``catalog_inputs=`` of one fixture as project-relative paths, else ``CatalogError``."""
+    how = "give a list of paths relative to the project root, e.g. catalog_inputs=['data/archetypes.csv']"
+    if isinstance(given, str | bytes | os.PathLike) or not isinstance(given, Iterable):
+        raise CatalogError(
+            f"fixture {name!r}: catalog_inputs={given!r} is a {type(given).__name__}, not a list; {how}"
+        )
+    found: list[str] = []
+    for item in given:
+        if isinstance(item, bytes) or not isinstance(item, str | os.PathLike):
+            raise CatalogError(
+                f"fixture {name!r}: catalog_inputs holds {item!r}, a {type(item).__name__}, not a path; {how}"
+            )
+        path = os.fspath(item)
+        if not path.strip():
+            raise CatalogError(f"fixture {name!r}: catalog_inputs holds an empty path; {how}")
+        found.append(path)
+    return tuple(found)
+
+
+def declared_catalog_inputs(fn: Generator) -> tuple[str, ...]:
+    """The ``catalog_inputs`` of every ``@fixture`` on ``fn`` (project-relative paths)."""
+    return tuple(path for decl in getattr(fn, _ATTR, []) for path in decl.catalog_inputs)
+
+
 def _check_quality(name: str, quality: Quality) -> None:
     """``quality=`` of one fixture: overrides, a check or checks that can be called, else ValueError."""
     if quality is None:
@@ -209,15 +249,13 @@ def expand(fn: Generator) -> list[FixtureSpec]:
     generator = f"{fn.__module__}:{fn.__qualname__}"
     for decl in getattr(fn, _ATTR, []):
         for params in decl.variants if decl.variants is not None else ({},):
-            origin = f"from @fixture({decl.name!r}) on {generator}"
-            if decl.variants is not None:
-                origin += f", variant {_short_repr(dict(params))}"
+            origin = _Origin(decl.name, generator, params if decl.variants is not None else None)
             _check_param_keys(decl.name, origin, params)
             name = _format_name(decl.name, origin, params)
             try:
                 validate_fixture_name(name)
             except InvalidFixtureName as exc:
-                raise InvalidFixtureName(name, exc.why, where=origin) from None
+                raise InvalidFixtureName(name, exc.why, where=str(origin)) from None
             _check_param_values(name, generator, params)
             specs.append(
                 FixtureSpec(
@@ -238,13 +276,25 @@ def expand(fn: Generator) -> list[FixtureSpec]:
     return specs
 
 
+class _Origin:
+    """Where a fixture was declared, in words, for an error message: made only when one is
+    raised (it masks the known secrets, which reads llm's key file)."""
+
+    def __init__(self, pattern: str, generator: str, variant: Mapping[str, Any] | None) -> None:
+        self.pattern, self.generator, self.variant = pattern, generator, variant
+
+    def __str__(self) -> str:
+        text = f"from @fixture({self.pattern!r}) on {self.generator}"
+        return text if self.variant is None else text + f", variant {_short_repr(dict(self.variant))}"
+
+
 def _short_repr(value: Any, limit: int = 160) -> str:
     # masked before the cut (this text goes into error messages): a cut key escapes redaction
     text = repr(mask_secrets(value, secret_values()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _format_name(pattern: str, origin: str, params: Mapping[str, Any]) -> str:
+def _format_name(pattern: str, origin: _Origin, params: Mapping[str, Any]) -> str:
     try:
         return pattern.format(**params)
     except (KeyError, IndexError) as exc:
@@ -259,7 +309,7 @@ def _format_name(pattern: str, origin: str, params: Mapping[str, Any]) -> str:
         ) from None
 
 
-def _check_param_keys(pattern: str, origin: str, params: Mapping[Any, Any]) -> None:
+def _check_param_keys(pattern: str, origin: _Origin, params: Mapping[Any, Any]) -> None:
     for key in params:
         if not isinstance(key, str):
             raise CatalogError(

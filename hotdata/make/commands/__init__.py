@@ -6,12 +6,30 @@
 build; ``_auto`` (with ``_warm``) is the ``doit auto`` command plugin.
 """
 
-from ._auto import Auto
-from ._commands import quality_problems
-from ._diff import Change, diff_values, render_changes
-from ._project import doit_project
-from ._reporter import HotDataReporter
-from ._warm import changed
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from ._auto import Auto
+    from ._commands import quality_problems
+    from ._diff import Change, diff_values, render_changes
+    from ._noop import doit_project
+    from ._reporter import HotDataReporter
+    from ._warm import changed
+
+# Each public name and its submodule, imported on first use: doit loads ``Auto`` (its
+# ``doit.COMMAND`` plugin) in every run, and a no-op build must stay light.
+_LAZY = {
+    "Auto": "_auto",
+    "quality_problems": "_commands",
+    "Change": "_diff",
+    "diff_values": "_diff",
+    "render_changes": "_diff",
+    "doit_project": "_noop",
+    "HotDataReporter": "_reporter",
+    "changed": "_warm",
+}
 
 __all__ = [
     "Auto",
@@ -23,3 +41,6 @@ __all__ = [
     "quality_problems",
     "render_changes",
 ]
+
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)

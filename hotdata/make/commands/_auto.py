@@ -20,14 +20,14 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doit.cmd_base import Command
 
-from .._config import HotDataConfig, load_config
-from .._errors import ConfigError
-from ..commit._writer import Writer
 from ._warm import STALE
+
+if TYPE_CHECKING:
+    from .._config import HotDataConfig
 
 __all__ = ["Auto", "SourceFilter"]
 
@@ -90,6 +90,9 @@ class Auto(Command):  # type: ignore[misc]
 
     def execute(self, opt_values: dict[str, Any], pos_args: list[str]) -> int:
         import watchfiles
+
+        from .._config import load_config  # here: doit loads this plugin in every run, keep it light
+        from .._errors import ConfigError
 
         try:
             config = load_config()
@@ -191,6 +194,8 @@ class _Builds:
             code = self._wait(self._spawn(["-m", "doit", *self.targets]))
         if self.stopped.is_set():
             # only when no other build holds the lock: its temp files are in use
+            from ..commit._writer import Writer
+
             Writer(self.config.fixtures_path, self.config.state_path).clean_if_idle()
             return
         took = time.monotonic() - started

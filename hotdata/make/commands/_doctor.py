@@ -23,10 +23,8 @@ from ..._errors import HotDataError
 from ..._freshness import FixtureState
 from .._candidate import Tally
 from .._config import HotDataConfig, ReplayMode
-from ..embedded import LOCAL_MODEL_ID, prove_decode, read_build, reinstall_command
 from ..generate._answering import ReplayMiss
 from ..generate._maker import CandidateMaker
-from ..models._llm import lookup_model
 from ..plan._planner import Planner
 
 __all__ = ["doctor"]
@@ -54,6 +52,8 @@ def _key_line(model: Any) -> str | None:
 
 
 def _models(config: HotDataConfig, planner: Planner, problems: list[str]) -> list[str]:
+    from ..models._llm import lookup_model  # here: only `doit doctor` loads llm for this
+
     used = Counter(planner.inputs(spec).model for spec in planner.catalog)
     used.setdefault(config.model, 0)
     lines = []
@@ -78,6 +78,8 @@ def _models(config: HotDataConfig, planner: Planner, problems: list[str]) -> lis
 
 
 def _embedded(config: HotDataConfig, planner: Planner, problems: list[str]) -> list[str]:
+    from ..embedded import LOCAL_MODEL_ID, prove_decode, read_build, reinstall_command
+
     build = read_build()
     lines = [f"llama.cpp: {build.describe()}"]
     if build.version is None:

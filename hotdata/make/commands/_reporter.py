@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
 from doit.reporter import ConsoleReporter
@@ -52,10 +53,17 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
 
     desc = "hotdata progress and summary"
 
-    def __init__(self, run: BuildRun, outstream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        run: BuildRun,
+        outstream: TextIO | None = None,
+        *,
+        after_build: Callable[[], object] | None = None,
+    ) -> None:
         stream = outstream or sys.stdout
         super().__init__(stream, {"show_out": True, "show_err": True})
         self.run = run
+        self.after_build = after_build  # once a build run is closed (the catalog snapshot)
         self.progress = Progress(stream)
         self.builds = False  # fixtures were selected: the run ends with the conductor's end_run
         # Every selected fixture is queued when the run starts; doit hands it to a worker only
@@ -162,3 +170,5 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
             for line in summary.lines():
                 self.progress.print(line)
         self.run.close()
+        if self.builds and self.after_build is not None:
+            self.after_build()

@@ -9,23 +9,59 @@ planner resolves one ``FixturePlan``, the generate stage's only input. ``_index`
 remembers fixtures verified fresh, so an unchanged tree is decided by ``stat`` calls.
 """
 
-from .._fixture_plan import FINGERPRINT_FORMAT, Fingerprint, FixtureInputs, FixturePlan
-from .._spec import expand
-from ._adhoc import (
-    ADHOC_DIR,
-    AdhocDeclaration,
-    adhoc_spec,
-    declaration,
-    declaration_path,
-    is_adhoc,
-    read_adhoc,
-)
-from ._catalog import Catalog, load_catalog
-from ._checks import BUILD_CHECKS, CHECKS, BuildCheck
-from ._closure import code_closure, describe_change
-from ._index import FreshIndex, IndexEntry
-from ._inputs import InputResolver, canonical_value, function_source
-from ._planner import Planner, built_from
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from .._fixture_plan import FINGERPRINT_FORMAT, Fingerprint, FixtureInputs, FixturePlan
+    from .._spec import expand
+    from ._adhoc import (
+        ADHOC_DIR,
+        AdhocDeclaration,
+        adhoc_spec,
+        declaration,
+        declaration_path,
+        is_adhoc,
+        read_adhoc,
+    )
+    from ._catalog import Catalog, load_catalog
+    from ._checks import BUILD_CHECKS, CHECKS, BuildCheck
+    from ._closure import code_closure, describe_change
+    from ._index import FreshIndex, IndexEntry
+    from ._inputs import InputResolver, canonical_value, function_source
+    from ._planner import Planner, built_from
+
+# Each public name and its module ("._x": the parent package's), imported on first use: the local index
+# (``_index``) is read by a no-op build that imports neither pydantic nor the catalog.
+_LAZY = {
+    "FINGERPRINT_FORMAT": "._fixture_plan",
+    "Fingerprint": "._fixture_plan",
+    "FixtureInputs": "._fixture_plan",
+    "FixturePlan": "._fixture_plan",
+    "expand": "._spec",
+    "ADHOC_DIR": "_adhoc",
+    "AdhocDeclaration": "_adhoc",
+    "adhoc_spec": "_adhoc",
+    "declaration": "_adhoc",
+    "declaration_path": "_adhoc",
+    "is_adhoc": "_adhoc",
+    "read_adhoc": "_adhoc",
+    "Catalog": "_catalog",
+    "load_catalog": "_catalog",
+    "BUILD_CHECKS": "_checks",
+    "CHECKS": "_checks",
+    "BuildCheck": "_checks",
+    "code_closure": "_closure",
+    "describe_change": "_closure",
+    "FreshIndex": "_index",
+    "IndexEntry": "_index",
+    "InputResolver": "_inputs",
+    "canonical_value": "_inputs",
+    "function_source": "_inputs",
+    "Planner": "_planner",
+    "built_from": "_planner",
+}
 
 __all__ = [
     "ADHOC_DIR",
@@ -55,3 +91,6 @@ __all__ = [
     "load_catalog",
     "read_adhoc",
 ]
+
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)

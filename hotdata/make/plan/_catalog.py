@@ -12,7 +12,7 @@ from types import ModuleType
 
 from .._config import HotDataConfig
 from .._errors import CatalogError
-from .._spec import FixtureSpec, declared_generators, expand
+from .._spec import FixtureSpec, declared_catalog_inputs, declared_generators, expand
 from .._where import located
 from ..quality._settings import QualityConfigError, load_user_checks
 from ._adhoc import declaration_path, read_adhoc
@@ -21,9 +21,11 @@ __all__ = ["Catalog", "load_catalog"]
 
 
 class Catalog:
-    """Fixture specs by name, in a stable order."""
+    """Fixture specs by name, in a stable order; ``inputs``: the files the declarations read
+    (``catalog_inputs=``, relative to the project root)."""
 
-    def __init__(self, specs: list[FixtureSpec]) -> None:
+    def __init__(self, specs: list[FixtureSpec], inputs: tuple[str, ...] = ()) -> None:
+        self.inputs = tuple(sorted(set(inputs)))
         self._specs: dict[str, FixtureSpec] = {}
         folded: dict[str, str] = {}
         for spec in specs:
@@ -112,6 +114,7 @@ def load_catalog(config: HotDataConfig) -> Catalog:
     if root not in sys.path:
         sys.path.insert(0, root)
     specs: list[FixtureSpec] = []
+    inputs: list[str] = []
     seen: set[int] = set()
     default = "generators" not in config.model_fields_set
     for modname in config.generators:
@@ -128,6 +131,7 @@ def load_catalog(config: HotDataConfig) -> Catalog:
                 if id(fn) not in seen and fn.__module__ == module.__name__:
                     seen.add(id(fn))
                     specs.extend(expand(fn))
+                    inputs.extend(declared_catalog_inputs(fn))
     try:
         load_user_checks(config.quality.custom)  # once here: a wrong check would fail every fixture
     except QualityConfigError as exc:
@@ -141,4 +145,4 @@ def load_catalog(config: HotDataConfig) -> Catalog:
                 f"{spec.name}, which {other.generator_name} declares too; delete that file"
             )
         specs.append(spec)
-    return Catalog(specs)
+    return Catalog(specs, tuple(inputs))

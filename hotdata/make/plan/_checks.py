@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from ..._names import META_SUFFIX
 from ..._provenance import Provenance
 from .._fixture_plan import FINGERPRINT_FORMAT, Fingerprint, FixtureInputs
-from ..quality._gates import check_value
 from ..quality._settings import QualityContext
 from ._closure import describe_change
 from ._inputs import InputResolver
@@ -116,6 +115,8 @@ def _quality(
         value = json.loads(data)
     except ValueError:
         return None  # the classifier has already refused data that is not JSON
+    from ..quality._gates import check_value  # here: a fixture the index calls fresh runs no gate
+
     problems = check_value(value, fixture.quality, QualityContext(), fixture.checks)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -40,7 +40,7 @@ _RACY_NS = 3_000_000_000
 FileKey = tuple[int, int, int, int, int]
 
 
-def file_key(path: Path) -> FileKey | None:
+def file_key(path: str | os.PathLike[str]) -> FileKey | None:
     try:
         st = os.stat(path)
     except OSError:
@@ -118,7 +118,9 @@ class FreshIndex:
     def get(self, name: str) -> IndexEntry | None:
         return self.entries().get(name)
 
-    def fresh(self, name: str, data: Path, meta: Path, current: str) -> IndexEntry | None:
+    def fresh(
+        self, name: str, data: str | os.PathLike[str], meta: str | os.PathLike[str], current: str
+    ) -> IndexEntry | None:
         """The entry when ``name`` is still exactly as verified, else None."""
         entry = self.entries().get(name)
         if entry is None or entry.digest != current:

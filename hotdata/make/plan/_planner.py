@@ -77,6 +77,7 @@ class Planner:
         # family of N variants is read N times per run, not N² (each variant is compared with all)
         self._data: dict[str, Any] = {}
         self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
+        self._verified: dict[str, str] = {}  # fixture -> the inputs digest this run found it fresh with
 
     @property
     def fixtures_path(self) -> Path:
@@ -91,7 +92,9 @@ class Planner:
 
     def add(self, spec: FixtureSpec) -> None:
         """A one-off spec (``doit generate``) joins this run's catalog, in place of one of that name."""
-        self._catalog = Catalog([*(s for s in self.catalog if s.name != spec.name), spec])
+        self._catalog = Catalog(
+            [*(s for s in self.catalog if s.name != spec.name), spec], self.catalog.inputs
+        )
         self._located.pop(spec.name, None)
 
     def paths(self, spec: FixtureSpec) -> tuple[Path, Path]:
@@ -151,15 +154,16 @@ class Planner:
         if pending or staged != (staged_data_name in there):
             self.pending_seen.add(spec.name)  # a half-finished write for the commit stage to tidy
         quiet = not there
+        self._verified.pop(spec.name, None)
         if quick and quiet and self.index is not None:
             entry = self.index.get(spec.name)
+            digest = None if entry is None else self._digest(spec, entry.templates, entry.schemas_used)
             if (
-                entry is not None
-                and self.index.fresh(
-                    spec.name, data_path, meta_path, self._digest(spec, entry.templates, entry.schemas_used)
-                )
+                digest is not None
+                and self.index.fresh(spec.name, data_path, meta_path, digest)
                 and self._ttl_holds(spec, meta_path)
             ):
+                self._verified[spec.name] = digest
                 return FixtureStatus(spec.name, FixtureState.FRESH, "up to date", data_path, meta_path)
         status = self.classifier(spec).classify(
             spec.name, data_path, meta_path, pending=pending, staged=staged
@@ -223,6 +227,13 @@ class Planner:
 
     # -- the local index --------------------------------------------------------------
 
+    def verified_digest(self, spec: FixtureSpec) -> str | None:
+        """The inputs digest ``spec`` was last found fresh with in this run, when the local index
+        holds it (its files older than the racy window); else None."""
+        digest = self._verified.get(spec.name)
+        entry = None if self.index is None or digest is None else self.index.get(spec.name)
+        return digest if entry is not None and entry.digest == digest else None
+
     def _ttl_holds(self, spec: FixtureSpec, meta_path: Path) -> bool:
         """No ttl, or the record (read now: local state never decides an expiry) is within it."""
         ttl = self.inputs(spec).ttl
@@ -270,3 +281,5 @@ class Planner:
             schemas_used,
         )
         self.index.remember(spec.name, status.data_path, status.meta_path, entry)
+        if self.index.get(spec.name) is not None:
+            self._verified[spec.name] = entry.digest
