@@ -74,13 +74,42 @@ _SLOT_NOUNS = frozenset(
         "organization",
         "organisation",
         "org",
+        "id",
+        "device",
+        "project",
+        "client",
+        "tenant",
+        "landlord",
+        "bank",
+        "account",
+        "link",
+        "url",
+        "price",
+        "role",
+        "position",
+        "department",
+        "manager",
+        "street",
+        "zip",
+        "state",
+        "region",
+        "venue",
+        "topic",
+        "item",
+        "quantity",
+        "value",
+        "code",
+        "skill",
+        "school",
+        "student",
+        "parent",
+        "guardian",
     ]
 )
-# A bracketed or angled slot: "[Company]", "[Customer Name]", "<name>", "<your email>".
-_SLOT = re.compile(
-    r"\[(?P<square>[A-Z][A-Za-z]*(?:[ _-][A-Za-z]+){0,3})\](?!\()|"  # not a Markdown link [text](url)
-    r"<(?P<angle>(?:your |the |customer |user |company |product )?[a-z]+(?:[ _][a-z]+){0,2})>"
-)
+# A bracketed slot: "[Company]", "[Customer Name]", "[DEVICE_ID]", "[insert project name]".
+_SQUARE = re.compile(r"\[(?P<inside>[A-Za-z][A-Za-z]*(?:[ _/-][A-Za-z]+){0,4})\](?!\()")  # not [text](url)
+# An angled slot: "<name>", "<your email>", "<BANK NAME>"; an XML or HTML tag is data.
+_ANGLE = re.compile(r"<(?P<inside>[A-Za-z]+(?:[ _][A-Za-z]+){0,3})>")
 _HTML = frozenset(
     [
         "a",
@@ -105,33 +134,47 @@ _HTML = frozenset(
     ]
 )
 _MARKERS = re.compile(
-    r"\b(?:X{3,}|TBD|FIXME|lorem ipsum)\b|"
+    r"\b(?:X{3,}|TBD|FIXME)\b|_{4,}|\{\{\s*[A-Za-z_]\w*\s*\}\}|"
+    r"^lorem ipsum\b|\blorem ipsum dolor\b|"
+    r"\b(?:XYZ|ABC) (?:Corp|Company|Inc|Ltd|LLC|Co)\b|"
     r"\b(?:insert|enter|add|put) (?:the |your |a )?(?:\w+ ){0,2}here\b|"
     r"\b(?:name|date|company|product) goes here\b",
     re.IGNORECASE,
 )
+# Reported speech: a quotation may hold anything ("'Insert your thesis here', she wrote").
+_QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|(?<![\w])'[^']{8,}'(?![\w])")
+
+
+def _unquoted(text: str) -> str:
+    return _QUOTED.sub(" ", text)
 
 
 def _is_slot(inside: str) -> bool:
-    """``[Customer Name]``, ``[Date]`` and ``[TechCorp]`` (an invented CamelCase stand-in) are
-    slots; ``[ERROR]`` and ``[Quest]`` are data."""
+    """``[Customer Name]``, ``[DATE]``, ``[DEVICE_ID]`` and ``[TechCorp]`` (an invented CamelCase
+    stand-in) are slots; ``[ERROR]`` and ``[Quest]`` are data."""
     if inside.upper() in _BRACKET_DATA:
         return False
-    words = re.split(r"[ _-]", inside)
-    if any(w.lower() in _SLOT_NOUNS for w in words) or inside.lower().startswith("your"):
+    words = re.split(r"[ _/-]", inside)
+    if any(w.lower() in _SLOT_NOUNS for w in words):
         return True
+    if words[0].lower() in ("insert", "enter", "your", "add"):
+        return True
+    if len(words) > 1 and all(w.isupper() for w in words):
+        return True  # CUSTOMER_NAME, BANK NAME
     return len(words) == 1 and re.fullmatch(r"[A-Z][a-z]+[A-Z][A-Za-z]*", inside) is not None
 
 
 def placeholder(text: str) -> str | None:
     """Why ``text`` holds a slot nobody filled, or None."""
-    for found in _SLOT.finditer(text):
-        square, angle = found.group("square"), found.group("angle")
-        if square is not None and not _is_slot(square):
-            continue
-        if angle is not None and angle in _HTML:
-            continue
-        return f"holds the placeholder {found.group()!r}"
+    text = _unquoted(text)
+    for found in _SQUARE.finditer(text):
+        if _is_slot(found.group("inside")):
+            return f"holds the placeholder {found.group()!r}"
+    for found in _ANGLE.finditer(text):
+        inside = found.group("inside")
+        tag = inside.lower() in _HTML or (" " not in inside and f"</{inside}>" in text)
+        if not tag:
+            return f"holds the placeholder {found.group()!r}"
     if found_marker := _MARKERS.search(text):
         return f"holds the placeholder {found_marker.group()!r}"
     return None
@@ -143,21 +186,37 @@ _META = re.compile(
     r"\b(?:I am|I'm) (?:just )?(?:an? )?(?:AI|language model|AI assistant|large language model)\b|"
     r"\b(?:an? )?AI language model\b|"
     r"\bSmolLM\w*\b|"
-    r"\bI hope (?:this|that|it) helps\b|"
+    r"\bI hope (?:this|that|it) helps[!.]?\s*(?:$|Let me know)|"
+    r"\bI hope this (?:sample|example|draft|note|description|listing|text)\b|"
     r"\b(?:I would|I'd) (?:suggest|recommend) (?:rephrasing|rewording|rewriting|revising)\b|"
     r"\b(?:rephras|reword|rewrit)\w* (?:it|(?:this|the) (?:text|sentence|paragraph|review|summary|response))"
     r" (?:for|to) (?:better |more |improved? )?(?:clarity|readability|flow)\b|"
     r"\b(?:this|the above|the following) (?:response|prompt|instruction|text snippet|generated text)\b|"
-    r"^(?:Sure|Certainly|Of course|Absolutely)[!,.] (?:here(?:'s| is)|I (?:can|will|'ll) (?:write|help|provide|create|generate))\b|"
+    r"\b(?:the|your) (?:prompt|instructions?) (?:asks?|asked|requested|said|wanted)\b|"
+    r"\bas the (?:prompt|instructions?) (?:asked|requested|said)\b|"
+    r"\b(?:Let me know if|Would) you(?:'d| would)? like me to\b|"
+    r"\bfeel free to (?:adjust|edit|modify|tweak|change)\b|"
+    r"\bword count:\s*\d+|"
+    r"\bI (?:generated|made up|invented) (?:this|these|the)\b|"
+    r"\bfor demonstration purposes\b|"
+    r"\b(?:created|generated|written) by (?:an? )?(?:AI|SmolLM\w*|language model|the model)\b|"
+    r"\b(?:this|the above) (?:exchange|example|sample|description|note|blurb|listing|posting|text) "
+    r"(?:demonstrates|illustrates|follows|was (?:created|generated|written))\b|"
+    r"\bIn this (?:blurb|description|listing|posting|note|summary|review|text|response),? I\b|"
+    r"\bI(?: have|'ve) (?:kept|written|made|focused on|highlighted) (?:this|the) "
+    r"(?:posting|listing|description|note|text|summary|review|blurb|clause)\b|"
+    r"^(?:(?:Sure|Certainly|Of course|Absolutely)[!,.] )?(?:Here(?:'s| is| are)|Below (?:is|are)) [^.!?]*:$|"
+    r"^(?:Sure|Certainly|Of course|Absolutely)[!,.] "
+    r"(?:here(?:'s| is)|below is|I (?:can|will|'ll) (?:write|help|provide|create|generate))\b|"
     r"^Here(?:'s| is) (?:a|an|the|your|my) (?:\w+ ){0,3}"
     r"(?:summary|description|review|response|version|paragraph|rewrite|example|text|answer|draft)\b|"
-    r"\b(?:the|this|my) (?:previous|last|above) (?:answer|response|output)\b",
+    r"\b(?:the|this|my) (?:previous|last|above|earlier) (?:answer|response|output|version|draft)\b",
     re.IGNORECASE,
 )
 
 
 def meta_commentary(text: str) -> str | None:
     """Why ``text`` talks about itself, the task or the model instead of its subject, or None."""
-    if found := _META.search(text):
+    if found := _META.search(_unquoted(text).strip()):
         return f"talks about the task, not its subject: {found.group()!r}"
     return None
