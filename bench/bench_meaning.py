@@ -28,17 +28,25 @@ LABELLED = (
     ROOT / "tests" / "data" / "meaning_labelled.json",
     ROOT / "tests" / "data" / "meaning_heldout.json",
 )
+# Written by a second helper who saw neither the checks nor the other sets (twelve more domains);
+# never tuned on: the honest figure. Tuning on it would spend it.
+HELD_OUT = ROOT / "tests" / "data" / "meaning_heldout2.json"
 COMMAND = "python -m bench.bench_meaning"
 CHECKS = {"placeholder": placeholder, "meta": meta_commentary}
 
 
+def _read(path: Path) -> list[tuple[str, str]]:
+    return [(r["text"], r["label"]) for r in json.loads(path.read_text(encoding="utf-8"))["strings"]]
+
+
+def held_out() -> list[tuple[str, str]]:
+    """(text, label) pairs the checks were never tuned on."""
+    return _read(HELD_OUT)
+
+
 def labelled() -> list[tuple[str, str]]:
-    """(text, label) pairs: the labelled set, then the catalog's strings as good."""
-    rows = [
-        (r["text"], r["label"])
-        for path in LABELLED
-        for r in json.loads(path.read_text(encoding="utf-8"))["strings"]
-    ]
+    """(text, label) pairs the checks were tuned on, then the catalog's strings as good."""
+    rows = [pair for path in LABELLED for pair in _read(path)]
     for path in sorted((ROOT / "fixtures").rglob("*.json")):
         if path.name.endswith(".meta.json") or any(p.startswith(".") for p in path.relative_to(ROOT).parts):
             continue
@@ -74,17 +82,21 @@ def scores(rows: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
 
 
 def run() -> list[dict[str, Any]]:
-    rows = labelled()
+    return [*_rows(held_out(), "_heldout", "held-out strings (never tuned on)"), *_rows(labelled(), "", "")]
+
+
+def _rows(rows: list[tuple[str, str]], suffix: str, what: str) -> list[dict[str, Any]]:
     found = scores(rows)
     good = sum(1 for _, label in rows if label == "good")
+    what = what or "strings it was tuned on"
     results = []
     for name, s in found.items():
         bad = s["tp"] + s["fn"]
-        note = f"{bad} {name} strings, {good} good ones ({len(rows)} in all, the catalog's included)"
+        note = f"{bad} {name} strings, {good} good ones"
         results.append(
             figure(
-                f"meaning_{name}_precision",
-                f"`{name}` check: precision on labelled strings",
+                f"meaning_{name}{suffix}_precision",
+                f"`{name}` check: precision on {what}",
                 value=s["precision"],
                 unit="share",
                 floor=None,
@@ -96,8 +108,8 @@ def run() -> list[dict[str, Any]]:
         )
         results.append(
             figure(
-                f"meaning_{name}_recall",
-                f"`{name}` check: recall on labelled strings",
+                f"meaning_{name}{suffix}_recall",
+                f"`{name}` check: recall on {what}",
                 value=s["recall"],
                 unit="share",
                 floor=None,
@@ -108,7 +120,7 @@ def run() -> list[dict[str, Any]]:
             )
         )
         for line in s["wrong"]:
-            print(f"{name}: {line}", file=sys.stderr)
+            print(f"{name}{suffix}: {line}", file=sys.stderr)
     return results
 
 

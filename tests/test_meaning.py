@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from doit_project import Project
 
-from bench.bench_meaning import labelled, scores
+from bench.bench_meaning import held_out, labelled, scores
 from hotdata.make.quality import QualityContext, QualitySettings, check_value
 
 
@@ -23,6 +23,14 @@ def test_each_meaning_check_keeps_its_precision_on_the_labelled_strings_and_the_
     assert sum(1 for _, label in rows if label == "good") >= 200  # the catalog's strings are in
     for name, score in scores(rows).items():
         assert score["tp"] >= 10, name
+        assert score["precision"] >= 0.9, (name, score["wrong"])
+
+
+def test_each_meaning_check_keeps_its_precision_on_strings_it_was_never_tuned_on() -> None:
+    """The held-out set (written by someone who had not seen the checks) holds them to the issue's
+    precision; recall is reported by the bench, not held here."""
+    for name, score in scores(held_out()).items():
+        assert score["tp"] >= 5, name
         assert score["precision"] >= 0.9, (name, score["wrong"])
 
 
