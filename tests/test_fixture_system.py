@@ -234,3 +234,26 @@ def test_a_batched_request_carries_the_system_prompt_first() -> None:
     messages = chat_body(model, request)["messages"]
     assert messages[0] == {"role": "system", "content": VOICE}
     assert messages[-1] == {"role": "user", "content": "Write a note."}
+
+
+@pytest.mark.slow
+def test_an_ad_hoc_fixture_takes_a_system_prompt_kept_in_its_declaration(tmp_path: Path) -> None:
+    """`doit generate --system` is `@fixture(system=)` for an ad hoc fixture: sent first, kept in
+    its declaration so status, verify and later builds see the same fixture."""
+    project = Project.create(tmp_path)
+    project.doit("fixtures", check=True)
+    logged(project)
+    args = ["generate", "--schema", "gens.schemas:Note", "--prompt", "[fixture adhoc/rain] A note about rain"]
+    project.doit(*args, "--name", "adhoc/rain", "--system", VOICE, check=True)
+    assert systems(project) == {"adhoc/rain": {VOICE}}
+    declared = json.loads(project.path("fixtures/.adhoc/adhoc/rain.json").read_text())
+    assert declared["system"] == VOICE
+    assert project.status()["adhoc/rain"]["state"] == "fresh"
+    verify = project.doit("verify", env={"HOTDATA_OFFLINE": "1"}, check=True)
+    assert "0 model calls" in verify.stdout
+    # without --system, the declaration is what it was before there could be one
+    project.doit(*args, "--name", "adhoc/plain", check=True)
+    assert "system" not in json.loads(project.path("fixtures/.adhoc/adhoc/plain.json").read_text())
+    blank = project.doit(*args, "--name", "adhoc/blank", "--system", "  ")
+    assert blank.returncode != 0 and "--system is blank" in blank.stdout + blank.stderr
+    assert "Traceback" not in blank.stdout + blank.stderr

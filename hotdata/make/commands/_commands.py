@@ -172,6 +172,8 @@ def generate(
     prompt: str,
     name: str,
     param: list[str],
+    *,
+    system: str = "",
 ) -> bool | TaskFailed:
     """``doit generate``: one ad hoc fixture, asked at once, never left waiting for a batch (no run
     end follows it to submit one); a request already in a live batch still waits for it."""
@@ -194,14 +196,14 @@ def generate(
         if name in catalog and not is_adhoc(catalog.get(name)):
             declared = catalog.get(name).generator_name
             raise CatalogError(f"--name {name}: {declared} declares that fixture; choose another name")
-        planner.add(adhoc_spec(schema_type, template, prompt, name, params))
+        planner.add(adhoc_spec(schema_type, template, prompt, name, params, system=system))
         outcome = pipeline.build(name, batch=False)
     except HotDataError as exc:
         return TaskFailed(str(exc))
     if outcome.kind not in (OutcomeKind.GENERATED, OutcomeKind.STAGED, OutcomeKind.SKIPPED):
         return TaskFailed(outcome.message or outcome.kind.value)
     # declared beside the data, so status, validate, verify and prune count it from now on
-    payload = declaration(schema, template, prompt, name, params)
+    payload = declaration(schema, template, prompt, name, params, system=system)
     if payload is None:
         print(f"note: {name} is not declared in {ADHOC_DIR}/: its prompt or parameters hold a secret")
     else:

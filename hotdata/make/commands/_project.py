@@ -302,16 +302,22 @@ _GENERATE_PARAMS: list[dict[str, Any]] = [
     {"name": "template", "long": "template", "default": "", "help": "template under templates_dir"},
     {"name": "prompt", "long": "prompt", "default": "", "help": "prompt text (jinja2)"},
     {"name": "name", "long": "name", "default": "", "help": "output fixture name"},
+    {"name": "system", "long": "system", "default": "", "help": "system prompt sent first (optional)"},
     {"name": "param", "long": "param", "type": list, "default": [], "help": "key:value (repeatable)"},
 ]
 
 
 def _generate_creator(ws: Workspace) -> Callable[[], TaskDict]:
-    def generate(schema: str, template: str, prompt: str, name: str, param: list[str]) -> bool | TaskFailed:
-        return _commands.generate(ws.pipeline, ws.planner, ws.writer, schema, template, prompt, name, param)
+    def generate(
+        schema: str, template: str, prompt: str, name: str, system: str, param: list[str]
+    ) -> bool | TaskFailed:
+        return _commands.generate(
+            ws.pipeline, ws.planner, ws.writer, schema, template, prompt, name, param, system=system
+        )
 
     def task_generate() -> TaskDict:
-        """Generate one ad hoc fixture: --schema mod:Name, --template f.j2 or --prompt text, --name, --param k:v."""
+        """Generate one ad hoc fixture: --schema mod:Name, --template f.j2 or --prompt text, --name, --param k:v,
+        --system text."""
         return {
             "actions": [(generate, [], {})],
             "params": _GENERATE_PARAMS,

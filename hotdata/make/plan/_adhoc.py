@@ -52,13 +52,20 @@ class AdhocDeclaration(BaseModel):
     template: str = ""
     prompt: str = ""
     params: dict[str, Any] = {}
+    system: str = ""  # ``--system``: sent first with every request, as ``@fixture(system=)``
 
     def to_bytes(self) -> bytes:
-        return (json.dumps(self.model_dump(), sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+        # without a system prompt, the file is what it was before there could be one
+        data = self.model_dump(exclude={"system"} if not self.system else set())
+        return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def adhoc_spec(schema: Any, template: str, prompt: str, name: str, params: dict[str, Any]) -> FixtureSpec:
+def adhoc_spec(
+    schema: Any, template: str, prompt: str, name: str, params: dict[str, Any], *, system: str = ""
+) -> FixtureSpec:
     """The spec of ``doit generate``: one fixture from a template or inline prompt text."""
+    if system and not system.strip():
+        raise CatalogError("--system is blank; give the system prompt as text, or leave --system out")
 
     async def adhoc(ctx: Any, **_: Any) -> Any:
         text = ctx.render() if template else ctx.render_text(prompt)
@@ -71,6 +78,7 @@ def adhoc_spec(schema: Any, template: str, prompt: str, name: str, params: dict[
         templates=(template,) if template else (),
         params=params,
         version="adhoc:" + sha256_hex(prompt.encode())[:16] if prompt else "adhoc",
+        system=system or None,
     )
 
 
@@ -83,14 +91,14 @@ def declaration_path(fixtures_path: Path, name: str) -> Path:
 
 
 def declaration(
-    schema_name: str, template: str, prompt: str, name: str, params: dict[str, Any]
+    schema_name: str, template: str, prompt: str, name: str, params: dict[str, Any], *, system: str = ""
 ) -> bytes | None:
     """The declaration file's bytes; None when it would hold a secret (never written to fixtures/)."""
     secrets = secret_values()
-    if mask_secrets(params, secrets) != params or any(secret in prompt for secret in secrets):
+    if mask_secrets(params, secrets) != params or any(secret in prompt + system for secret in secrets):
         return None
     return AdhocDeclaration(
-        name=name, schema_name=schema_name, template=template, prompt=prompt, params=params
+        name=name, schema_name=schema_name, template=template, prompt=prompt, params=params, system=system
     ).to_bytes()
 
 
@@ -132,7 +140,11 @@ def read_adhoc(fixtures_path: Path) -> list[FixtureSpec]:
         except HotDataError as exc:
             why = str(exc)
         else:
-            specs.append(adhoc_spec(schema, found.template, found.prompt, name, dict(found.params)))
+            specs.append(
+                adhoc_spec(
+                    schema, found.template, found.prompt, name, dict(found.params), system=found.system
+                )
+            )
             continue
         raise CatalogError(f"ad hoc fixture {path}: {why}; fix it, or delete it to drop the ad hoc fixture")
     return specs
