@@ -3,7 +3,10 @@
 Prose is compared as sets of word 3-shingles (Jaccard similarity). A build compares
 each new variant with every other variant of its family, so each variant's shingles
 are computed once per run (``FamilyProse``) rather than once per comparison: a
-family of N variants costs N shingle sets, not N².
+family of N variants costs N shingle sets, not N². The memo also indexes which
+variants hold each shingle: a similarity over the threshold (which is above 0) needs
+a shared 3-word run, so only the siblings sharing one with the value are compared,
+not all N.
 """
 
 from __future__ import annotations
@@ -37,13 +40,16 @@ def _prose_of(data: Any, min_words: int) -> _Prose:
 
 
 class FamilyProse:
-    """The shingles of a run's fixtures, each computed once per data value.
+    """The shingles of a run's fixtures, each computed once per data value, and which
+    fixtures hold each shingle.
 
     A value is known by its name and its identity: a fixture rewritten in the run
     (a new object) is shingled again."""
 
     def __init__(self) -> None:
         self._memo: dict[tuple[str, int], tuple[Any, _Prose]] = {}
+        # min_words -> shingle -> the names whose memoized value holds it
+        self._holders: dict[int, dict[tuple[str, ...], set[str]]] = {}
         self._guard = threading.Lock()
 
     def of(self, name: str, data: Any, min_words: int) -> _Prose:
@@ -52,8 +58,26 @@ class FamilyProse:
             return hit[1]
         prose = _prose_of(data, min_words)
         with self._guard:
+            holders = self._holders.setdefault(min_words, {})
+            old = self._memo.get((name, min_words))
+            for shingle in old[1].whole if old is not None else ():
+                holders[shingle].discard(name)
+            for shingle in prose.whole:
+                holders.setdefault(shingle, set()).add(name)
             self._memo[(name, min_words)] = (data, prose)
         return prose
+
+    def sharing(self, prose: _Prose, siblings: Mapping[str, Any], min_words: int) -> set[str]:
+        """The names of ``siblings`` that share a shingle with ``prose`` (every one that can be
+        similar to it), each sibling's shingles taken from its value as given."""
+        for name, data in siblings.items():
+            self.of(name, data, min_words)
+        with self._guard:
+            holders = self._holders.get(min_words, {})
+            found: set[str] = set().union(*(holders.get(s, ()) for s in prose.whole))
+            # a sibling rewritten by another thread since it was indexed above: compare it anyway
+            moved = {n for n, d in siblings.items() if self._memo[(n, min_words)][0] is not d}
+        return (found & siblings.keys()) | moved
 
 
 def similarity(a: Any, b: Any) -> float:
@@ -76,7 +100,10 @@ def near_duplicates(
     limit = settings.near_duplicate_threshold
     mine = _prose_of(value, settings.prose_min_words)
     problems = []
+    similar = family.sharing(mine, siblings, settings.prose_min_words) if mine.whole else set()
     for name, sibling in siblings.items():
+        if name not in similar:
+            continue  # no 3-word run in common: similarity 0, for the whole value and each field
         theirs = family.of(name, sibling, settings.prose_min_words)
         score = jaccard(mine.whole, theirs.whole)
         if score > limit:
