@@ -181,11 +181,13 @@ def expand(fn: Generator) -> list[FixtureSpec]:
     """
     specs = []
     generator = f"{fn.__module__}:{fn.__qualname__}"
+    secrets: list[str] | None = None  # read once per generator, not once per variant (a YAML read each)
     for decl in getattr(fn, _ATTR, []):
         for params in decl.variants if decl.variants is not None else ({},):
             origin = f"from @fixture({decl.name!r}) on {generator}"
             if decl.variants is not None:
-                origin += f", variant {_short_repr(dict(params))}"
+                secrets = secret_values() if secrets is None else secrets
+                origin += f", variant {_short_repr(dict(params), secrets)}"
             _check_param_keys(decl.name, origin, params)
             name = _format_name(decl.name, origin, params)
             try:
@@ -211,9 +213,9 @@ def expand(fn: Generator) -> list[FixtureSpec]:
     return specs
 
 
-def _short_repr(value: Any, limit: int = 160) -> str:
+def _short_repr(value: Any, secrets: list[str], limit: int = 160) -> str:
     # masked before the cut (this text goes into error messages): a cut key escapes redaction
-    text = repr(mask_secrets(value, secret_values()))
+    text = repr(mask_secrets(value, secrets))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
