@@ -205,8 +205,8 @@ class Planner:
     def family(self, spec: FixtureSpec) -> dict[str, Any]:
         """The data of the other variants of ``spec``'s generator (a family must not repeat itself)."""
         found: dict[str, Any] = {}
-        for other in self.catalog:
-            if other.generator is not spec.generator or other.name == spec.name:
+        for other in self.catalog.family(spec):
+            if other.name == spec.name:
                 continue
             if other.name not in self._data:
                 try:

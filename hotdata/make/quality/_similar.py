@@ -47,36 +47,45 @@ class FamilyProse:
     (a new object) is shingled again."""
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[str, int], tuple[Any, _Prose]] = {}
+        self._memo: dict[int, dict[str, tuple[Any, _Prose]]] = {}  # min_words -> name -> (value, prose)
         # min_words -> shingle -> the names whose memoized value holds it
         self._holders: dict[int, dict[tuple[str, ...], set[str]]] = {}
         self._guard = threading.Lock()
 
+    def _memo_of(self, min_words: int) -> dict[str, tuple[Any, _Prose]]:
+        memo = self._memo.get(min_words)
+        if memo is None:
+            with self._guard:
+                memo = self._memo.setdefault(min_words, {})
+        return memo
+
     def of(self, name: str, data: Any, min_words: int) -> _Prose:
-        hit = self._memo.get((name, min_words))
+        memo = self._memo_of(min_words)
+        hit = memo.get(name)
         if hit is not None and hit[0] is data:
             return hit[1]
         prose = _prose_of(data, min_words)
         with self._guard:
             holders = self._holders.setdefault(min_words, {})
-            old = self._memo.get((name, min_words))
+            old = memo.get(name)
             for shingle in old[1].whole if old is not None else ():
                 holders[shingle].discard(name)
             for shingle in prose.whole:
                 holders.setdefault(shingle, set()).add(name)
-            self._memo[(name, min_words)] = (data, prose)
+            memo[name] = (data, prose)
         return prose
 
     def sharing(self, prose: _Prose, siblings: Mapping[str, Any], min_words: int) -> set[str]:
         """The names of ``siblings`` that share a shingle with ``prose`` (every one that can be
         similar to it), each sibling's shingles taken from its value as given."""
-        for name, data in siblings.items():
-            self.of(name, data, min_words)
+        memo = self._memo_of(min_words)
+        for name in [n for n, d in siblings.items() if (hit := memo.get(n)) is None or hit[0] is not d]:
+            self.of(name, siblings[name], min_words)  # new in the run, or rewritten: indexed now
         with self._guard:
             holders = self._holders.get(min_words, {})
             found: set[str] = set().union(*(holders.get(s, ()) for s in prose.whole))
             # a sibling rewritten by another thread since it was indexed above: compare it anyway
-            moved = {n for n, d in siblings.items() if self._memo[(n, min_words)][0] is not d}
+            moved = {n for n, d in siblings.items() if memo[n][0] is not d}
         return (found & siblings.keys()) | moved
 
 
