@@ -151,7 +151,8 @@ class CandidateMaker:
                 raise GenerationError(
                     f"fixture {spec.name}: {what} returned {exc}; nothing was written"
                 ) from None
-            problems = self._gate(json.loads(data), plan, asker)
+            # the gates are pure functions of the bytes and of settings the plan's quality hash names
+            problems = [] if data == plan.passed else self._gate(json.loads(data), plan, asker)
             if not problems:
                 return make_candidate(
                     plan,
