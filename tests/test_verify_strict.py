@@ -24,22 +24,22 @@ pytestmark = pytest.mark.slow
 CARDS = """
 from hotdata.make import fixture
 
-from .schemas import Note
+from .schemas import Draft, Note
 
 
 @fixture("cards/{i}", schema=Note, template="note.j2", variants=[{"i": i} for i in range(3)])
 async def card(ctx, i):
-    return await ctx.generate(ctx.render() + f" (card {i})", Note)
+    draft = await ctx.generate(ctx.render() + f" (card {i})", Draft)
+    return Note(title=f"Card {i}", body=draft.text)
 """
 
-REFUSE = '''
-BODY = {body!r}
-
-
+# A gate setting added after the build that refuses cards/1's committed value, and only the
+# whole value: the answer it is made from (a Draft, no title) passes, so the fixture-level gate
+# alone can refuse it.
+REFUSE = """
 def refuse_card_1(data, context):
-    """A gate setting added after the build: it refuses the committed body of cards/1."""
-    return ["the body is the one refused"] if isinstance(data, dict) and data.get("body") == BODY else []
-'''
+    return ["the title is the one refused"] if isinstance(data, dict) and data.get("title") == "Card 1" else []
+"""
 
 
 @pytest.fixture
@@ -93,15 +93,15 @@ def test_a_gate_setting_that_refuses_the_committed_value_still_fails_verify(
     built: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
     proj, env = built
-    body = json.loads(proj.path("fixtures/cards/1.json").read_text())["body"]
-    proj.path("gens/checks.py").write_text(REFUSE.format(body=body))
+    proj.path("gens/checks.py").write_text(REFUSE)
     pyproject = proj.path("pyproject.toml")
     pyproject.write_text(
         pyproject.read_text() + '\n[tool.hotdata.quality]\ncustom = ["gens.checks:refuse_card_1"]\n'
     )
     status = proj.status(env)
     assert (
-        status["cards/1"]["state"] == "stale" and "the body is the one refused" in status["cards/1"]["reason"]
+        status["cards/1"]["state"] == "stale"
+        and "the title is the one refused" in status["cards/1"]["reason"]
     )
     assert status["cards/0"]["state"] == "fresh"  # the new gate passes the others' committed bytes
     proc = proj.doit("verify", env=env)
@@ -121,7 +121,7 @@ def test_a_record_whose_answer_replays_to_different_bytes_fails_verify(
     [stored_path] = proj.path("fixtures/.answers").rglob(f"{key}.json")
     stored = json.loads(stored_path.read_text())
     answer = json.loads(stored["answer"]["text"])
-    answer["body"] = answer["body"] + " again"
+    answer["text"] = answer["text"] + " again"
     stored["answer"]["text"] = json.dumps(answer)
     stored_path.write_text(json.dumps(stored, indent=1))
     # the answer alone changed: the store changed, not the code
