@@ -161,6 +161,7 @@ class CandidateMaker:
                     generated_at=self.clock(),
                     templates=closure,
                     schemas_used=ctx.schemas_used,
+                    encoded=data,
                 )
             asker.refuse([f"fixture: {p}" for p in problems])
             if tally.attempts == calls_before:
