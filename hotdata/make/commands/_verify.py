@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 
 from doit.exceptions import TaskFailed
@@ -84,8 +85,12 @@ def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift 
 
 
 def verify(planner: Planner, maker: CandidateMaker, concurrency: int) -> bool | TaskFailed:
-    """``doit verify`` with ``maker`` replaying the committed answer store (never a staged answer)."""
-    workers = concurrent.futures.ThreadPoolExecutor(concurrency, "hotdata-verify")
+    """``doit verify`` with ``maker`` replaying the committed answer store (never a staged answer).
+
+    Replaying asks no model: the work is Python under one interpreter lock, so threads beyond the
+    machine's cores only contend for it (at N = 1,000, 16 threads cost ~0.8 s more than 2)."""
+    threads = max(1, min(concurrency, os.cpu_count() or 1))
+    workers = concurrent.futures.ThreadPoolExecutor(threads, "hotdata-verify")
     try:
         catalog = list(planner.catalog)
         drifts = [d for d in workers.map(lambda spec: _check(planner, maker, spec), catalog) if d is not None]
