@@ -64,6 +64,19 @@ def merged(measured: list[dict[str, Any]], previous: list[dict[str, Any]]) -> li
     return sorted([*measured, *kept], key=group)
 
 
+def record(measured: list[dict[str, Any]], load_before: float) -> None:
+    """Write ``measured`` into results.json in place of the rows of the same metrics (the others
+    kept), with this machine and its load average (a single benchmark's ``--record``)."""
+    info = {**machine(), "load_average": [load_before, os.getloadavg()[0]]}
+    for row in measured:
+        row["machine"] = info
+    previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else []
+    RESULTS.write_text(
+        json.dumps(merged(measured, previous), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(f"{len(measured)} figure(s) recorded in {RESULTS}")
+
+
 def main(argv: list[str]) -> int:
     unknown = [a for a in argv if a not in OPTIONS]
     if unknown:

@@ -13,6 +13,7 @@ it refuses. A refused good string is a defect of the check.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -129,14 +130,9 @@ def main(argv: list[str]) -> int:
     for row in rows:
         print(json.dumps(row, ensure_ascii=False))
     if "--record" in argv:
-        from bench.__main__ import RESULTS, machine, merged
+        from bench.__main__ import record
 
-        for row in rows:
-            row["machine"] = {**machine(), "load_average": None}
-        previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else []
-        RESULTS.write_text(
-            json.dumps(merged(rows, previous), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        record(rows, os.getloadavg()[0])
     return 0
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
@@ -68,6 +69,7 @@ class SchemaAdapter(Generic[T]):
                     "to_json()/from_json()."
                 ) from exc
         self._hash: str | None = None
+        self._json_schema: tuple[dict[str, Any] | None] | None = None  # made once: pydantic takes ~0.3 ms
 
     @property
     def name(self) -> str:
@@ -118,11 +120,18 @@ class SchemaAdapter(Generic[T]):
         return cast(Serializable, value).to_json()
 
     def json_schema(self) -> dict[str, Any] | None:
-        """The JSON Schema of the type, or None when it has none."""
-        if self._adapter is not None:
-            return self._adapter.json_schema()
-        method = getattr(self.schema, "json_schema", None)
-        return cast(dict[str, Any], method()) if callable(method) else None
+        """The JSON Schema of the type, or None when it has none.
+
+        Made once per adapter; each caller gets its own deep copy, so one that edits it
+        (a request capping arrays) changes nobody else's."""
+        if self._json_schema is None:
+            if self._adapter is not None:
+                described: dict[str, Any] | None = self._adapter.json_schema()
+            else:
+                method = getattr(self.schema, "json_schema", None)
+                described = cast(dict[str, Any], method()) if callable(method) else None
+            self._json_schema = (described,)
+        return copy.deepcopy(self._json_schema[0])
 
     def schema_hash(self) -> str:
         """sha256 of the canonical JSON Schema (cached: it is stable for a type)."""

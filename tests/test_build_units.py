@@ -53,6 +53,24 @@ def test_the_schema_sent_to_the_model_closes_objects_and_caps_arrays() -> None:
     assert schema["additionalProperties"] is True  # the real schema is untouched
 
 
+def test_a_schema_adapters_json_schema_is_made_once_and_each_caller_gets_its_own() -> None:
+    from pydantic import BaseModel
+
+    from hotdata._schema import SchemaAdapter
+
+    class Card(BaseModel):
+        title: str
+        tags: list[str]
+
+    adapter = SchemaAdapter(Card)
+    first = adapter.json_schema()
+    assert first is not None
+    first["properties"]["tags"]["maxItems"] = 1  # a caller capping arrays in its copy
+    second = adapter.json_schema()
+    assert second == Card.model_json_schema() and second is not first
+    assert "maxItems" not in second["properties"]["tags"]
+
+
 def test_function_source_ignores_decorators_and_line_endings() -> None:
     def deco(fn: Any) -> Any:
         return fn

@@ -452,3 +452,27 @@ def test_the_build_lock_lives_in_the_self_ignoring_state_directory(project: Proj
     lock.acquire(timeout=0)  # released at the end of the build
     lock.release()
     assert [p for p in project.path("fixtures").rglob("*") if p.name.endswith(".lock")] == []
+
+
+def test_a_build_whose_reader_has_gone_finishes_without_a_traceback(project: Project) -> None:
+    """`doit fixtures force=1 | head -0`: the pipe's reading end is closed before the first line."""
+    records = [project.path(f"fixtures/{name}.meta.json") for name in ALL]
+    before = [json.loads(r.read_text())["generated_at"] for r in records]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: every write to the pipe fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "doit", "fixtures", "force=1"],
+            cwd=project.root,
+            env=project._env(None),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0  # the build itself succeeded; only its lines had no reader
+    after = [json.loads(r.read_text())["generated_at"] for r in records]
+    assert all(a != b for a, b in zip(after, before, strict=True))  # every fixture was rebuilt

@@ -16,17 +16,20 @@ import pytest
 from pydantic import BaseModel, Field
 
 from hotdata.make.quality import (
+    FamilyProse,
     QualityConfigError,
     QualityContext,
     QualityProblem,
     QualitySettings,
     check_value,
+    is_prose,
     iter_strings,
     load_user_checks,
     near_duplicates,
     schema_for_pointer,
     similarity,
     split_sentences,
+    words,
 )
 
 DEFAULT = QualitySettings()
@@ -692,6 +695,88 @@ def test_genuinely_different_variants_are_not_near_duplicates():
     assert similarity(CRISIS, CRISIS) == 1.0
     assert similarity({"id": "a"}, {"id": "a"}) == 0.0  # no prose, nothing to compare
     assert similarity("The same short phrase here", "The same short phrase here") == 1.0
+
+
+def _every_pair(value, siblings, settings):
+    """The near-duplicate check as it was before the shingle index: every sibling compared."""
+
+    def prose(data):
+        fields = {}
+        for pointer, text in iter_strings(data):
+            said = words(text)
+            if is_prose(text, settings.prose_min_words) and len(said) >= 3:
+                fields[pointer] = {tuple(said[k : k + 3]) for k in range(len(said) - 2)}
+        return fields, set().union(*fields.values())
+
+    def jaccard(a, b):
+        return len(a & b) / len(a | b) if a and b else 0.0
+
+    limit = settings.near_duplicate_threshold
+    mine_fields, mine = prose(value)
+    found = []
+    for name, sibling in siblings.items():
+        their_fields, theirs = prose(sibling)
+        score = jaccard(mine, theirs)
+        if score > limit:
+            found.append(("", f"the value says the same as {name} (prose similarity {score:.2f} > {limit})"))
+            continue
+        for p in (p for p in mine_fields if p in their_fields):
+            score = jaccard(mine_fields[p], their_fields[p])
+            if score > limit:
+                found.append((p, f"{p} says the same as {name}{p} (similarity {score:.2f} > {limit})"))
+    return found
+
+
+def test_near_duplicates_through_the_shingle_index_are_those_every_pair_finds():
+    rng = random.Random(26)
+    vocab = [
+        "the",
+        "a",
+        "ship",
+        "crew",
+        "star",
+        "map",
+        "route",
+        "fleet",
+        "door",
+        "night",
+        "storm",
+        "harbor",
+        "lamp",
+        "river",
+        "stone",
+        "song",
+    ]
+
+    def sentence(n):
+        return " ".join(rng.choice(vocab) for _ in range(n)).capitalize() + "."
+
+    def variant():
+        return {"id": str(rng.random()), "summary": sentence(18), "parts": [{"note": sentence(9)}]}
+
+    def near(data):  # a few words changed: the same thing said again
+        said = data["summary"].split()
+        for _ in range(rng.randint(0, 5)):
+            said[rng.randrange(len(said))] = rng.choice(vocab)
+        return {**data, "id": str(rng.random()), "summary": " ".join(said)}
+
+    originals = [variant() for _ in range(40)]
+    values = [*originals, *(near(rng.choice(originals)) for _ in range(40))]
+    values += [{"id": "x", "summary": "Short.", "parts": []}, {"n": 3}]  # no prose at all
+    names = {f"v/{i}": v for i, v in enumerate(values)}
+    family = FamilyProse()  # one memo and index for the whole run, as a build has
+    kinds = set()
+    for threshold in (0.05, 0.3, 0.5, 0.9):
+        settings = QualitySettings(near_duplicate_threshold=threshold)
+        for i, value in enumerate(values):
+            if i % 7 == 0:  # a variant rewritten in the run: a new value under its name
+                names[f"v/{(i + 1) % len(values)}"] = near(values[(i + 1) % len(values)])
+            siblings = {n: v for n, v in names.items() if n != f"v/{i}"}
+            got = [(p.pointer, p.message) for p in near_duplicates(value, siblings, settings, family)]
+            assert got == _every_pair(value, siblings, settings), (threshold, i)
+            kinds.update("whole" if p == "" else "field" for p, _ in got)
+            kinds.add("some" if got else "none")
+    assert kinds == {"whole", "field", "some", "none"}  # near-duplicates and non-duplicates both met
 
 
 # ---------------------------------------------------------------- size

@@ -119,12 +119,14 @@ def make_candidate(
     generated_at: datetime,
     templates: Mapping[str, str],
     schemas_used: Mapping[str, str],
+    encoded: bytes | None = None,
 ) -> Candidate:
     """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record: the
     plan's inputs, its fingerprint completed with the ``templates`` the generator rendered and the
-    other schemas it asked for (``schemas_used``), and the tally's counts."""
+    other schemas it asked for (``schemas_used``), and the tally's counts. ``encoded``: what
+    ``encode_value`` already gave for ``value`` (it is not encoded and validated twice)."""
     inputs = plan.inputs
-    data = encode_value(inputs.adapter, value)
+    data = encode_value(inputs.adapter, value) if encoded is None else encoded
     record = Provenance(
         name=inputs.name,
         schema_name=inputs.adapter.name,

@@ -113,6 +113,9 @@ class FixturePlan:
     family: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # answer key -> the digests its records were built from (an answer changed since is refused)
     built_from: Mapping[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    # committed bytes that passed these very gates (its record holds this plan's quality hash):
+    # a value encoding to exactly them is not gated again (``doit verify``)
+    passed: bytes | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:

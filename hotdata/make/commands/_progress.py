@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from typing import Any, TextIO
 
@@ -20,6 +22,7 @@ class Progress:
         self.terminal = bool(isatty and isatty())
         self._bar: Any = None
         self._task: Any = None
+        self._reader_gone = False  # the reading end of a pipe closed (`| head`): output is dropped
 
     def start(self, total: int) -> None:
         self.total = total
@@ -43,11 +46,29 @@ class Progress:
         self._bar.start()
 
     def print(self, text: str) -> None:
-        """A line as is (above the bar when there is one)."""
-        if self._bar is not None:
-            self._bar.console.print(text, highlight=False, markup=False)
-        else:
-            self.outstream.write(text + "\n")
+        """A line as is (above the bar when there is one).
+
+        When nobody reads the output any more (``doit fixtures | head -1`` ended) the build
+        goes on and its lines are dropped: a closed pipe is no failure of the build."""
+        if self._reader_gone:
+            return
+        try:
+            if self._bar is not None:
+                self._bar.console.print(text, highlight=False, markup=False)
+            else:
+                self.outstream.write(text + "\n")
+                self.outstream.flush()
+        except BrokenPipeError:
+            self._reader_gone = True
+            self._discard_output()
+
+    def _discard_output(self) -> None:
+        """Point the stream's file at /dev/null, so what is still buffered (and Python's flush at
+        exit) writes nowhere instead of raising BrokenPipeError again."""
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.outstream.fileno())
+            os.close(devnull)
 
     def line(self, text: str) -> None:
         """A line about one fixture; plain output numbers it ``[done/total elapsed]``."""

@@ -2,7 +2,10 @@
 
 Every fixture is generated again from recorded answers only (``replay = only``:
 zero model calls), in memory — the generate stage writes nothing — and compared
-byte for byte with the committed data file. Drift is reported per fixture with
+byte for byte with the committed data file. A fixture-level quality gate already
+passed by byte-identical committed data (a fresh fixture whose record holds the
+current quality hash) is not run again: the answer the value is made from is still
+judged, and a value that differs by a byte is gated in full. Drift is reported per fixture with
 the classifier's reason and a field-level diff; a missing answer is reported with
 what differed from the closest recorded request. A recorded answer that is not the
 one the fixture's record was built from (by digest) is reported as a change of the
@@ -12,15 +15,18 @@ store, not of the code; staged answers (a build under review) are never used.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
+import os
 from dataclasses import dataclass
 
 from doit.exceptions import TaskFailed
 
 from ..._errors import HotDataError
-from ..._freshness import FixtureState
+from ..._freshness import FixtureState, FixtureStatus
 from .._candidate import Tally
 from .._errors import ChangedAnswer
+from .._fixture_plan import FixturePlan
 from .._spec import FixtureSpec
 from ..generate._maker import CandidateMaker
 from ..plan._planner import Planner
@@ -35,6 +41,19 @@ class Drift:
     lines: list[str]
 
 
+def _passed_these_gates(status: FixtureStatus, plan: FixturePlan) -> bool:
+    """The committed bytes passed the gates the plan would run: the fixture is fresh (its bytes are
+    the record's) and its record holds the plan's quality hash. A changed gate setting changes that
+    hash, so a value it would now refuse is gated again and still refused."""
+    record = status.record
+    return (
+        status.state is FixtureState.FRESH
+        and record is not None
+        and record.quality is not None
+        and record.quality == plan.inputs.quality_hash
+    )
+
+
 def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift | None:
     status = planner.status(spec)
     if status.state is FixtureState.MISSING:
@@ -43,6 +62,8 @@ def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift 
         committed = status.data_path.read_bytes()
         # rebuilt as the committed record was built: from its answers, never a staged one
         plan = planner.plan(spec, status, replay="only", staged_answers=False)
+        if _passed_these_gates(status, plan):
+            plan = dataclasses.replace(plan, passed=committed)
         candidate = maker.make(plan, Tally())
     except ChangedAnswer as exc:
         return Drift(spec.name, [f"{spec.name}: the answer store changed, not the code: {exc}"])
@@ -64,8 +85,12 @@ def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift 
 
 
 def verify(planner: Planner, maker: CandidateMaker, concurrency: int) -> bool | TaskFailed:
-    """``doit verify`` with ``maker`` replaying the committed answer store (never a staged answer)."""
-    workers = concurrent.futures.ThreadPoolExecutor(concurrency, "hotdata-verify")
+    """``doit verify`` with ``maker`` replaying the committed answer store (never a staged answer).
+
+    Replaying asks no model: the work is Python under one interpreter lock, so threads beyond the
+    machine's cores only contend for it (at N = 1,000, 16 threads cost ~0.8 s more than 2)."""
+    threads = max(1, min(concurrency, os.cpu_count() or 1))
+    workers = concurrent.futures.ThreadPoolExecutor(threads, "hotdata-verify")
     try:
         catalog = list(planner.catalog)
         drifts = [d for d in workers.map(lambda spec: _check(planner, maker, spec), catalog) if d is not None]

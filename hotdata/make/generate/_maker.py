@@ -150,7 +150,8 @@ class CandidateMaker:
                 raise GenerationError(
                     f"fixture {spec.name}: {what} returned {exc}; nothing was written"
                 ) from None
-            problems = self._gate(json.loads(data), plan, asker)
+            # the gates are pure functions of the bytes and of settings the plan's quality hash names
+            problems = [] if data == plan.passed else self._gate(json.loads(data), plan, asker)
             if not problems:
                 return make_candidate(
                     plan,
@@ -159,6 +160,7 @@ class CandidateMaker:
                     generated_at=self.clock(),
                     templates=closure,
                     schemas_used=ctx.schemas_used,
+                    encoded=data,
                 )
             asker.refuse([f"fixture: {p}" for p in problems])
             if tally.attempts == calls_before:

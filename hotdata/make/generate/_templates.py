@@ -142,12 +142,32 @@ class TemplateSet:
                     hashes.setdefault(rel, _sha(path.read_bytes()))
         return hashes
 
+    def _compiled(self, name: str) -> jinja2.Template:
+        """The compiled template from the environment's cache (compiled again only when its file
+        changed: jinja2 checks the file's mtime on each use)."""
+        import jinja2
+
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(
+                f"template {name!r} not found in {self.directory}; create it or fix the name"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise TemplateError(
+                f"template {self.directory / name} is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"template syntax error in {self.directory / name}, line {exc.lineno}: {exc.message}"
+            ) from None
+
     def render(self, name: str, variables: Mapping[str, Any]) -> str:
         import jinja2
 
-        self._parse(name)  # syntax errors with file and line
+        template = self._compiled(name)  # errors of its own with file and line
         try:
-            return self.env.get_template(name).render(**variables)
+            return template.render(**variables)
         except jinja2.UndefinedError as exc:
             raise TemplateError(
                 f"template {self.directory / name}: {exc.message}; pass it as a variant "

@@ -46,9 +46,20 @@ class Catalog:
                     "one file. Rename one of them"
                 )
             self._specs[spec.name] = spec
+        self._order = [self._specs[n] for n in sorted(self._specs)]
+        self._families: dict[int, list[FixtureSpec]] | None = None
 
     def __iter__(self) -> Iterator[FixtureSpec]:
-        return iter(self._specs[n] for n in sorted(self._specs))
+        return iter(self._order)
+
+    def family(self, spec: FixtureSpec) -> list[FixtureSpec]:
+        """The specs declared by ``spec``'s generator (``spec`` among them), in name order."""
+        if self._families is None:
+            families: dict[int, list[FixtureSpec]] = {}
+            for each in self._order:
+                families.setdefault(id(each.generator), []).append(each)
+            self._families = families
+        return self._families.get(id(spec.generator), [])
 
     def __len__(self) -> int:
         return len(self._specs)
