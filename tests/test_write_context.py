@@ -188,3 +188,21 @@ def test_the_readme_lists_every_quality_key_once() -> None:
     listed = _listed("| key | default | meaning | example |")
     assert sorted(listed) == sorted(QualitySettings.model_fields)
     assert len(listed) == len(set(listed))
+
+
+@pytest.mark.parametrize(
+    ("text", "ends"),
+    [
+        ("Dr. Moreau also noticed", 0),  # an opener the embedded model was stopped inside of
+        ("Mrs. Lee brought her cat. It limps.", 2),
+        ("The cat weighs 4.2 kg and eats well.", 1),
+        ("J. R. Okafor signed the chart.", 1),
+        ("The answer was no.", 1),
+        ('She said "stop." Then she left.', 2),
+    ],
+)
+def test_the_embedded_model_stops_at_sentence_ends_not_at_abbreviations(text: str, ends: int) -> None:
+    """The first-project trial: every opener beginning "Dr." was cut right after it (24 of 24)."""
+    from hotdata.make.embedded._free_text import sentence_ends
+
+    assert sentence_ends(text) == ends

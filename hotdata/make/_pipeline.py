@@ -147,15 +147,20 @@ class Pipeline:
             return Outcome(spec.name, OutcomeKind.SKIPPED, f"{status.state.value}: {status.reason}")
         self.writer.check_writable(spec.name, data_path, meta_path)  # before any model call is paid
         started = time.monotonic()
-        plan = self.planner.plan(spec, status, forced=self.force, replay=self.replay, batch=batch)
-        candidate = self.maker.make(plan, tally)
-        if self.review:
-            self.writer.stage(candidate)
-        else:
-            self.writer.commit(candidate)
-            # a staged answer the build used (one no committed file holds) joins the store with it
-            self.answers.promote(candidate.record.answer_digests)
-        self.planner.wrote(spec.name, json.loads(candidate.data))
+        self.planner.building(spec.name)
+        try:
+            plan = self.planner.plan(spec, status, forced=self.force, replay=self.replay, batch=batch)
+            candidate = self.maker.make(plan, tally)
+            # its family compares with it from now on, before the write: a sibling gated meanwhile sees it
+            self.planner.wrote(spec.name, json.loads(candidate.data))
+            if self.review:
+                self.writer.stage(candidate)
+            else:
+                self.writer.commit(candidate)
+                # a staged answer the build used (one no committed file holds) joins the store with it
+                self.answers.promote(candidate.record.answer_digests)
+        finally:
+            self.planner.settled(spec.name)
         return Outcome(
             spec.name,
             OutcomeKind.STAGED if self.review else OutcomeKind.GENERATED,

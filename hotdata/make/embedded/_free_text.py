@@ -141,12 +141,29 @@ class _SentenceStop:
         text = self.llama.detokenize([int(t) for t in input_ids[self.n_prompt :]]).decode("utf-8", "ignore")
         if "\n" in text:
             return True
-        ends = 0
-        for match in re.finditer(r"[A-Za-z)\"'\u201d][.!?][\"'\u201d\u2019)]?(?=\s|$)", text):
-            quoted = text[: match.end()]
-            if (quoted.count('"') + quoted.count("\u201c") + quoted.count("\u201d")) % 2 == 0:
-                ends += 1
-        return ends >= self.n
+        return sentence_ends(text) >= self.n
+
+
+# Words whose stop is not a sentence end ("Dr. Moreau", "Mrs. Lee"). The plugin imports nothing
+# from the build side, so this is its own short list beside the gates' splitter.
+_ABBREVIATIONS = frozenset(
+    ["mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "mt", "vs", "fig", "inc", "ltd", "co"]
+)
+
+
+def sentence_ends(text: str) -> int:
+    """Sentence ends in ``text`` outside quotation marks; a stop after an abbreviation or an
+    initial ("Dr.", "J.") is not one, nor a decimal point."""
+    ends = 0
+    for match in re.finditer(r"[A-Za-z)\"'\u201d][.!?][\"'\u201d\u2019)]?(?=\s|$)", text):
+        if text[match.start() + 1] == ".":
+            word = re.search(r"[A-Za-z]+$", text[: match.start() + 1])
+            if word is not None and (word.group().lower() in _ABBREVIATIONS or len(word.group()) == 1):
+                continue
+        quoted = text[: match.end()]
+        if (quoted.count('"') + quoted.count("\u201c") + quoted.count("\u201d")) % 2 == 0:
+            ends += 1
+    return ends
 
 
 def complete_prose(

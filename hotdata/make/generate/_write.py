@@ -251,13 +251,15 @@ async def write(
     best_of: int = 2,
     context: Sequence[str] = (),
     where: str = "",
+    field: str = "",
 ) -> str:
     """Free text for one prose field; see the module docstring.
 
     Each attempt draws up to ``best_of`` samples and takes the first that passes the
     gates (most pass at once, so the second is rarely drawn); an attempt fails when
     all of its samples fail. ``context``: material sent before the instruction that the
-    text may build on and repeat (not an echo); ``where``: the generator's line that asked.
+    text may build on and repeat (not an echo); ``where``: the generator's line that asked;
+    ``field``: the field of a ``ctx.generate`` answer it writes (named in refusals).
     """
     instruction = with_context(instruction, context)
     asker.note_material(*context)
@@ -278,7 +280,7 @@ async def write(
     fixture = asker.plan.inputs
     judged = asker.echo_context(instruction)
     reasons: list[str] = []
-    asker.note_prompt(instruction, f"ctx.write at {where}" if where else "")
+    asker.note_prompt(instruction, f"ctx.write at {where}" if where and not field else "")
     for attempt in range(1, asker.max_attempts + 1):
         for sample in range(best_of):
             value = await draft((attempt - 1) * max(1, best_of) + sample + 1)
@@ -293,7 +295,10 @@ async def write(
         asker.refuse(reasons[:10])
     secrets = list(fixture.secrets)
     call = f"ctx.write at {where}" if where else f"ctx.write({redact(instruction, secrets)[:60]!r}…)"
-    opener = f" (start={redact(parts[0], secrets)!r})" if parts[0] else ""
+    if field:
+        call = f"ctx.generate at {where}, field {field!r}" if where else f"field {field!r}"
+    shown = start if isinstance(start, str) or start is None else list(start)
+    opener = f" (start={redact(repr(shown), secrets)})" if parts[0] else ""
     raise GenerationError(
         f"fixture {asker.fixture}: {call}{opener}: no acceptable text in "
         f"{asker.max_attempts} attempt(s) of {best_of} sample(s); last: {'; '.join(reasons[:3])}. "
@@ -493,6 +498,7 @@ async def generate_with_prose(
                 min_length=int(node.get("minLength", 1)),
                 sentences=sentences,
                 where=where,
+                field=name,
             )
         raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
         reasons = adapter.errors_for(raw)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ class _Family(Mapping[str, Any]):
 
     def _read(self) -> dict[str, Any]:
         if self._data is None:
-            self._data = self._planner.family(self._spec)
+            self._data = self._planner.family(self._spec, settle=True)
         return self._data
 
     def __getitem__(self, name: str) -> Any:
@@ -106,6 +107,9 @@ class Planner:
         # each fixture's data as this run last read or wrote it (None: missing or unreadable), so a
         # family of N variants is read N times per run, not N² (each variant is compared with all)
         self._data: dict[str, Any] = {}
+        # fixtures this run is building now: a later-named sibling's gate waits for them to settle
+        self._building: set[str] = set()
+        self._settled = threading.Condition()
         self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
         self._verified: dict[str, str] = {}  # fixture -> the inputs digest this run found it fresh with
 
@@ -236,12 +240,19 @@ class Planner:
             built_from=built_from(data_path, meta_path, staged=staged_answers),
         )
 
-    def family(self, spec: FixtureSpec) -> dict[str, Any]:
-        """The data of the other variants of ``spec``'s generator (a family must not repeat itself)."""
+    def family(self, spec: FixtureSpec, *, settle: bool = False) -> dict[str, Any]:
+        """The data of the other variants of ``spec``'s generator (a family must not repeat itself).
+
+        ``settle``: first wait until the earlier-named siblings this run is building have been
+        written or have failed (at most the fixture's timeout), so two siblings built at once are
+        compared in name order, as ``doit validate`` compares them afterwards."""
+        siblings = [other for other in self.catalog.family(spec) if other.name != spec.name]
+        if settle:
+            earlier = {other.name for other in siblings if other.name < spec.name}
+            with self._settled:
+                self._settled.wait_for(lambda: not earlier & self._building, self.inputs(spec).timeout)
         found: dict[str, Any] = {}
-        for other in self.catalog.family(spec):
-            if other.name == spec.name:
-                continue
+        for other in siblings:
             if other.name not in self._data:
                 try:
                     self._data[other.name] = json.loads(self.paths(other)[0].read_bytes())
@@ -251,9 +262,20 @@ class Planner:
                 found[other.name] = self._data[other.name]
         return found
 
+    def building(self, name: str) -> None:
+        """This run is building fixture ``name`` now (its later-named siblings' gates wait for it)."""
+        with self._settled:
+            self._building.add(name)
+
     def wrote(self, name: str, data: Any) -> None:
         """This run wrote (or staged) ``data`` for fixture ``name``: its family compares with it."""
         self._data[name] = data
+
+    def settled(self, name: str) -> None:
+        """Fixture ``name`` is written, or failed: the siblings waiting for it go on."""
+        with self._settled:
+            self._building.discard(name)
+            self._settled.notify_all()
 
     # -- the local index --------------------------------------------------------------
 
