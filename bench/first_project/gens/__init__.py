@@ -1,0 +1,1 @@
+"""Generators of the first project: vet visits, bike repair orders, conference talks."""
