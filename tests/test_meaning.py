@@ -87,3 +87,12 @@ def test_a_placeholder_answer_is_refused_and_asked_again_in_the_build(tmp_path: 
     record: dict[str, Any] = json.loads(project.path("fixtures/notes/welcome.meta.json").read_text())
     reasons = record["failed_attempts"][0]["reasons"]
     assert reasons == ["/text holds the placeholder '[Company]'"]
+
+
+def test_a_skeleton_answer_of_bare_list_markers_is_a_placeholder() -> None:
+    """The first-project trial: the embedded model answered every talk's takeaways with
+    ["1. ", "2. ", "3. "], which passed every gate."""
+    found = check_value({"takeaways": ["1. ", "2. ", "3. "]}, QualitySettings(), QualityContext())
+    assert [(p.pointer, p.check) for p in found][:1] == [("/takeaways/0", "placeholder")]
+    assert "bare list marker" in found[0].message
+    assert check_value({"takeaways": ["1. Cache the fonts.", "-"]}, QualitySettings(), QualityContext()) == []

@@ -164,8 +164,14 @@ def _is_slot(inside: str) -> bool:
     return len(words) == 1 and re.fullmatch(r"[A-Z][a-z]+[A-Z][A-Za-z]*", inside) is not None
 
 
+# A list item with nothing after its marker: the skeleton of an answer ("1. ", "- ").
+_BARE_MARKER = re.compile(r"\s*(?:\d{1,3}[.)]|[*\u2022])\s*")
+
+
 def placeholder(text: str) -> str | None:
     """Why ``text`` holds a slot nobody filled, or None."""
+    if _BARE_MARKER.fullmatch(text):
+        return f"is a bare list marker {text.strip()!r}: the item was never written"
     text = _unquoted(text)
     for found in _SQUARE.finditer(text):
         if _is_slot(found.group("inside")):
