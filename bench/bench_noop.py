@@ -16,6 +16,7 @@ imported.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -183,25 +184,10 @@ def run(sizes: list[int], repeat: int = 5) -> list[dict[str, Any]]:
     return results
 
 
-def record(rows: list[dict[str, Any]]) -> None:
-    """Merge ``rows`` into bench/results.json, as ``python -m bench`` writes it."""
-    import json
-    import os
-
-    from bench.__main__ import RESULTS, machine, merged
-
-    info = {**machine(), "load_average": [os.getloadavg()[0]] * 2}
-    for row in rows:
-        row["machine"] = info
-    previous = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else []
-    RESULTS.write_text(
-        json.dumps(merged(rows, previous), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    print(f"{len(rows)} figure(s) merged into {RESULTS}")
-
-
 if __name__ == "__main__":
     args = sys.argv[1:]
     measured = run([int(a) for a in args if a != "--record"] or [1000])
     if "--record" in args:
-        record(measured)
+        from bench.__main__ import record
+
+        record(measured, os.getloadavg()[0])

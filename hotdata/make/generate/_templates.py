@@ -6,9 +6,10 @@ freshness check hashes template files as bytes and never needs it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,11 +82,13 @@ class TemplateSet:
             autoescape=False,  # prompts are plain text, not HTML
         )
 
-    def _source(self, name: str) -> str:
+    @contextlib.contextmanager
+    def _loading(self, name: str) -> Iterator[None]:
+        """A template that cannot be found or decoded, as one ``TemplateError`` naming it."""
         import jinja2
 
         try:
-            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+            yield
         except jinja2.TemplateNotFound:
             raise TemplateError(
                 f"template {name!r} not found in {self.directory}; create it or fix the name"
@@ -94,6 +97,10 @@ class TemplateSet:
             raise TemplateError(
                 f"template {self.directory / name} is not valid UTF-8 ({exc.reason} at byte {exc.start})"
             ) from None
+
+    def _source(self, name: str) -> str:
+        with self._loading(name):
+            source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
         return source
 
     def _parse(self, name: str) -> Any:
@@ -148,15 +155,8 @@ class TemplateSet:
         import jinja2
 
         try:
-            return self.env.get_template(name)
-        except jinja2.TemplateNotFound:
-            raise TemplateError(
-                f"template {name!r} not found in {self.directory}; create it or fix the name"
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise TemplateError(
-                f"template {self.directory / name} is not valid UTF-8 ({exc.reason} at byte {exc.start})"
-            ) from None
+            with self._loading(name):
+                return self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"template syntax error in {self.directory / name}, line {exc.lineno}: {exc.message}"
