@@ -7,6 +7,7 @@ hotdata but is called from one line of a generator).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import sysconfig
@@ -32,6 +33,7 @@ _INSTALLED = tuple(
 )
 
 
+@functools.cache  # a pure function of the file name; each ctx call walks a few frames
 def _installed(filename: str) -> bool:
     """Whether a frame's file is hotdata's, the standard library's or an installed package's."""
     if filename.startswith("<"):
