@@ -206,9 +206,16 @@ class _Generation:
         words = next((line.strip() for line in reversed(lines) if line.strip()), "")
         return words[:200]
 
-    def close(self) -> None:
+    def close(self, guard: float = 10.0) -> None:
+        # (typeshed types this private attribute as the wake-up, it is the thread)
+        manager: threading.Thread | None = getattr(self.executor, "_executor_manager_thread", None)
         self.kill()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if manager is not None and manager is not threading.current_thread():
+            # Python 3.11's exit hook wakes every executor's manager thread without its lock, so
+            # it can write to a pipe the manager is closing that moment ("Bad file descriptor"
+            # traceback at exit). Once the manager has finished, that wake-up is a no-op.
+            manager.join(guard)
         Path(self.log).unlink(missing_ok=True)
 
 
