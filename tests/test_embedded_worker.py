@@ -66,6 +66,21 @@ def test_a_crash_fails_the_request_it_served_and_the_next_gets_a_fresh_worker() 
         worker.close()
 
 
+def test_closing_after_a_crash_leaves_no_executor_thread_for_the_exit_hook_to_wake() -> None:
+    # Python 3.11's exit hook writes to each live executor's wake-up pipe without its lock; a
+    # manager thread still closing that pipe made a "Bad file descriptor" traceback (CI, stop 30).
+    import threading
+
+    before = set(threading.enumerate())
+    worker = _worker()
+    with pytest.raises(WorkerCrashed):
+        worker.call({"prompt": "[crash SIGSEGV]"})
+    worker.call({"prompt": "again", "schema": {"type": "string"}})
+    worker.close()
+    managers = [t for t in set(threading.enumerate()) - before if "ExecutorManager" in type(t).__name__]
+    assert managers == []
+
+
 def test_an_abort_reports_the_native_library_last_words() -> None:
     worker = _worker()
     try:
