@@ -12,14 +12,22 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import ProvenanceError
 from ._schema import canonical_json
 
-__all__ = ["PROVENANCE_FORMAT", "FailedAttempt", "Provenance", "Usage", "read_provenance", "sha256_hex"]
+__all__ = [
+    "PROVENANCE_FORMAT",
+    "FailedAttempt",
+    "Provenance",
+    "Usage",
+    "Verdict",
+    "read_provenance",
+    "sha256_hex",
+]
 
 # Bump when the meaning of a record changes: every older record becomes stale on purpose.
 PROVENANCE_FORMAT = 1
@@ -42,6 +50,18 @@ class FailedAttempt(BaseModel):
 
     attempt: int
     reasons: list[str]
+
+
+class Verdict(BaseModel):
+    """A judge model's answer to one yes/no question about the whole fixture (``judge=``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str
+    answer: Literal["yes", "no"]
+    field: str = ""  # the JSON pointer the judge blames ("" : the whole fixture)
+    reason: str = ""
+    model: str  # who judged
 
 
 class Provenance(BaseModel):
@@ -75,6 +95,8 @@ class Provenance(BaseModel):
     answer_digests: dict[str, str] = Field(default_factory=dict)
     replayed: int = 0
     hotdata_version: str = ""
+    # What the judge model said about the committed data, one verdict per question (none: no judge).
+    verdicts: list[Verdict] = Field(default_factory=list)
 
     @field_validator("generated_at")
     @classmethod
@@ -85,6 +107,8 @@ class Provenance(BaseModel):
 
     def to_bytes(self) -> bytes:
         data = self.model_dump(mode="json")
+        if not self.verdicts:  # a record without a judge reads as it did before judges existed
+            del data["verdicts"]
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return canonical_json(data)
 

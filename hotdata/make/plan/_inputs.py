@@ -3,7 +3,8 @@
 The fingerprint in a provenance record says from what a fixture was generated: the
 generator's code (or its ``version=`` pin), the templates it rendered (with everything
 they include), its schema and every other schema it asked the model for, its variant
-parameters, the model with its options, and the fixture's system prompt when it has one.
+parameters, the model with its options, and the fixture's system prompt and judge (its
+questions and model) when it has them.
 ``InputResolver`` works out each of these once per process, for the checks, the local index
 and the requests alike. Everything here reads source files and Python objects only: no
 jinja2, no LLM library, no local database (doit's included).
@@ -93,6 +94,7 @@ class InputResolver:
         options: dict[str, Any] = canonical_value({**config.model_options, **spec.model_options})
         generator, code = self._generator(spec)
         quality, checks, quality_hash = self._quality_for(spec)
+        judge = tuple(dict.fromkeys((*config.judge.questions, *spec.judge)))
         inputs = FixtureInputs(
             spec=spec,
             adapter=self.adapter(spec.schema),
@@ -111,6 +113,8 @@ class InputResolver:
             ttl=parse_ttl(spec.ttl if spec.ttl is not None else config.ttl),
             timeout=float(spec.timeout if spec.timeout is not None else config.fixture_timeout),
             secrets=self.secrets,
+            judge=judge,
+            judge_model=(config.judge.model or spec.model or config.model) if judge else None,
         )
         self._resolved[spec.name] = (spec, inputs)
         return inputs
