@@ -26,7 +26,7 @@ from ..models._seam import ModelRequest
 from ._answering import AnswerSource
 from ._json_answers import extract_json
 
-__all__ = ["JUDGE_SCHEMA", "Judge", "refusal"]
+__all__ = ["JUDGE_SCHEMA", "JUDGE_SYSTEM", "Judge", "judge_prompt", "parse_verdict", "refusal"]
 
 JUDGE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -44,6 +44,16 @@ _HOW = (
     'that is wrong (such as /reviews/2/text), or "" when it is the whole document; say why in '
     '"reason", in one sentence.'
 )
+
+
+def judge_prompt(fixture: str, data: Any, question: str, *, supports_schema: bool) -> str:
+    """What the judge is asked: the fixture's JSON, the question, and how to answer (the schema
+    in words for a model that does not take it)."""
+    shown = json.dumps(data, indent=1, ensure_ascii=False)
+    prompt = f"The test fixture {fixture!r}:\n{shown}\n\nQuestion: {question}\n\n{_HOW}"
+    if not supports_schema:
+        prompt += f"\n\nAnswer with one JSON object matching this JSON Schema:\n{json.dumps(JUDGE_SCHEMA)}"
+    return prompt
 
 
 def refusal(verdict: Verdict) -> str:
@@ -95,7 +105,7 @@ class Judge:
             self.tally.attempts += 1
             reply = (await self.source.answer(request, round_)).reply
             self.tally.counted(reply)
-            verdict = _parse(reply.text, question, self.model)
+            verdict = parse_verdict(reply.text, question, self.model)
             if verdict is not None:
                 return verdict
             last = reply.text.strip().replace("\n", " ")[:80]
@@ -118,7 +128,7 @@ class Judge:
         return {**base, **{k: v for k, v in wanted.items() if accepted is None or k in accepted}}
 
 
-def _parse(text: str, question: str, model: str) -> Verdict | None:
+def parse_verdict(text: str, question: str, model: str) -> Verdict | None:
     """The verdict in a judge's answer; None when it holds none."""
     try:
         raw = json.loads(extract_json(text))
