@@ -74,7 +74,9 @@ async def judge_all(model: str, rows: list[dict[str, Any]]) -> list[str | None]:
         verdict = parse_verdict(reply.text, row["question"], model)
         answers.append(None if verdict is None else verdict.answer)
         mark = "ok " if answers[-1] == row["expected"] else "BAD"
-        print(f"{mark} {row['expected']:>3} <- {answers[-1]}: {row['question']} ({row['why']})", file=sys.stderr)
+        print(
+            f"{mark} {row['expected']:>3} <- {answers[-1]}: {row['question']} ({row['why']})", file=sys.stderr
+        )
     return answers
 
 
@@ -126,7 +128,7 @@ def run(model: str = DEFAULT_JUDGE) -> list[dict[str, Any]]:
         ),
         figure(
             f"judge{tag}_no_precision",
-            f"{what}: precision of \"no\" (refusals that were deserved)",
+            f'{what}: precision of "no" (refusals that were deserved)',
             value=s["no_precision"],
             unit="share",
             floor=None,
@@ -137,7 +139,7 @@ def run(model: str = DEFAULT_JUDGE) -> list[dict[str, Any]]:
         ),
         figure(
             f"judge{tag}_no_recall",
-            f"{what}: recall of \"no\" (bad fixtures caught)",
+            f'{what}: recall of "no" (bad fixtures caught)',
             value=s["no_recall"],
             unit="share",
             floor=None,

@@ -265,3 +265,22 @@ def test_a_bad_judge_argument_is_refused_in_one_line(tmp_path: Path, judge: str,
     assert "gens/judged.py, line " in text, text
     assert "Traceback" not in text
     assert not project.path("fixtures/notes/judged.json").exists()
+
+
+@pytest.mark.slow
+def test_the_embedded_model_is_never_the_judge_by_default(tmp_path: Path) -> None:
+    """bench/bench_judge.py: the embedded model judges no better than chance, so questions
+    that would fall to it are refused in one line until a judge model is named."""
+    project = make_project(tmp_path)
+    env = {"HOTDATA_MODEL": "hotdata-local"}
+    proc = project.doit("status", env=env)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0, text
+    lines = [line for line in text.splitlines() if "judges no better than chance" in line]
+    assert lines and "[tool.hotdata.judge] model = " in lines[0], text
+    assert "Traceback" not in text
+    pyproject = project.path("pyproject.toml")
+    pyproject.write_text(pyproject.read_text() + '\n[tool.hotdata.judge]\nmodel = "hotdata-fake"\n')
+    rows = project.status(env=env)
+    assert rows["notes/judged"]["state"] == "missing"
+    assert calls(project) == []

@@ -24,7 +24,8 @@ from typing import Any
 
 from ..._duration import parse_ttl
 from ..._schema import SchemaAdapter
-from .._config import HotDataConfig
+from .._config import DEFAULT_MODEL, HotDataConfig
+from .._errors import CatalogError
 from .._fixture_plan import FixtureInputs
 from .._secrets import mask_secrets, secret_values
 from .._spec import FixtureSpec
@@ -58,6 +59,29 @@ def function_source(fn: Any) -> str:
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
         return "\n".join(source.splitlines()[node.lineno - 1 :]) + "\n"
     return source
+
+
+# The embedded model as a judge, measured by bench/bench_judge.py on tests/data/judge_labelled.json.
+EMBEDDED_JUDGE_FIGURES = "EMBEDDED_FIGURES"
+
+
+def judge_model(config: HotDataConfig, spec: FixtureSpec) -> str:
+    """Who answers a fixture's judge questions: ``[tool.hotdata.judge] model``, else the
+    fixture's model. The embedded model judges no better than chance, so it is never the
+    judge by default: a project whose questions would fall to it is refused until it names
+    a judge model (``model = "hotdata-local"`` to take it anyway): ``CatalogError``, raised
+    when the catalog loads."""
+    if config.judge.model is not None:
+        return config.judge.model
+    model = spec.model or config.model
+    if model == DEFAULT_MODEL:
+        raise CatalogError(
+            f"fixture {spec.name}: its judge questions need a judge model, and the embedded model "
+            f"{DEFAULT_MODEL} judges no better than chance ({EMBEDDED_JUDGE_FIGURES}); name one in "
+            'pyproject.toml: [tool.hotdata.judge] model = "gpt-4o-mini" (or any llm model id; '
+            f'"{DEFAULT_MODEL}" to use it anyway)'
+        )
+    return model
 
 
 class InputResolver:
@@ -114,7 +138,7 @@ class InputResolver:
             timeout=float(spec.timeout if spec.timeout is not None else config.fixture_timeout),
             secrets=self.secrets,
             judge=judge,
-            judge_model=(config.judge.model or spec.model or config.model) if judge else None,
+            judge_model=judge_model(config, spec) if judge else None,
         )
         self._resolved[spec.name] = (spec, inputs)
         return inputs
