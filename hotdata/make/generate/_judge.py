@@ -22,6 +22,7 @@ from ..._provenance import Verdict
 from .._candidate import Tally
 from .._errors import GenerationError
 from .._fixture_plan import FixturePlan
+from .._secrets import redact
 from ..models._seam import ModelRequest
 from ._answering import AnswerSource
 from ._json_answers import extract_json
@@ -106,8 +107,9 @@ class Judge:
             reply = (await self.source.answer(request, round_)).reply
             self.tally.counted(reply)
             verdict = parse_verdict(reply.text, question, self.model)
-            if verdict is not None:
-                return verdict
+            if verdict is not None:  # the record holds no secret, not even one a judge repeats
+                secrets = list(self.plan.inputs.secrets)
+                return verdict.model_copy(update={"reason": redact(verdict.reason, secrets)})
             last = reply.text.strip().replace("\n", " ")[:80]
             self.tally.refused([f"judge: {question} — not a verdict: {last!r}"])
         raise GenerationError(
