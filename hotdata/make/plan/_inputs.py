@@ -62,7 +62,7 @@ def function_source(fn: Any) -> str:
 
 
 # The embedded model as a judge, measured by bench/bench_judge.py on tests/data/judge_labelled.json.
-EMBEDDED_JUDGE_FIGURES = "EMBEDDED_FIGURES"
+EMBEDDED_JUDGE_FIGURES = "22 of 42 labelled fixtures right, chance 21: python -m bench.bench_judge"
 
 
 def judge_model(config: HotDataConfig, spec: FixtureSpec) -> str:
