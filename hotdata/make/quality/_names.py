@@ -8,18 +8,20 @@ husband Tom, a street, a product the reader knows), so a name is refused in two 
 * a stand-in or machine-made name: ``Premise-1``, ``Agent-7``, ``TechCorp``, ``ShopCo``,
   ``John Doe``, ``Company X``, ``Acme``, ``XYZ Logistics``, ``SmolLM``;
 * a replaced name: what the fixture was given names someone or something (``customer: "Ana
-  Ruiz"``), the text names none of it, and names someone else instead ("Hi Maria").
+  Ruiz"``), the text names none of it, and puts another name where a person's name goes: after
+  a greeting ("Hi Maria"), a title ("Mr Johnson"), a role ("the incident commander, Jordan
+  Blake", "Instructor Kevin"), or as a sentence's subject ("Max had", "Emma and David invite").
 
-A capitalised word counts as a name when it is not the first word of a sentence (unless a
-second capitalised word or a past-tense verb follows it: "Jordan Blake started", "Sarah
-closed"), not an acronym or a code (no lower-case letter), not a day, month, nationality or
-greeting, and not a word the sources use in lower case ("open Reports" when the prompt says
-"reports"). Possessives count as the name ("Kemal's").
+A name the sources use is never refused, nor one they write in lower case; days, months,
+nationalities and greetings are not names; quoted text is reported speech. A text that uses a
+given name may add others ("Casa Azul … the owner, Lupita"). What this check cannot see: a
+plausibly invented person where the fixture gave a person ("Sarah closed the most
+escalations" for Lena), a wrong place ("Oslo to Paris" for Rome).
 
-Precision and recall are measured on tests/data/meaning_names_roles.json (``python -m
-bench.bench_meaning``). The check cannot know the prompts of committed data, so it runs only
-when the build does (``doit validate`` and ``doit status`` skip it), and it is off unless
-``checks`` names it.
+Precision and recall are measured on tests/data/meaning_names_roles.json, held out (``python
+-m bench.bench_meaning``); it was tuned on tests/data/meaning_names_roles_tuning.json. The
+check cannot know the prompts of committed data, so it runs only when the build does (``doit
+validate`` and ``doit status`` skip it), and it is off unless ``checks`` names it.
 """
 
 from __future__ import annotations
@@ -49,25 +51,38 @@ _NOT_NAMES = _set(
     "in on at for from with after before when if as by to and but so or of then there here "
     "please note update fyi re fwd"
 )
-_TITLES = _set("mr mrs ms miss dr prof sir madam mx")
 _SENTENCE_END = re.compile(r"[.!?:;\u2026]['\"\u2019\u201d)]*$")
-_TOKEN = re.compile(r"[\w'\u2019&.-]+|\S", re.UNICODE)
-_POSSESSIVE = re.compile(r"['\u2019]s?$")
 # Stand-ins and machine-made names: never a real party in realistic data.
 _STAND_IN = re.compile(
     r"\b[A-Z][a-z]+-\d{1,3}\b|"  # Premise-1, Agent-7
     r"\b[A-Z][a-z]+(?:Corp|Co|Inc|Tech|Soft|Mart|Shop|Store|Systems|Solutions)\b|"  # TechCorp, ShopCo
     r"\b(?:John|Jane) (?:Doe|Smith)\b|\bJoe Bloggs\b|\bCompany [A-Z]\b|\bAcme\b|"
     r"\b(?:XYZ|ABC) (?:[A-Z][a-z]+ ?){1,3}|"
-    r"\b(?:Restaurant|Company|Hotel|Customer|Business|Store|Shop|Brand|Product) Name\b|"
+    r"\b(?:Restaurant|Company|Hotel|Customer|Business|Store|Shop|Brand|Product|Author|Person|Agent|"
+    r"Employee|Venue|Event|Client|Manager) Name\b|"
     r"\bSmolLM\w*"
 )
+# Where a person's name goes: the slots a replaced name is looked for in.
+_NAME = r"(?P<name>[A-Z][a-z]+(?:['\u2019-][A-Z]?[a-z]+)*(?: [A-Z][a-z]+(?:-[A-Z][a-z]+)*){0,2})"
+_SLOTS = [
+    re.compile(r"\b(?i:hi|hello|hey|dear|thanks|thank you|regards|cheers),? " + _NAME),
+    re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mx)\.? " + _NAME),
+    re.compile(
+        r"\b(?i:instructor|handler|agent|manager|author|commander|customer|client|owner|chef|driver|"
+        r"teacher|student|nurse|doctor|engineer|technician|host|guide|assignee|officer|"
+        r"advisor|adviser|representative|specialist|coordinator|supervisor|recruiter|reviewer),? " + _NAME
+    ),
+]
+# A name as the subject of a sentence: "Max had", "Emma and David invite". Not any verb: a note's
+# "Monitoring alerted", "Price reduced", "Patient asked" start with nouns.
+_SUBJECT = re.compile(_NAME + r"(?: and [A-Z][a-z]+ (?:[a-z]+)| (?:had|has|says|said|will|wrote))\b")
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 _QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
 
 
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)}
+    return {_POSSESSIVE.sub("", w).lower() for w in _WORD.findall(text)}
 
 
 @dataclass(frozen=True)
@@ -91,10 +106,14 @@ class KnownNames:
                 words.add(word.lower())
                 if word.islower():
                     lower.add(word)
-                elif word[0].isupper() and len(word) >= 3 and word.lower() not in _NOT_NAMES:
-                    # a field is a name when capitalised; a prompt's first word is not
-                    if is_field or not _sentence_start(text, found.start()):
-                        names.add(word.lower())
+                # a field is a name when capitalised; a prompt's first word is not
+                elif (
+                    word[0].isupper()
+                    and len(word) >= 3
+                    and word.lower() not in _NOT_NAMES
+                    and (is_field or not _sentence_start(text, found.start()))
+                ):
+                    names.add(word.lower())
         allow = {w.lower() for entry in allowed for w in _WORD.findall(entry)}
         return cls(frozenset(words), frozenset(lower), frozenset(names), frozenset(allow))
 
@@ -108,32 +127,16 @@ def _sentence_start(text: str, at: int) -> bool:
     return not before or bool(_SENTENCE_END.search(before)) or "\n" in text[len(before) : at]
 
 
-def _candidates(text: str) -> list[list[str]]:
-    """Runs of capitalised words that read as names (see the module's rules)."""
-    tokens = [(m.group().strip(".-"), m.start()) for m in _TOKEN.finditer(text)]
-    runs: list[list[str]] = []
-    run: list[str] = []
-    for i, (token, at) in enumerate(tokens):
-        word = _POSSESSIVE.sub("", token)
-        capital = bool(word) and word[0].isupper() and any(c.islower() for c in word) and word.isalpha()
-        if capital and word.lower() not in _NOT_NAMES:
-            initial = _sentence_start(text, at) and not run
-            after = _POSSESSIVE.sub("", tokens[i + 1][0]) if i + 1 < len(tokens) else ""
-            followed = bool(after) and after[0].isupper() and after.isalpha()
-            verb = after.islower() and after.endswith("ed") and len(after) > 3
-            titled = i > 0 and tokens[i - 1][0].lower().rstrip(".") in _TITLES
-            if not initial or followed or verb or titled or token != word:
-                run.append(word)
-                if token != word:  # a possessive ends the name
-                    runs.append(run)
-                    run = []
-                continue
-        if run:
-            runs.append(run)
-            run = []
-    if run:
-        runs.append(run)
-    return runs
+def _slot_names(text: str) -> list[str]:
+    """Names in the slots where a person's name goes (see the module's rules)."""
+    found = [m for slot in _SLOTS for m in slot.finditer(text)]
+    found += [m for m in _SUBJECT.finditer(text) if _sentence_start(text, m.start())]
+    names = []
+    for match in sorted(found, key=lambda m: m.start("name")):
+        kept = [w for w in match.group("name").split() if w.lower() not in _NOT_NAMES]
+        if kept:
+            names.append(" ".join(kept))
+    return names
 
 
 def invented_name(text: str, known: KnownNames) -> str | None:
@@ -148,11 +151,8 @@ def invented_name(text: str, known: KnownNames) -> str | None:
     mine = _words(text)
     if mine & known.names:
         return None  # it uses a name it was given: others beside it are incidental
-    for run in _candidates(text):
-        unknown = [w for w in run if not known.knows(w) and w.lower() not in known.lower]
-        if unknown:
+    for name in _slot_names(text):
+        if any(not known.knows(w) and w.lower() not in known.lower for w in _words(name)):
             given = ", ".join(sorted(known.names)[:4])
-            return (
-                f"names {' '.join(run)!r} instead of any name the fixture was given ({given})"
-            )
+            return f"names {name!r} instead of any name the fixture was given ({given})"
     return None

@@ -93,7 +93,9 @@ _ADDRESS = re.compile(
 _QUOTED = re.compile(r"\"[^\"]*\"|\u201c[^\u201d]*\u201d")
 
 
-def conversations(data: Any, declared: Mapping[str, RoleFields]) -> Iterator[tuple[str, list[Any], RoleFields]]:
+def conversations(
+    data: Any, declared: Mapping[str, RoleFields]
+) -> Iterator[tuple[str, list[Any], RoleFields]]:
     """Every conversation of ``data``: its pointer, its items and their (role, text) keys."""
     stack: list[tuple[str, Any]] = [("", data)]
     while stack:
