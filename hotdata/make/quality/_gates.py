@@ -453,7 +453,7 @@ def _names(text: str, known: KnownNames | None, facts: _Facts) -> str | None:
     if known is None or not facts.prose or facts.structured or not (reason := invented_name(text, known)):
         return None
     name = reason.split("'")[1] if "'" in reason else reason
-    return f"{reason}; if it is right, allow it with the quality key names = [{json.dumps(name)}]"
+    return f"{reason} (names check); if it is right, allow it: names = [{json.dumps(name)}] in [tool.hotdata.quality]"
 
 
 def _role_problems(data: Any, settings: QualitySettings) -> list[QualityProblem]:
@@ -474,8 +474,8 @@ def _role_problems(data: Any, settings: QualitySettings) -> list[QualityProblem]
             ):
                 where = f"{pointer}/{i}/{text_key.replace('~', '~0').replace('/', '~1')}"
                 message = (
-                    f"{where} (role {role!r}) {reason}; if that role may say it, "
-                    f"ignore the pointer (ignore = [{json.dumps(where)}])"
+                    f"{where} (role {role!r}) {reason} (roles check); if that role may say it, "
+                    f"ignore the pointer: ignore = [{json.dumps(where)}] in [tool.hotdata.quality]"
                 )
                 problems.append(QualityProblem(where, "roles", message))
     return problems

@@ -123,6 +123,11 @@ def _shape(items: list[Any]) -> RoleFields | None:
     return None
 
 
+def _is_role(label: str, others: set[str]) -> bool:
+    words = label.strip().lower().split()
+    return " ".join(words) in others or all(w in _ASKING or w in _SERVING for w in words)
+
+
 def role_problem(text: str, role: str, roles: Sequence[str]) -> str | None:
     """Why a turn of ``role`` in a conversation among ``roles`` is spoken by the wrong side, or None."""
     text = _QUOTED.sub(" ", text)
@@ -136,7 +141,12 @@ def role_problem(text: str, role: str, roles: Sequence[str]) -> str | None:
             return True
         return side is not None and _side(word) not in (None, side) and bool(other_sides)
 
-    if (label := _LABEL.search(text)) and other_role(label.group("label").strip()):
+    # a speaker label is a role, never a phrase ("Your agent said: …" is reported speech)
+    if (
+        (label := _LABEL.search(text))
+        and _is_role(label.group("label"), others)
+        and other_role(label.group("label"))
+    ):
         return f"is labelled as another role: {label.group().strip()!r}"
     for found in _AS.finditer(text):
         said = "support" if found.group("desk") else found.group("as") or found.group("am")
