@@ -259,6 +259,9 @@ class Asker:
             except ValueError as exc:
                 return _Verdict.refused([f"{pointer}: the answer for this field alone is not JSON ({exc})"])
         mended = self._check(json.dumps(data, ensure_ascii=False), adapter, adapter.json_schema(), prompt)
+        if not mended.valid:  # the field's answer does not fit: say it was the field asked alone
+            fields = ", ".join(mend.fields)
+            mended = _Verdict.refused([f"{fields} asked again alone: {r}" for r in mended.reasons])
         return dataclasses.replace(mended, whole_tokens=mend.whole_tokens)
 
     def _judge(
