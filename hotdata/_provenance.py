@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ._errors import ProvenanceError
 from ._schema import canonical_json
 
-__all__ = ["PROVENANCE_FORMAT", "FailedAttempt", "Provenance", "Usage", "read_provenance", "sha256_hex"]
+__all__ = [
+    "PROVENANCE_FORMAT",
+    "FailedAttempt",
+    "Provenance",
+    "Repair",
+    "Usage",
+    "read_provenance",
+    "sha256_hex",
+]
 
 # Bump when the meaning of a record changes: every older record becomes stale on purpose.
 PROVENANCE_FORMAT = 1
@@ -44,6 +52,17 @@ class FailedAttempt(BaseModel):
     reasons: list[str]
 
 
+class Repair(BaseModel):
+    """One field asked again alone, instead of the whole value (field-scoped repair)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempt: int
+    pointer: str  # RFC 6901 pointer of the field asked again
+    output_tokens: int | None = None  # what the field's answer took
+    whole_output_tokens: int | None = None  # what the whole answer it stands in for took
+
+
 class Provenance(BaseModel):
     """One fixture's provenance record."""
 
@@ -64,6 +83,8 @@ class Provenance(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     usage_per_attempt: list[Usage] = Field(default_factory=list)
     failed_attempts: list[FailedAttempt] = Field(default_factory=list)
+    # Fields asked again alone after a refusal; left out of the file when there were none.
+    repairs: list[Repair] = Field(default_factory=list)
     # The quality settings (hash) the data passed when it was generated; None: not gated.
     quality: str | None = None
     # Why it was (re)generated, in the classifier's words ("template partials/voice.j2 changed").
@@ -86,6 +107,8 @@ class Provenance(BaseModel):
     def to_bytes(self) -> bytes:
         data = self.model_dump(mode="json")
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if not data["repairs"]:
+            del data["repairs"]
         return canonical_json(data)
 
 

@@ -68,6 +68,7 @@ class FixtureInputs:
     ttl: timedelta | None
     timeout: float  # seconds its generation may take
     secrets: tuple[str, ...] = field(repr=False)  # never in its data, records, answers or messages
+    repair: str = "field"  # retries.repair: refused fields are asked again alone, or the whole value
 
     @property
     def name(self) -> str:

@@ -111,6 +111,7 @@ class InputResolver:
             ttl=parse_ttl(spec.ttl if spec.ttl is not None else config.ttl),
             timeout=float(spec.timeout if spec.timeout is not None else config.fixture_timeout),
             secrets=self.secrets,
+            repair=config.retries.repair,
         )
         self._resolved[spec.name] = (spec, inputs)
         return inputs
