@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,14 @@ from typing import Any
 import pytest
 from doit_project import Project
 
+from hotdata._schema import SchemaAdapter
+from hotdata.make import FixtureSpec, HotDataConfig
+from hotdata.make.generate import AnswerSource, Asker, Budget, Tally
+from hotdata.make.generate._json_answers import schema_for_model
 from hotdata.make.generate._repair import MAX_FIELDS, field_schema, refused_fields, splice, unwrap
+from hotdata.make.generate._write import generate_with_prose, prose_fields
+from hotdata.make.models import ModelCapabilities, ModelReply, ModelRequest
+from hotdata.make.plan import Catalog, InputResolver, Planner
 from hotdata.make.quality import QualityProblem
 
 GENERATOR = """
@@ -149,3 +157,69 @@ def test_a_wrapped_field_answer_is_unwrapped() -> None:
     assert unwrap("fine", "/reviews/1/text", text) == "fine"
     review = {"type": "object", "properties": {"text": text}}
     assert unwrap({"text": "fine"}, "/reviews/1", review) == {"text": "fine"}
+
+
+class SmallModelDouble:
+    """A test double of a small model that writes prose apart and decodes structure under a
+    grammar: its prose depends on the request's seed, so a field written again differs."""
+
+    capabilities = ModelCapabilities(
+        supports_schema=True, copies_feedback=True, reads_no_schema_text=True, writes_prose_apart=True
+    )
+
+    def __init__(self) -> None:
+        self.requests: list[ModelRequest] = []
+
+    async def complete(self, request: ModelRequest) -> ModelReply:
+        self.requests.append(request)
+        if request.json_schema is not None:  # the structure: prose fields are a fixed "-"
+            return ModelReply(json.dumps({"stars": 4, "headline": "-", "text": "-"}), 10, 12, "stop")
+        seed = request.options.get("seed")
+        if "headline" in request.prompt:
+            return ModelReply("Sturdy kettle that whistles loudly and boils water fast.", 10, 12, "stop")
+        word = "cracked" if seed == 7 else "held up"  # the first draw is the one the check refuses
+        return ModelReply(
+            f"After a month of daily use the enamel near the spout {word} well.", 10, 15, "stop"
+        )
+
+
+def test_a_small_model_writes_only_the_refused_prose_field_again() -> None:
+    from pydantic import BaseModel, Field
+
+    from hotdata.make.quality import QualityProblem as Problem
+
+    class Review(BaseModel):
+        stars: int = Field(ge=1, le=5)
+        headline: str = Field(max_length=120)
+        text: str = Field(max_length=300)
+
+    def no_cracks(data: Any, context: Any) -> list[Problem]:
+        return [Problem("/text", "no_cracks", "/text says it cracked")] if "cracked" in data["text"] else []
+
+    async def generator(ctx: Any) -> Review:
+        return await ctx.generate("Write a review of a stovetop kettle.")
+
+    spec = FixtureSpec(
+        "shop/review", generator, Review, model="m", model_options={"seed": 7}, quality=no_cracks
+    )
+    planner = Planner(InputResolver(HotDataConfig(root=Path("."))), catalog=Catalog([spec]))
+    plan = planner.plan(spec, planner.status(spec))
+    client = SmallModelDouble()
+    tally = Tally()
+    asker = Asker(plan, AnswerSource(plan, client, Budget(), tally), tally)
+
+    adapter = SchemaAdapter(Review)
+    fields = prose_fields(schema_for_model(adapter.json_schema() or {}))
+    value = asyncio.run(
+        generate_with_prose(asker, "Write a review of a stovetop kettle.", adapter, fields, None)
+    )
+    assert value.text.endswith("held up well.") and value.stars == 4
+    structure = [r for r in client.requests if r.json_schema is not None]
+    headlines = [r for r in client.requests if r.json_schema is None and "headline" in r.prompt]
+    texts = [r for r in client.requests if r.json_schema is None and "headline" not in r.prompt]
+    # the structure and the headline were accepted once and kept; only the text was written again
+    assert (len(structure), len(headlines), len(texts)) == (1, 1, 2)
+    assert texts[0].options["seed"] != texts[1].options["seed"]
+    (repair,) = tally.repairs
+    assert repair.pointer == "/text" and repair.output_tokens == 15
+    assert repair.whole_output_tokens == 12 + 12 + 15
