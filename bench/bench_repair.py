@@ -62,6 +62,7 @@ def build(mode: str, where: Path) -> dict[str, Any]:
         "repairs": [rep for r in records for rep in r.get("repairs", [])],
         "seconds": seconds,
         "summary": summary,
+        "failed": [line.strip() for line in proc.stdout.splitlines() if "FAILED" in line],
     }
 
 
@@ -75,6 +76,8 @@ def main(argv: list[str]) -> int:
             f"{run['output_tokens']:,} output tokens in the built records, {run['seconds']:.0f} s; "
             f"the build said: {run['summary']}"
         )
+        for line in run["failed"]:
+            print(f"  {line[:400]}")
     repairs = runs["field"]["repairs"]
     for rep in repairs:
         print(
