@@ -23,6 +23,7 @@ __all__ = [
     "PROVENANCE_FORMAT",
     "FailedAttempt",
     "Provenance",
+    "Repair",
     "Usage",
     "Verdict",
     "read_provenance",
@@ -64,6 +65,17 @@ class Verdict(BaseModel):
     model: str  # who judged
 
 
+class Repair(BaseModel):
+    """One field asked again alone, instead of the whole value (field-scoped repair)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempt: int
+    pointer: str  # RFC 6901 pointer of the field asked again
+    output_tokens: int | None = None  # what the field's answer took
+    whole_output_tokens: int | None = None  # what the whole answer it stands in for took
+
+
 class Provenance(BaseModel):
     """One fixture's provenance record."""
 
@@ -84,6 +96,8 @@ class Provenance(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     usage_per_attempt: list[Usage] = Field(default_factory=list)
     failed_attempts: list[FailedAttempt] = Field(default_factory=list)
+    # Fields asked again alone after a refusal; left out of the file when there were none.
+    repairs: list[Repair] = Field(default_factory=list)
     # The quality settings (hash) the data passed when it was generated; None: not gated.
     quality: str | None = None
     # Why it was (re)generated, in the classifier's words ("template partials/voice.j2 changed").
@@ -110,6 +124,8 @@ class Provenance(BaseModel):
         if not self.verdicts:  # a record without a judge reads as it did before judges existed
             del data["verdicts"]
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if not data["repairs"]:
+            del data["repairs"]
         return canonical_json(data)
 
 

@@ -241,5 +241,8 @@ def test_a_model_that_copies_feedback_is_resampled_not_told(tmp_path: Path) -> N
     value = asyncio.run(asker.ask("Write a welcome note.", SchemaAdapter(Draft)))
     assert value.text == GOOD
     first, second = client.requests
-    assert second.prompt == first.prompt  # no pasted errors for a model that would copy them
+    # the refused field is asked again alone (field-scoped repair), with no pasted errors for a
+    # model that would copy them
+    assert second.prompt.startswith(first.prompt) and "field /text is to be written again" in second.prompt
+    assert "not accepted" not in second.prompt and "mid-sentence" not in second.prompt
     assert (first.options["seed"], second.options["seed"]) == (7, 8)

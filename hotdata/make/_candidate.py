@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import SchemaError
-from .._provenance import FailedAttempt, Provenance, Usage, Verdict, sha256_hex
+from .._provenance import FailedAttempt, Provenance, Repair, Usage, Verdict, sha256_hex
 from .._schema import SchemaAdapter, canonical_json
 from .._version import __version__
 from ._fixture_plan import FixturePlan
@@ -63,6 +63,7 @@ class Tally:
     answer_digests: dict[str, str] = field(default_factory=dict)  # key -> digest of the answer used
     replayed: int = 0  # answers taken from the store instead of the model
     spent: Usage = field(default_factory=Usage)  # what this run paid the model (replays excluded)
+    repairs: list[Repair] = field(default_factory=list)  # fields asked again alone
 
     def counted(self, reply: ModelReply) -> None:
         """One answer, recorded or asked: its cost goes into the record."""
@@ -144,6 +145,7 @@ def make_candidate(
         usage=tally.usage,
         usage_per_attempt=tally.usage_per_attempt,
         failed_attempts=tally.failed,
+        repairs=tally.repairs,
         quality=inputs.quality_hash,
         reason=plan.reason,
         answers=tally.answers,

@@ -56,6 +56,9 @@ class RetrySettings(BaseModel):
     validation_attempts: int = Field(
         3, ge=1, le=20, description="asks per fixture when answers fail the schema"
     )
+    # "field": a value refused by the quality gates at a few fields is asked again for those
+    # fields alone, the rest kept; "whole": the whole value is asked again.
+    repair: Literal["field", "whole"] = "field"
     request_timeout: float = Field(
         120.0, gt=0, le=_DAY, allow_inf_nan=False, description="seconds before one model request is abandoned"
     )

@@ -2,9 +2,9 @@
 
 The plan stage resolves every input of a fixture once (``FixtureInputs``): the model with its
 options as sent and as recorded, its own system prompt, the schema, the quality gates, the
-judge's questions and model, the ttl, the timeout and the generator's code. The requests are built from these values, the
-fingerprint is recorded from them and the local index digests them, so what is sent, what is
-fingerprinted and what is indexed cannot disagree. A ``FixturePlan`` adds what this build
+judge's questions and model, the ttl, the timeout and the generator's code. The requests are
+built from these values, the fingerprint is recorded from them and the local index digests
+them, so what is sent, what is fingerprinted and what is indexed cannot disagree. A ``FixturePlan`` adds what this build
 decided: the fixture's paths, why it is rebuilt, its replay mode, and what it must not repeat.
 """
 
@@ -69,9 +69,9 @@ class FixtureInputs:
     ttl: timedelta | None
     timeout: float  # seconds its generation may take
     secrets: tuple[str, ...] = field(repr=False)  # never in its data, records, answers or messages
-    judge: tuple[
-        str, ...
-    ] = ()  # yes/no questions about the whole fixture: [tool.hotdata.judge]'s, then its own
+    repair: str = "field"  # retries.repair: refused fields are asked again alone, or the whole value
+    # yes/no questions about the whole fixture: [tool.hotdata.judge]'s, then its own judge=
+    judge: tuple[str, ...] = ()
     judge_model: str | None = None  # who answers them (None: no questions)
 
     @property

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from ..._provenance import Repair
 from ..._schema import SchemaAdapter, canonical_json
 from .._candidate import Tally
 from .._errors import GenerationError
@@ -32,6 +34,7 @@ from ..quality._leaves import iter_strings
 from ..quality._settings import DEFAULT_FEEDBACK_MARKERS, QualityContext
 from ._answering import AnswerSource
 from ._json_answers import ARRAY_CAP, extract_json, field_guide, open_pointer, schema_for_model
+from ._repair import field_schema, refused_fields, repair_prompt, splice, unwrap
 from ._requests import RequestBuilder
 
 __all__ = ["FEEDBACK_MARKERS", "Asker"]
@@ -129,6 +132,8 @@ class Asker:
     ) -> Any:
         """One value of ``adapter``'s schema that passes validation and the quality gates.
 
+        A value refused at a few fields is mended there (``_repair``) when ``retries.repair`` is
+        ``field``; otherwise, and when that fails, it is asked again whole.
         ``where``: the generator's line that asked (named in refusals)."""
         json_schema = adapter.json_schema()
         takes_schema = self.capabilities.supports_schema
@@ -136,12 +141,27 @@ class Asker:
         cap = ARRAY_CAP
         reasons: list[str] = []
         refused: tuple[StoredAnswer, list[str]] | None = None  # the recorded answer just refused
+        mend: _Verdict | None = None  # the last valid answer, refused at a few fields
         extra_tokens = 0
         self.note_prompt(prompt, f"ctx.generate at {where}" if where else "")
         # a model that decodes under the schema without reading it gets its descriptions in words
         guide = field_guide(json_schema) if json_schema and self.capabilities.reads_no_schema_text else ""
         for attempt in range(1, self.max_attempts + 1):
             asked = schema_for_model(json_schema, cap) if json_schema is not None else None
+            if mend is not None and asked is not None and self.plan.inputs.repair == "field":
+                verdict = await self._repair(mend, prompt, adapter, asked, system, attempt)
+                reasons = verdict.reasons
+                if verdict.fields is not None or not verdict.valid:
+                    # mended and refused at other fields, or a field's answer unusable: mend again
+                    mend = verdict if verdict.fields is not None else mend
+                else:
+                    mend = None
+                if not reasons:
+                    self.note_material(*_strings(adapter, verdict.value))
+                    return verdict.value
+                self.refuse(reasons[:10])
+                refused = None
+                continue
             text = prompt + (f"\n\nThe fields:\n{guide}" if guide else "")
             if asked is not None and not takes_schema:
                 text += f"\n\n{_AGAIN.replace('again ', '')}:\n{json.dumps(asked, indent=1)}"
@@ -163,16 +183,18 @@ class Asker:
             self.tally.counted(reply)
             if answer.replayed and stored is not None and stored.redacted:
                 # stored with a secret blanked: judged as it was when asked, not as the blanked text
-                value, reasons = None, list(stored.refused or [SECRET_REFUSED])
+                verdict = _Verdict.refused(list(stored.refused or [SECRET_REFUSED]))
             else:
-                value, reasons = self._judge(reply, adapter, json_schema, prompt)
+                verdict = self._judge(reply, adapter, json_schema, prompt)
                 if not answer.replayed and stored is not None and stored.redacted:
-                    reasons = reasons or [SECRET_REFUSED]
-                    self.source.record_refusal(answer, request, self.round, reasons)
+                    verdict = _Verdict.refused(verdict.reasons or [SECRET_REFUSED])
+                    self.source.record_refusal(answer, request, self.round, verdict.reasons)
+            reasons = verdict.reasons
             if not reasons:
-                self.note_material(*_strings(adapter, value))
-                return value
+                self.note_material(*_strings(adapter, verdict.value))
+                return verdict.value
             self.refuse(reasons[:10])
+            mend = dataclasses.replace(verdict, whole_tokens=reply.output_tokens) if verdict.fields else None
             refused = (stored, reasons) if answer.replayed and stored is not None else None
             if reply.finish_reason == "length":
                 cap = max(1, cap // 2)
@@ -183,30 +205,118 @@ class Asker:
             f"attempt(s); last: {'; '.join(reasons[:4])}. {_advice(reasons)}"
         )
 
+    async def _repair(
+        self,
+        mend: _Verdict,
+        prompt: str,
+        adapter: SchemaAdapter[Any],
+        asked: Mapping[str, Any],
+        system: str | None,
+        attempt: int,
+    ) -> _Verdict:
+        """``mend``'s refused fields asked again one by one, spliced into it, and the whole judged
+        again. Unusable (``valid`` False) when a field's answer is."""
+        assert mend.fields is not None
+        data = mend.data
+        copies_feedback = self.capabilities.copies_feedback
+        for part, (pointer, why) in enumerate(mend.fields.items()):
+            schema = field_schema(asked, pointer)
+            if schema is None:  # a field the schema does not describe: nothing to ask it under
+                return _Verdict.refused([f"{pointer}: cannot be asked alone (no schema for it)", *why])
+            schema_text = None if self.capabilities.supports_schema else json.dumps(schema, indent=1)
+            text = repair_prompt(prompt, data, pointer, None if copies_feedback else why, schema_text)
+            self.tally.attempts += 1
+            request = self.requests.request(
+                text,
+                attempt=attempt,
+                json_schema=schema,
+                system=system,
+                options=self.requests.sample_options(self.round, attempt, part),
+            )
+            answer = await self.source.answer(request, self.round)
+            reply, stored = answer.reply, answer.stored
+            self.tally.counted(reply)
+            if stored is not None and stored.redacted:
+                reasons = list(stored.refused or [SECRET_REFUSED]) if answer.replayed else [SECRET_REFUSED]
+                if not answer.replayed:
+                    self.source.record_refusal(answer, request, self.round, reasons)
+                return _Verdict.refused(reasons)
+            self.tally.repairs.append(
+                Repair(
+                    attempt=self.tally.attempts,
+                    pointer=pointer,
+                    output_tokens=reply.output_tokens,
+                    whole_output_tokens=mend.whole_tokens,
+                )
+            )
+            if reply.finish_reason == "length":
+                return _Verdict.refused(
+                    [f"{pointer}: the model stopped at its token limit; the answer is cut off"]
+                )
+            try:
+                field = unwrap(json.loads(extract_json(reply.text)), pointer, schema)
+                data = splice(data, pointer, field)
+            except ValueError as exc:
+                return _Verdict.refused([f"{pointer}: the answer for this field alone is not JSON ({exc})"])
+        mended = self._check(json.dumps(data, ensure_ascii=False), adapter, adapter.json_schema(), prompt)
+        if not mended.valid:  # the field's answer does not fit: say it was the field asked alone
+            fields = ", ".join(mend.fields)
+            mended = _Verdict.refused([f"{fields} asked again alone: {r}" for r in mended.reasons])
+        return dataclasses.replace(mended, whole_tokens=mend.whole_tokens)
+
     def _judge(
         self,
         reply: ModelReply,
         adapter: SchemaAdapter[Any],
         json_schema: Any,
         prompt: str,
-    ) -> tuple[Any, list[str]]:
-        """The value and no reasons, or None and why the answer is refused."""
+    ) -> _Verdict:
+        """The answer's value, or why it is refused."""
         raw = extract_json(reply.text)
         if reply.finish_reason == "length":
             limit = f" ({reply.output_tokens:,} tokens)" if reply.output_tokens else ""
             where = open_pointer(raw)
-            return None, [f"the model stopped at its token limit{limit} in {where}; the answer is cut off"]
+            return _Verdict.refused(
+                [f"the model stopped at its token limit{limit} in {where}; the answer is cut off"]
+            )
+        return self._check(raw, adapter, json_schema, prompt)
+
+    def _check(self, raw: str, adapter: SchemaAdapter[Any], json_schema: Any, prompt: str) -> _Verdict:
+        """``raw`` JSON validated and gated: accepted, refused at some fields, or refused whole."""
         errors = adapter.errors_for(raw.encode("utf-8"))
         if errors:
-            return None, errors[:20]
+            return _Verdict.refused(errors[:20])
         value = adapter.validate_json(raw.encode("utf-8"))
         try:
             data = json.loads(canonical_json(adapter.to_data(value)))
         except ValueError as exc:  # NaN or infinity passed validation but JSON cannot hold it
-            return None, [f"the answer holds a number JSON cannot: {exc}"]
+            return _Verdict.refused([f"the answer holds a number JSON cannot: {exc}"])
         judged = dataclasses.replace(self.echo_context(prompt), json_schema=json_schema)
         problems = check_value(data, self.plan.inputs.quality, judged, self.plan.inputs.checks)
-        return value, [p.message for p in problems]
+        return _Verdict(
+            value=value,
+            data=data,
+            reasons=[p.message for p in problems],
+            fields=refused_fields(problems) if problems and isinstance(data, dict | list) else None,
+            valid=True,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Verdict:
+    """One answer judged: its value (``valid``), and why it is refused (no reasons: accepted);
+    ``fields``: the few fields it is refused at, when they can be mended alone."""
+
+    value: Any
+    data: Any
+    reasons: list[str]
+    fields: dict[str, list[str]] | None
+    valid: bool
+    whole_tokens: int | None = None  # output tokens of the whole answer mending stands in for
+
+    @classmethod
+    def refused(cls, reasons: list[str]) -> _Verdict:
+        return cls(value=None, data=None, reasons=reasons, fields=None, valid=False)
 
 
 def _strings(adapter: SchemaAdapter[Any], value: Any) -> list[str]:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..._provenance import Repair
 from ..._schema import SchemaAdapter
 from .._errors import GenerationError
 from .._json_schema import is_shaped, resolve_ref
@@ -36,6 +37,7 @@ from ..quality._similar import similarity
 from ..quality._text import open_quote, split_sentences
 from ._ask import Asker
 from ._json_answers import ARRAY_CAP, extract_json, schema_for_model
+from ._repair import refused_fields
 
 __all__ = [
     "clean",
@@ -252,6 +254,7 @@ async def write(
     context: Sequence[str] = (),
     where: str = "",
     field: str = "",
+    first_sample: int = 0,
 ) -> str:
     """Free text for one prose field; see the module docstring.
 
@@ -259,7 +262,8 @@ async def write(
     gates (most pass at once, so the second is rarely drawn); an attempt fails when
     all of its samples fail. ``context``: material sent before the instruction that the
     text may build on and repeat (not an echo); ``where``: the generator's line that asked;
-    ``field``: the field of a ``ctx.generate`` answer it writes (named in refusals).
+    ``field``: the field of a ``ctx.generate`` answer it writes (named in refusals);
+    ``first_sample``: samples numbered after it (a field written again draws new samples).
     """
     instruction = with_context(instruction, context)
     asker.note_material(*context)
@@ -283,7 +287,7 @@ async def write(
     asker.note_prompt(instruction, f"ctx.write at {where}" if where and not field else "")
     for attempt in range(1, asker.max_attempts + 1):
         for sample in range(best_of):
-            value = await draft((attempt - 1) * max(1, best_of) + sample + 1)
+            value = await draft(first_sample + (attempt - 1) * max(1, best_of) + sample + 1)
             if value and not keep_start and parts[0] and value.startswith(parts[0]):
                 value = value[len(parts[0]) :].strip()
             reasons = [draft.why] if not value else []
@@ -450,6 +454,10 @@ def prose_fields(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return out
 
 
+# Sample numbers one ctx.generate attempt leaves to each prose field's ``write``.
+_SAMPLES_PER_ATTEMPT = 100
+
+
 async def generate_with_prose(
     asker: Asker,
     prompt: str,
@@ -460,7 +468,9 @@ async def generate_with_prose(
     where: str = "",
 ) -> Any:
     """One value whose prose fields are written apart (``write``) and whose structure is decoded
-    under the schema: what a small model does well, each on its own."""
+    under the schema: what a small model does well, each on its own. A value refused at some
+    fields (``retries.repair = "field"``) has only those written again: a prose field alone, or
+    the structure, the rest kept."""
     asked = schema_for_model(adapter.json_schema() or {}, ARRAY_CAP)
     rest = [n for n in asked.get("properties", {}) if n not in fields]
     structure = copy.deepcopy(asked)
@@ -470,9 +480,13 @@ async def generate_with_prose(
     judged = asker.echo_context(prompt)
     reasons: list[str] = []
     asker.note_prompt(prompt, f"ctx.generate at {where}" if where else "")
+    data: dict[str, Any] = {}
+    todo: set[str] = {*fields, *rest}  # what the next attempt writes or decodes again
+    whole_tokens: int | None = None  # output tokens of the last attempt that wrote everything
     for attempt in range(1, asker.max_attempts + 1):
-        data: dict[str, Any] = {}
-        if rest:
+        whole = todo >= {*fields, *rest}
+        before = _output_tokens(asker)
+        if rest and todo & set(rest):
             request = asker.requests.request(
                 prompt,
                 attempt=attempt,
@@ -482,15 +496,23 @@ async def generate_with_prose(
             )
             reply = await asker.answer(request)
             try:
-                data = json.loads(extract_json(reply.text))
+                decoded = json.loads(extract_json(reply.text))
             except ValueError:
                 reasons = ["the structure is not JSON (cut off, or runaway)"]
                 asker.refuse(reasons)
                 continue
+            data.update(
+                {k: v for k, v in decoded.items() if k not in fields} if isinstance(decoded, dict) else {}
+            )
+            if not whole:  # asked again for the structure field(s) refused: named by the first
+                _repaired(asker, f"/{_escape(min(todo & set(rest)))}", before, whole_tokens)
         for name, node in fields.items():
+            if name not in todo:
+                continue
             limit = int(node.get("maxLength", 400))
             about = f" ({node['description']})" if node.get("description") else ""
             sentences = max(1, min(3, limit // 100))
+            started = _output_tokens(asker)
             data[name] = await write(
                 asker,
                 f"{prompt}\nWrite the {name.replace('_', ' ')}{about}, in {sentences} sentence(s).",
@@ -499,18 +521,53 @@ async def generate_with_prose(
                 sentences=sentences,
                 where=where,
                 field=name,
+                # a field written again draws samples the earlier attempts did not
+                first_sample=(attempt - 1) * _SAMPLES_PER_ATTEMPT,
             )
+            if not whole:
+                _repaired(asker, f"/{_escape(name)}", started, whole_tokens)
+        if whole:
+            whole_tokens = _output_tokens(asker) - before
         raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
         reasons = adapter.errors_for(raw)
+        todo = {*fields, *rest}
         if not reasons:
             value = adapter.validate_json(raw)
             problems = check_value(json.loads(raw), fixture.quality, judged, fixture.checks)
             reasons = [p.message for p in problems]
             if not reasons:
                 return value
+            refused = refused_fields(problems) if fixture.repair == "field" else None
+            if refused is not None:
+                tops = {_unescape(pointer.split("/")[1]) for pointer in refused}
+                todo = tops if tops <= todo else todo
         asker.refuse(reasons[:10])
     site = f"ctx.generate at {where}: " if where else ""
     raise GenerationError(
         f"fixture {asker.fixture}: {site}no acceptable answer for {adapter.label} in {asker.max_attempts} "
         f"attempt(s); last: {'; '.join(reasons[:3])}"
     )
+
+
+def _output_tokens(asker: Asker) -> int:
+    return asker.tally.usage.output_tokens or 0
+
+
+def _repaired(asker: Asker, pointer: str, before: int, whole_tokens: int | None) -> None:
+    """A field written again alone: what it took, against the whole attempt it stands in for."""
+    asker.tally.repairs.append(
+        Repair(
+            attempt=asker.tally.attempts,
+            pointer=pointer,
+            output_tokens=_output_tokens(asker) - before,
+            whole_output_tokens=whole_tokens,
+        )
+    )
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+def _unescape(step: str) -> str:
+    return step.replace("~1", "/").replace("~0", "~")

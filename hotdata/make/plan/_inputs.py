@@ -139,6 +139,7 @@ class InputResolver:
             secrets=self.secrets,
             judge=judge,
             judge_model=judge_model(config, spec) if judge else None,
+            repair=config.retries.repair,
         )
         self._resolved[spec.name] = (spec, inputs)
         return inputs

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from ._leaves import Leaf, as_json, iter_strings, schema_for_pointer, walk
     from ._settings import (
         BUILTIN_CHECKS,
+        DEFAULT_CHECKS,
         DEFAULT_FEEDBACK_MARKERS,
         QUALITY_VERSION,
         CheckName,
+        ConversationFields,
         QualityConfigError,
         QualityContext,
         QualityProblem,
@@ -47,6 +49,8 @@ _LAZY = {
     "DEFAULT_FEEDBACK_MARKERS": "_settings",
     "QUALITY_VERSION": "_settings",
     "CheckName": "_settings",
+    "ConversationFields": "_settings",
+    "DEFAULT_CHECKS": "_settings",
     "QualityConfigError": "_settings",
     "QualityContext": "_settings",
     "QualityProblem": "_settings",
@@ -65,9 +69,11 @@ _LAZY = {
 
 __all__ = [
     "BUILTIN_CHECKS",
+    "DEFAULT_CHECKS",
     "DEFAULT_FEEDBACK_MARKERS",
     "QUALITY_VERSION",
     "CheckName",
+    "ConversationFields",
     "FamilyProse",
     "Leaf",
     "QualityConfigError",

@@ -9,7 +9,9 @@ JSON pointer; arrays and the whole value are checked too. Built-in checks:
 - ``degenerate``: runs of digits or punctuation, control characters, filler;
 - ``near-duplicate``: two variants of a fixture family saying the same thing;
 - ``placeholder``: a slot nobody filled (``[Company]``, ``<name>``, ``TBD``);
-- ``meta``: text about the task, the text or the model ("as an AI", "I hope this helps").
+- ``meta``: text about the task, the text or the model ("as an AI", "I hope this helps");
+- ``names``: a stand-in or replaced proper name nothing the fixture was given supplies (opt-in);
+- ``roles``: a turn of a conversation spoken by the wrong side ("Agent: …" from the customer).
 
 A string is prose only when it clearly is (enough words, mostly words): labels, ids, enums,
 timestamps, URLs and numbers are left alone, because a false positive is as bad as a miss.
@@ -29,6 +31,8 @@ from .._json_schema import is_shaped
 from .._secrets import blank
 from ._leaves import Leaf, as_json, walk
 from ._meaning import meta_commentary, placeholder
+from ._names import KnownNames, invented_name
+from ._roles import conversations, role_problem
 from ._settings import QualityContext, QualityProblem, QualitySettings, UserCheck, load_user_checks
 from ._text import (
     CLOSERS,
@@ -398,8 +402,9 @@ def check_value(
     problems: list[QualityProblem] = []
     prose_leaves: list[Leaf] = []
     secret_shown = False
-    for leaf in walk(data, context.json_schema):
-        facts = _facts(leaf, settings)
+    leaves = [(leaf, _facts(leaf, settings)) for leaf in walk(data, context.json_schema)]
+    known = _known_names(context, settings, leaves) if "names" in on else None
+    for leaf, facts in leaves:
         free = not facts.structured
         if facts.prose:
             prose_leaves.append(leaf)
@@ -413,6 +418,7 @@ def check_value(
             ("repeated", _repetition(text, facts, settings) if "repeated" in on else None),
             ("placeholder", placeholder(text) if "placeholder" in on and free else None),
             ("meta", meta_commentary(text) if "meta" in on and free else None),
+            ("names", _names(text, known, facts)),
         ):
             if reason:
                 secret_shown |= reason == _SECRET
@@ -425,9 +431,54 @@ def check_value(
             problems.append(QualityProblem("", "echo", f"a key of the value {_SECRET}"))
     if "repeated" in on:
         problems += _array_repetition(prose_leaves, settings)
+    if "roles" in on:
+        problems += _role_problems(data, settings)
     for user_check in [*load_user_checks(settings.custom), *extra_checks]:
         problems += _run_user_check(user_check, data, context)
     return settings.reported(problems)
+
+
+def _known_names(
+    context: QualityContext, settings: QualitySettings, leaves: list[tuple[Leaf, _Facts]]
+) -> KnownNames | None:
+    """What the fixture was given, or None when the prompts are unknown (committed data)."""
+    prompts = [p for _, p in context.prompts] + ([context.prompt] if context.prompt else [])
+    if not prompts:
+        return None
+    fields = [leaf.text for leaf, facts in leaves if not facts.prose]
+    return KnownNames.of([*prompts, *context.context], fields, settings.names)
+
+
+def _names(text: str, known: KnownNames | None, facts: _Facts) -> str | None:
+    if known is None or not facts.prose or facts.structured or not (reason := invented_name(text, known)):
+        return None
+    name = reason.split("'")[1] if "'" in reason else reason
+    return f"{reason} (names check); if it is right, allow it: names = [{json.dumps(name)}] in [tool.hotdata.quality]"
+
+
+def _role_problems(data: Any, settings: QualitySettings) -> list[QualityProblem]:
+    declared = {pointer: (f.role, f.text) for pointer, f in settings.roles.items()}
+    problems = []
+    for pointer, items, (role_key, text_key) in conversations(data, declared):
+        roles = [
+            item[role_key] for item in items if isinstance(item, dict) and isinstance(item.get(role_key), str)
+        ]
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            role, text = item.get(role_key), item.get(text_key)
+            if (
+                isinstance(role, str)
+                and isinstance(text, str)
+                and (reason := role_problem(text, role, roles))
+            ):
+                where = f"{pointer}/{i}/{text_key.replace('~', '~0').replace('/', '~1')}"
+                message = (
+                    f"{where} (role {role!r}) {reason} (roles check); if that role may say it, "
+                    f"ignore the pointer: ignore = [{json.dumps(where)}] in [tool.hotdata.quality]"
+                )
+                problems.append(QualityProblem(where, "roles", message))
+    return problems
 
 
 def _run_user_check(user_check: UserCheck, data: Any, context: QualityContext) -> list[QualityProblem]:
