@@ -284,3 +284,35 @@ def test_the_embedded_model_is_never_the_judge_by_default(tmp_path: Path) -> Non
     rows = project.status(env=env)
     assert rows["notes/judged"]["state"] == "missing"
     assert calls(project) == []
+
+
+def test_a_verdict_is_read_from_the_judges_answer_and_a_no_names_question_reason_and_field() -> None:
+    from hotdata.make.generate import parse_verdict, refusal
+
+    found = parse_verdict(
+        '```json\n{"answer": "No", "field": "/body", "reason": " Says  bye. "}\n```', QUESTION, "m"
+    )
+    assert found is not None and (found.answer, found.field, found.reason, found.model) == (
+        "no",
+        "/body",
+        "Says bye.",
+        "m",
+    )
+    assert refusal(found) == f"judge: {QUESTION} — no: Says bye. (field /body)"
+    assert parse_verdict('{"answer": "maybe", "field": "", "reason": ""}', QUESTION, "m") is None
+    assert parse_verdict("Yes, it does.", QUESTION, "m") is None
+
+
+def test_the_labelled_set_is_large_balanced_and_from_several_domains() -> None:
+    from bench.bench_judge import items, needed_for_chance, scores
+
+    rows = items()
+    assert len(rows) >= 30
+    assert len({r["domain"] for r in rows}) >= 5
+    assert {r["expected"] for r in rows} == {"yes", "no"}
+    catalog = {"agent", "thought", "garden", "polynomial"}
+    assert not any(word in r["domain"] for r in rows for word in catalog)
+    always_yes = scores(rows, ["yes"] * len(rows))
+    assert always_yes["accuracy"] == always_yes["chance"]  # a judge that always agrees is chance
+    assert always_yes["right"] < always_yes["needed"]
+    assert needed_for_chance(42) == 27
