@@ -12,7 +12,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,6 +25,7 @@ __all__ = [
     "Provenance",
     "Repair",
     "Usage",
+    "Verdict",
     "read_provenance",
     "sha256_hex",
 ]
@@ -50,6 +51,18 @@ class FailedAttempt(BaseModel):
 
     attempt: int
     reasons: list[str]
+
+
+class Verdict(BaseModel):
+    """A judge model's answer to one yes/no question about the whole fixture (``judge=``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str
+    answer: Literal["yes", "no"]
+    field: str = ""  # the JSON pointer the judge blames ("" : the whole fixture)
+    reason: str = ""
+    model: str  # who judged
 
 
 class Repair(BaseModel):
@@ -96,6 +109,8 @@ class Provenance(BaseModel):
     answer_digests: dict[str, str] = Field(default_factory=dict)
     replayed: int = 0
     hotdata_version: str = ""
+    # What the judge model said about the committed data, one verdict per question (none: no judge).
+    verdicts: list[Verdict] = Field(default_factory=list)
 
     @field_validator("generated_at")
     @classmethod
@@ -106,6 +121,8 @@ class Provenance(BaseModel):
 
     def to_bytes(self) -> bytes:
         data = self.model_dump(mode="json")
+        if not self.verdicts:  # a record without a judge reads as it did before judges existed
+            del data["verdicts"]
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         if not data["repairs"]:
             del data["repairs"]

@@ -8,14 +8,14 @@ asked, used, paid and was refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .._errors import SchemaError
-from .._provenance import FailedAttempt, Provenance, Repair, Usage, sha256_hex
+from .._provenance import FailedAttempt, Provenance, Repair, Usage, Verdict, sha256_hex
 from .._schema import SchemaAdapter, canonical_json
 from .._version import __version__
 from ._fixture_plan import FixturePlan
@@ -121,11 +121,13 @@ def make_candidate(
     templates: Mapping[str, str],
     schemas_used: Mapping[str, str],
     encoded: bytes | None = None,
+    verdicts: Sequence[Verdict] = (),
 ) -> Candidate:
     """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record: the
     plan's inputs, its fingerprint completed with the ``templates`` the generator rendered and the
     other schemas it asked for (``schemas_used``), and the tally's counts. ``encoded``: what
-    ``encode_value`` already gave for ``value`` (it is not encoded and validated twice)."""
+    ``encode_value`` already gave for ``value`` (it is not encoded and validated twice);
+    ``verdicts``: what the judge model said about it."""
     inputs = plan.inputs
     data = encode_value(inputs.adapter, value) if encoded is None else encoded
     record = Provenance(
@@ -150,5 +152,6 @@ def make_candidate(
         answer_digests=dict(tally.answer_digests),
         replayed=tally.replayed,
         hotdata_version=__version__,
+        verdicts=list(verdicts),
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)

@@ -30,6 +30,7 @@ __all__ = [
     "ReplayMode",
     "RUN_SWITCHES",
     "HotDataConfig",
+    "JudgeSettings",
     "RetrySettings",
     "RunSwitches",
     "find_project_root",
@@ -65,6 +66,36 @@ class RetrySettings(BaseModel):
     backoff_max: float = Field(30.0, ge=0, le=_DAY, allow_inf_nan=False)
 
 
+class JudgeSettings(BaseModel):
+    """``[tool.hotdata.judge]``: yes/no questions a judge model answers about every fixture."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    questions: list[str] = Field(
+        default_factory=list, description="asked about every fixture, before its own judge= questions"
+    )
+    model: str | None = Field(None, description="the judge model (default: the fixture's model)")
+
+    @field_validator("questions")
+    @classmethod
+    def _questions(cls, value: list[str]) -> list[str]:
+        how = 'give yes/no questions as text (questions = ["Does each review match its rating?"])'
+        for i, question in enumerate(value):
+            if not question.strip():
+                raise ValueError(f"question {i} is blank; {how}")
+        stripped = [q.strip() for q in value]
+        if len(set(stripped)) != len(stripped):
+            raise ValueError("the same question is asked twice; ask each once")
+        return stripped
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError('the judge model is blank; name a model (model = "gpt-4o-mini") or leave it out')
+        return value
+
+
 class HotDataConfig(BaseModel):
     """The validated ``[tool.hotdata]`` table."""
 
@@ -93,6 +124,7 @@ class HotDataConfig(BaseModel):
         600.0, gt=0, le=_WEEK, allow_inf_nan=False, description="seconds one fixture's generation may take"
     )
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
     catalog_cache: bool = Field(
         True,
         description="remember the catalog between no-op runs (false: a catalog that reads the environment)",
@@ -215,6 +247,11 @@ def load_config(root: Path | None = None, environ: Mapping[str, str] | None = No
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 2 and err["loc"][0] == "judge":
+            raise ConfigError(
+                f"unknown key '{err['loc'][1]}' in [tool.hotdata.judge] of {pyproject}; known keys: "
+                f"{', '.join(JudgeSettings.model_fields)}"
+            ) from None
         if err["type"] == "extra_forbidden":
             known = ", ".join(sorted(k for k in HotDataConfig.model_fields if k != "root"))
             raise ConfigError(

@@ -2,9 +2,9 @@
 
 The plan stage resolves every input of a fixture once (``FixtureInputs``): the model with its
 options as sent and as recorded, its own system prompt, the schema, the quality gates, the
-ttl, the timeout and the generator's code. The requests are built from these values, the
-fingerprint is recorded from them and the local index digests them, so what is sent, what is
-fingerprinted and what is indexed cannot disagree. A ``FixturePlan`` adds what this build
+judge's questions and model, the ttl, the timeout and the generator's code. The requests are
+built from these values, the fingerprint is recorded from them and the local index digests
+them, so what is sent, what is fingerprinted and what is indexed cannot disagree. A ``FixturePlan`` adds what this build
 decided: the fixture's paths, why it is rebuilt, its replay mode, and what it must not repeat.
 """
 
@@ -45,6 +45,7 @@ class Fingerprint(BaseModel):
     model: str
     model_options: dict[str, Any] = Field(default_factory=dict)
     system: str | None = None  # the hash of the fixture's system prompt; absent when it has none
+    judge: dict[str, Any] | None = None  # the judge's questions and model; absent when it has none
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,16 @@ class FixtureInputs:
     timeout: float  # seconds its generation may take
     secrets: tuple[str, ...] = field(repr=False)  # never in its data, records, answers or messages
     repair: str = "field"  # retries.repair: refused fields are asked again alone, or the whole value
+    # yes/no questions about the whole fixture: [tool.hotdata.judge]'s, then its own judge=
+    judge: tuple[str, ...] = ()
+    judge_model: str | None = None  # who answers them (None: no questions)
+
+    @property
+    def judge_fingerprint(self) -> dict[str, Any] | None:
+        """The judge as fingerprinted: its questions and model; None when it asks none."""
+        if not self.judge:
+            return None
+        return {"questions": list(self.judge), "model": self.judge_model}
 
     @property
     def name(self) -> str:
@@ -97,6 +108,9 @@ class FixtureInputs:
         }
         if self.system_hash is not None:
             fingerprint["system"] = self.system_hash
+        judge = self.judge_fingerprint
+        if judge is not None:  # absent without questions: fingerprints made before judges stay fresh
+            fingerprint["judge"] = judge
         return fingerprint
 
 

@@ -51,6 +51,7 @@ class FixtureDeclaration:
     quality: Quality
     timeout: float | None
     system: str | None = None
+    judge: tuple[str, ...] = ()
     catalog_inputs: tuple[str, ...] = ()  # data files the variants are read from (project-relative)
 
 
@@ -70,6 +71,7 @@ class FixtureSpec:
     quality: Quality = None
     timeout: float | None = None
     system: str | None = None  # sent first in every request of the fixture
+    judge: tuple[str, ...] = ()  # yes/no questions a judge model answers about the whole fixture
 
     @property
     def generator_name(self) -> str:
@@ -94,6 +96,7 @@ def fixture(
     quality: Quality = None,
     timeout: float | None = None,
     system: str | None = None,
+    judge: Sequence[str] | None = None,
     catalog_inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> Callable[[Generator], Generator]:
     """Declare that an async generator function builds one fixture, or one per variant.
@@ -115,6 +118,9 @@ def fixture(
     bounds the fixture's generation, overriding ``fixture_timeout`` in ``[tool.hotdata]``.
     ``system`` is a system prompt sent first with every model request of the fixture (a
     call's own ``system=`` follows it after a blank line); it is fingerprinted when given.
+    ``judge`` is a list of yes/no questions about the whole fixture ("Does each review's
+    sentiment match its rating?"), asked after the quality gates pass, besides those of
+    ``[tool.hotdata.judge]``; a "no" refuses the value and the generator runs again.
     ``catalog_inputs`` names the files (relative to the project root) the declaration is read
     from, such as a CSV the variants come from: a no-op build trusts its remembered catalog
     only while they are unchanged.
@@ -135,6 +141,7 @@ def fixture(
             f"{MAX_TIMEOUT:.0f} (a week)"
         )
     _check_system(name, system)
+    questions = _check_judge(name, judge)
     for key, value in (model_options or {}).items():
         problem = json_problem(value, f"model_options {key}")
         if problem is not None:
@@ -157,6 +164,7 @@ def fixture(
         quality=quality,
         timeout=timeout,
         system=system,
+        judge=questions,
         catalog_inputs=inputs,
     )
 
@@ -191,6 +199,34 @@ def _check_system(name: str, system: Any) -> None:
     problem = json_problem(system, "system=")
     if problem is not None:
         raise CatalogError(f"fixture {name!r}: {problem}")
+
+
+def _check_judge(name: str, judge: Any) -> tuple[str, ...]:
+    """``judge=`` of one fixture: None, or a list of questions with text in them, else CatalogError."""
+    if judge is None:
+        return ()
+    how = (
+        'give a list of yes/no questions (judge=["Does each review match its rating?"]), or leave judge= out'
+    )
+    if isinstance(judge, str) or not isinstance(judge, Sequence):
+        raise CatalogError(
+            f"fixture {name!r}: judge= must be a list of str, not {type(judge).__name__}; {how}"
+        )
+    questions = []
+    for i, question in enumerate(judge):
+        if not isinstance(question, str):
+            raise CatalogError(
+                f"fixture {name!r}: judge[{i}] must be a str, not {type(question).__name__}; {how}"
+            )
+        if not question.strip():
+            raise CatalogError(f"fixture {name!r}: judge[{i}]={question!r} is blank; {how}")
+        problem = json_problem(question, f"judge[{i}]")
+        if problem is not None:
+            raise CatalogError(f"fixture {name!r}: {problem}")
+        questions.append(question.strip())
+    if len(set(questions)) != len(questions):
+        raise CatalogError(f"fixture {name!r}: judge= asks the same question twice; ask each once")
+    return tuple(questions)
 
 
 def _catalog_inputs(name: str, given: Any) -> tuple[str, ...]:
@@ -271,6 +307,7 @@ def expand(fn: Generator) -> list[FixtureSpec]:
                     quality=decl.quality,
                     timeout=decl.timeout,
                     system=decl.system,
+                    judge=decl.judge,
                 )
             )
     return specs

@@ -83,10 +83,20 @@ class StagedChange:
         head = f"{self.name}  ({new}{edited}{self.reason}; {len(self.changes)} change(s))"
         body = [f"    {line}" for line in render_changes(self.changes, _MAX_LINES)]
         body += [f"    note: {note}" for note in self.notes]
+        body += [f"    judge: {line}" for line in self.verdict_lines()]
         body += [f"    ! accept refuses it: {problem}" for problem in self.problems]
         if self.overwrites_edit:
             body.append(f"    ! {self.overwrites_edit}")
         return [head, *body]
+
+    def verdict_lines(self) -> list[str]:
+        """What the judge model said about the staged data, one line per question."""
+        record = self.pair.record
+        verdicts = [] if record is None else record.verdicts
+        return [
+            f"{v.question} — {v.answer}{f' ({v.field})' if v.field else ''}: {v.reason} [{v.model}]"
+            for v in verdicts
+        ]
 
     def to_json(self) -> dict[str, Any]:
         record = self.pair.record
@@ -104,6 +114,7 @@ class StagedChange:
             "problems": list(self.problems),
             "overwrites_edit": self.overwrites_edit or None,
             "notes": list(self.notes),
+            "verdicts": [] if record is None else [v.model_dump() for v in record.verdicts],
         }
 
 

@@ -24,6 +24,7 @@ from doit.exceptions import TaskFailed
 
 from ..._errors import HotDataError
 from ..._freshness import FixtureState, FixtureStatus
+from ..._provenance import Verdict
 from .._candidate import Tally
 from .._errors import ChangedAnswer
 from .._fixture_plan import FixturePlan
@@ -71,6 +72,9 @@ def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift 
         return Drift(spec.name, [f"{spec.name}: cannot be rebuilt from recorded answers: {exc}"])
     except OSError as exc:
         return Drift(spec.name, [f"{spec.name}: cannot read {status.data_path}: {exc.strerror}"])
+    verdicts = _verdicts_differ(status, candidate.record.verdicts)
+    if verdicts is not None:
+        return Drift(spec.name, [f"{spec.name}: {verdicts}"])
     if candidate.data == committed:
         return None
     try:
@@ -82,6 +86,29 @@ def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift 
         diff_values(old, json.loads(candidate.data)), max_lines=20, secrets=plan.inputs.secrets
     )
     return Drift(spec.name, [head, *(f"    {line}" for line in changes)])
+
+
+def _verdicts_differ(status: FixtureStatus, replayed: list[Verdict]) -> str | None:
+    """Why the judge's replayed verdicts are not the committed record's (None: they are)."""
+    recorded = [] if status.record is None else status.record.verdicts
+    if recorded == replayed:
+        return None
+    was = {v.question: v for v in recorded}
+    for verdict in replayed:
+        before = was.get(verdict.question)
+        if before is None:
+            return f"the judge's verdict on {verdict.question!r} is not in the committed record; rebuild it"
+        if before != verdict:
+            return (
+                f"the judge's verdict on {verdict.question!r} differs from the committed record "
+                f"(recorded {before.answer}: {before.reason!r}; replayed {verdict.answer}: {verdict.reason!r}); "
+                "rebuild it with `doit fixtures`, or restore its record"
+            )
+    asked = {r.question for r in replayed}
+    gone = next((v.question for v in recorded if v.question not in asked), None)
+    if gone is None:
+        return "the judge's verdicts are in another order than the committed record's; rebuild it"
+    return f"the committed record holds a verdict on {gone!r} the judge no longer gives; rebuild it"
 
 
 def verify(planner: Planner, maker: CandidateMaker, concurrency: int) -> bool | TaskFailed:

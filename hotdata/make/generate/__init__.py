@@ -7,7 +7,8 @@ object under a schema, or for free text, one prose field at a time (``_write``,
 ``ctx.write``). Both paths build their requests from the plan (``_requests``), ask in JSON
 the same way (``_json_answers``) and get their answers from one ``AnswerSource``
 (``_answering``: recorded, on their way in a batch, or asked under the run's budget). Every
-answer passes validation and the quality gates.
+answer passes validation and the quality gates; then a judge model may answer yes/no
+questions about the whole value (``_judge``, ``judge=``), and a "no" is a refusal too.
 """
 
 from .._candidate import Candidate, Tally, encode_value, make_candidate
@@ -15,6 +16,7 @@ from ._answering import Answer, AnswerDeferred, AnswerSource, Budget, BudgetExha
 from ._ask import Asker
 from ._context import GenerationContext
 from ._json_answers import extract_json, field_guide, open_pointer, schema_for_model
+from ._judge import JUDGE_SCHEMA, JUDGE_SYSTEM, Judge, judge_prompt, parse_verdict, refusal
 from ._loops import LoopPool, StuckError
 from ._maker import CandidateMaker, describe_exception
 from ._requests import RequestBuilder
@@ -32,6 +34,9 @@ __all__ = [
     "CandidateMaker",
     "Detour",
     "GenerationContext",
+    "JUDGE_SCHEMA",
+    "JUDGE_SYSTEM",
+    "Judge",
     "LoopPool",
     "ReplayMiss",
     "RequestBuilder",
@@ -43,8 +48,11 @@ __all__ = [
     "encode_value",
     "extract_json",
     "field_guide",
+    "judge_prompt",
     "make_candidate",
     "open_pointer",
+    "parse_verdict",
+    "refusal",
     "schema_for_model",
     "trim_phrase",
     "trim_to_sentence",

@@ -35,6 +35,7 @@ from ..quality._similar import FamilyProse, near_duplicates
 from ._answering import AnswerSource, Budget, Detour
 from ._ask import FEEDBACK_MARKERS, Asker
 from ._context import GenerationContext
+from ._judge import Judge, refusal
 from ._loops import LoopPool
 from ._templates import TemplateSet
 
@@ -138,12 +139,15 @@ class CandidateMaker:
         )
         asker = Asker(plan, source, tally)
         ctx = GenerationContext(asker, templates=templates, adapter=self.adapter)
+        judge = self._judge(plan, source, tally)
         what = f"generator {spec.generator.__name__}"
         problems: list[str] = []
+        judged = False  # the last refusal was the judge's
         for round_ in range(fixture.attempts):
             asker.begin_round(round_)
             calls_before = tally.attempts
             value = await self._run_generator(spec, ctx, what)
+            asked = tally.attempts != calls_before
             try:
                 data = encode_value(fixture.adapter, value)
             except InvalidValue as exc:
@@ -152,6 +156,10 @@ class CandidateMaker:
                 ) from None
             # the gates are pure functions of the bytes and of settings the plan's quality hash names
             problems = [] if data == plan.passed else self._gate(json.loads(data), plan, asker)
+            # the judge answers even for bytes that passed (``doit verify`` replays its verdicts)
+            verdicts = [] if problems or judge is None else await judge.verdicts(json.loads(data), round_)
+            judged = any(v.answer == "no" for v in verdicts)
+            problems = problems or [refusal(v) for v in verdicts if v.answer == "no"]
             if not problems:
                 return make_candidate(
                     plan,
@@ -161,15 +169,35 @@ class CandidateMaker:
                     templates=closure,
                     schemas_used=ctx.schemas_used,
                     encoded=data,
+                    verdicts=verdicts,
                 )
             asker.refuse([f"fixture: {p}" for p in problems])
-            if tally.attempts == calls_before:
+            if not asked:
                 break  # the generator asked the model nothing: another run returns the same value
+        if judged:
+            raise GenerationError(
+                f"fixture {spec.name}: the judge refused every value of {what}; last: "
+                f"{'; '.join(problems[:3])}; nothing was written. Improve the generator or its prompt, "
+                "or change the question (judge= on the fixture, or [tool.hotdata.judge] questions)"
+            )
         raise GenerationError(
             f"fixture {spec.name}: {what} returned data that fails the quality gates: "
             f"{'; '.join(problems[:3])}; nothing was written. Improve the generator or its prompt, or tune "
             "[tool.hotdata.quality] (or quality= on the fixture)"
         )
+
+    def _judge(self, plan: FixturePlan, source: AnswerSource, tally: Tally) -> Judge | None:
+        """The fixture's judge (None: it asks no questions), asking through an answer source of
+        the fixture: its own when the judge model is the fixture's model."""
+        fixture = plan.inputs
+        if not fixture.judge:
+            return None
+        model = fixture.judge_model or fixture.model
+        if model != fixture.model:
+            source = AnswerSource(
+                plan, self.client(model), self.budget, tally, store=self.answers, detour=self.detour
+            )
+        return Judge(plan, source, tally)
 
     @staticmethod
     async def _run_generator(spec: FixtureSpec, ctx: GenerationContext, what: str) -> Any:

@@ -16,6 +16,7 @@ from .._spec import FixtureSpec, declared_catalog_inputs, declared_generators, e
 from .._where import located
 from ..quality._settings import QualityConfigError, load_user_checks
 from ._adhoc import declaration_path, read_adhoc
+from ._inputs import judge_model
 
 __all__ = ["Catalog", "load_catalog"]
 
@@ -156,4 +157,7 @@ def load_catalog(config: HotDataConfig) -> Catalog:
                 f"{spec.name}, which {other.generator_name} declares too; delete that file"
             )
         specs.append(spec)
+    for spec in specs:
+        if spec.judge or config.judge.questions:
+            judge_model(config, spec)  # the embedded model is no judge unless named one
     return Catalog(specs, tuple(inputs))

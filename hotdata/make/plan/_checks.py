@@ -103,6 +103,12 @@ def _model(
     # own) keeps the build's check names, which the runtime reports as skipped, as they were.
     if fp.system != fixture.system_hash:
         return "system prompt changed"
+    judge = fixture.judge_fingerprint
+    if fp.judge != judge:
+        was, wants = fp.judge or {}, judge or {}
+        if was.get("questions") != wants.get("questions"):
+            return "judge questions changed"
+        return f"judge model changed ({was.get('model')} -> {wants.get('model')})"
     return None
 
 

@@ -3,7 +3,8 @@
 The fingerprint in a provenance record says from what a fixture was generated: the
 generator's code (or its ``version=`` pin), the templates it rendered (with everything
 they include), its schema and every other schema it asked the model for, its variant
-parameters, the model with its options, and the fixture's system prompt when it has one.
+parameters, the model with its options, and the fixture's system prompt and judge (its
+questions and model) when it has them.
 ``InputResolver`` works out each of these once per process, for the checks, the local index
 and the requests alike. Everything here reads source files and Python objects only: no
 jinja2, no LLM library, no local database (doit's included).
@@ -23,7 +24,8 @@ from typing import Any
 
 from ..._duration import parse_ttl
 from ..._schema import SchemaAdapter
-from .._config import HotDataConfig
+from .._config import DEFAULT_MODEL, HotDataConfig
+from .._errors import CatalogError
 from .._fixture_plan import FixtureInputs
 from .._secrets import mask_secrets, secret_values
 from .._spec import FixtureSpec
@@ -57,6 +59,29 @@ def function_source(fn: Any) -> str:
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
         return "\n".join(source.splitlines()[node.lineno - 1 :]) + "\n"
     return source
+
+
+# The embedded model as a judge, measured by bench/bench_judge.py on tests/data/judge_labelled.json.
+EMBEDDED_JUDGE_FIGURES = "22 of 42 labelled fixtures right, chance 21: python -m bench.bench_judge"
+
+
+def judge_model(config: HotDataConfig, spec: FixtureSpec) -> str:
+    """Who answers a fixture's judge questions: ``[tool.hotdata.judge] model``, else the
+    fixture's model. The embedded model judges no better than chance, so it is never the
+    judge by default: a project whose questions would fall to it is refused until it names
+    a judge model (``model = "hotdata-local"`` to take it anyway): ``CatalogError``, raised
+    when the catalog loads."""
+    if config.judge.model is not None:
+        return config.judge.model
+    model = spec.model or config.model
+    if model == DEFAULT_MODEL:
+        raise CatalogError(
+            f"fixture {spec.name}: its judge questions need a judge model, and the embedded model "
+            f"{DEFAULT_MODEL} judges no better than chance ({EMBEDDED_JUDGE_FIGURES}); name one in "
+            'pyproject.toml: [tool.hotdata.judge] model = "gpt-4o-mini" (or any llm model id; '
+            f'"{DEFAULT_MODEL}" to use it anyway)'
+        )
+    return model
 
 
 class InputResolver:
@@ -93,6 +118,7 @@ class InputResolver:
         options: dict[str, Any] = canonical_value({**config.model_options, **spec.model_options})
         generator, code = self._generator(spec)
         quality, checks, quality_hash = self._quality_for(spec)
+        judge = tuple(dict.fromkeys((*config.judge.questions, *spec.judge)))
         inputs = FixtureInputs(
             spec=spec,
             adapter=self.adapter(spec.schema),
@@ -111,6 +137,8 @@ class InputResolver:
             ttl=parse_ttl(spec.ttl if spec.ttl is not None else config.ttl),
             timeout=float(spec.timeout if spec.timeout is not None else config.fixture_timeout),
             secrets=self.secrets,
+            judge=judge,
+            judge_model=judge_model(config, spec) if judge else None,
             repair=config.retries.repair,
         )
         self._resolved[spec.name] = (spec, inputs)
