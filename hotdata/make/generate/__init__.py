@@ -7,7 +7,8 @@ object under a schema, or for free text, one prose field at a time (``_write``,
 ``ctx.write``). Both paths build their requests from the plan (``_requests``), ask in JSON
 the same way (``_json_answers``) and get their answers from one ``AnswerSource``
 (``_answering``: recorded, on their way in a batch, or asked under the run's budget). Every
-answer passes validation and the quality gates.
+answer passes validation and the quality gates. ``CandidateMaker.sample`` runs a generator once
+and gates its value without making a candidate (``doit preview``).
 """
 
 from .._candidate import Candidate, Tally, encode_value, make_candidate
@@ -16,12 +17,13 @@ from ._ask import Asker
 from ._context import GenerationContext
 from ._json_answers import extract_json, field_guide, open_pointer, schema_for_model
 from ._loops import LoopPool, StuckError
-from ._maker import CandidateMaker, describe_exception
-from ._requests import RequestBuilder
+from ._maker import CandidateMaker, Sample, describe_exception
+from ._requests import PREVIEW_ROUND, RequestBuilder
 from ._templates import TemplateSet
 from ._write import clean, trim_phrase, trim_to_sentence
 
 __all__ = [
+    "PREVIEW_ROUND",
     "Answer",
     "AnswerDeferred",
     "AnswerSource",
@@ -35,6 +37,7 @@ __all__ = [
     "LoopPool",
     "ReplayMiss",
     "RequestBuilder",
+    "Sample",
     "StuckError",
     "Tally",
     "TemplateSet",
