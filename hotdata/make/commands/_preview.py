@@ -247,14 +247,14 @@ def _panel(one: _Shown, samples: int, plan: FixturePlan) -> Any:
         first = one.refused_answers[0]
         parts.append(
             Text(
-                f"{len(one.refused_answers)} answer(s) refused and asked again; first: {first}",
+                f"{len(one.refused_answers)} answer(s) refused on the way; first: {first}",
                 style="yellow",
             )
         )
     verdict = "passed" if one.passed else ("refused" if one.sample is not None else "failed")
     return Panel(
         Group(*parts),
-        title=f"{plan.name} · sample {one.number} of {samples} · {one.seed} · {verdict}",
+        title=f"sample {one.number} of {samples} · {one.seed} · {verdict}",
         title_align="left",
         subtitle=f"{one.calls} call(s), {one.tokens} tokens, {one.seconds:.1f}s",
         subtitle_align="right",
