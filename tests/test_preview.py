@@ -125,7 +125,7 @@ def test_a_refused_and_a_failed_sample_show_their_reasons_and_the_others_still_s
     [
         (
             ["agnets/crisis"],
-            "FAILED preview: doit preview: no fixture named 'agnets/crisis'; close names: agents/crisis",
+            "FAILED preview: no fixture named 'agnets/crisis'; close names: agents/crisis",
         ),
         (["crisis"], "close names: agents/crisis"),
         (["zzz"], "no fixture named 'zzz'; `doit list` shows every fixture"),

@@ -59,7 +59,7 @@ class _Shown:
 def close_names(name: str, names: list[str]) -> list[str]:
     """Fixture names like ``name``: those containing it, then the closest spellings (at most 5)."""
     containing = [n for n in names if name and name in n]
-    similar = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    similar = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     return list(dict.fromkeys(containing + similar))[:5]
 
 
@@ -102,7 +102,7 @@ def preview(
         if name not in catalog:
             close = close_names(name, [spec.name for spec in catalog])
             hint = f"close names: {', '.join(close)}" if close else "`doit list` shows every fixture"
-            return TaskFailed(f"doit preview: no fixture named {name!r}; {hint}")
+            return TaskFailed(f"no fixture named {name!r}; {hint}")
         if config.offline:
             return TaskFailed(
                 "doit preview asks the model, and model calls are disabled (HOTDATA_OFFLINE=1 or "
