@@ -26,7 +26,7 @@ from .._errors import ConfigError
 from .._fixture_plan import FixturePlan
 from .._secrets import redact
 from ..generate._answering import Budget
-from ..generate._maker import CandidateMaker, Sample
+from ..generate._maker import CandidateMaker, Sample, describe_exception
 from ..generate._requests import PREVIEW_ROUND, RequestBuilder
 from ..models._limits import RateLimits
 from ..plan._planner import Planner
@@ -165,6 +165,8 @@ def _take(maker: CandidateMaker, plan: FixturePlan, number: int) -> _Shown:
         sample = maker.sample(plan, round_, tally)
     except HotDataError as exc:
         failure = str(exc)
+    except Exception as exc:  # a bug or an environment fault: this sample fails, the next still runs
+        failure = f"fixture {plan.name}: {describe_exception(exc, 'the sample')}"
     secrets = list(plan.inputs.secrets)
     usage = tally.usage
     return _Shown(
