@@ -3,7 +3,7 @@
     python -m bench             # load, no-op, generation, hot reload, watch-mode rebuild, replay/verify
     python -m bench --large     # also N = 10,000 for the no-op check
     python -m bench --dvc       # also `dvc status` at N = 1,000 (installs DVC into bench/.dvc-venv)
-    python -m bench --embedded  # also the embedded model (minutes)
+    python -m bench --embedded  # also the embedded model, `doit preview` with it included (minutes)
     python -m bench --batch     # also batch mode at 1,000 fixtures, 500 under a 20/s rate limit (minutes)
     python -m bench --readme    # then rewrite the README's table (python -m bench.readme_table)
     python -m bench --load-only # only the load figures (re-measure them on a quiet machine)
@@ -39,6 +39,7 @@ ORDER = (
     "batch_",
     "rate_limit_",
     "embedded_",
+    "preview_",
 )
 OPTIONS = ("--large", "--dvc", "--embedded", "--batch", "--readme", "--load-only")
 
@@ -103,6 +104,9 @@ def main(argv: list[str]) -> int:
         from bench import bench_embedded
 
         results += bench_embedded.run()
+        from bench import bench_preview
+
+        results += bench_preview.run()
     info = {**machine(), "load_average": [load_before, os.getloadavg()[0]]}
     for row in results:
         row["machine"] = info

@@ -28,6 +28,7 @@ from .quality._settings import QualitySettings
 __all__ = [
     "DEFAULT_MODEL",
     "ReplayMode",
+    "MAX_PREVIEW_SAMPLES",
     "RUN_SWITCHES",
     "HotDataConfig",
     "JudgeSettings",
@@ -313,9 +314,11 @@ class RunSwitches:
     review: bool | None = None
     replay: ReplayMode | None = None
     batch: bool | None = None
+    n: int | None = None  # ``doit preview NAME n=K``: samples to show (None: the command's default)
 
 
-RUN_SWITCHES = ("batch", "force", "replay", "review")
+RUN_SWITCHES = ("batch", "force", "n", "replay", "review")
+MAX_PREVIEW_SAMPLES = 20
 
 
 def read_run_switches(variables: Mapping[str, str], environ: Mapping[str, str] | None = None) -> RunSwitches:
@@ -337,6 +340,9 @@ def read_run_switches(variables: Mapping[str, str], environ: Mapping[str, str] |
     if replay is not None and replay not in _REPLAY_MODES:
         raise ConfigError(f"replay={replay!r} is not one of {', '.join(_REPLAY_MODES)}")
     force, review, batch = variables.get("force"), variables.get("review"), variables.get("batch")
+    n = variables.get("n")
+    if n is not None and not (n.strip().isdigit() and 1 <= int(n) <= MAX_PREVIEW_SAMPLES):
+        raise ConfigError(f"n={n!r} is not a number of samples: use n=1 to n={MAX_PREVIEW_SAMPLES}")
     try:
         return RunSwitches(
             force=bool(env_switch("HOTDATA_FORCE", environ))
@@ -345,6 +351,7 @@ def read_run_switches(variables: Mapping[str, str], environ: Mapping[str, str] |
             review=None if review is None else parse_switch(review, "review"),
             replay=cast(ReplayMode | None, replay),
             batch=None if batch is None else parse_switch(batch, "batch"),
+            n=None if n is None else int(n),
         )
     except SwitchError as exc:
         raise ConfigError(str(exc)) from None

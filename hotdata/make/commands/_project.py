@@ -17,7 +17,7 @@ from .._config import load_config, read_run_switches
 from .._secrets import mask_secrets
 from .._snapshot import environment_digest
 from .._spec import FixtureSpec
-from . import _commands, _doctor, _verify
+from . import _commands, _doctor, _preview, _verify
 from ._remember import remember_catalog
 from ._reporter import HotDataReporter
 from ._workspace import Workspace, open_workspace
@@ -96,6 +96,7 @@ def doit_project(
             ),
         ),
         "task_review": _review_creator(ws),
+        "task_preview": _preview_creator(ws),
         "task_accept": _decision_creator(ws, "accept", ws.review.accept),
         "task_reject": _decision_creator(ws, "reject", ws.review.reject),
         "task_catalog": _simple_creator(
@@ -180,6 +181,7 @@ def _broken(message: str) -> dict[str, Any]:
         "task_verify": creator("verify"),
         "task_prune": creator("prune"),
         "task_review": creator("review", _STATUS_PARAMS),
+        "task_preview": creator("preview", _PREVIEW_PARAMS, "names"),
         "task_accept": creator("accept", _ALL, "names"),
         "task_reject": creator("reject", _ALL, "names"),
         "task_catalog": creator("catalog"),
@@ -366,3 +368,33 @@ def _decision_creator(
         + (" (force=1 discards a hand edit of the committed data)." if verb == "accept" else ".")
     )
     return task
+
+
+_PREVIEW_PARAMS: list[dict[str, Any]] = [
+    {"name": "n", "long": "n", "type": int, "default": 0, "help": "samples to show (as n=K; default 3)"}
+]
+
+
+def _preview_creator(ws: Workspace) -> Callable[[], TaskDict]:
+    def preview(n: int, names: list[str]) -> bool | TaskFailed:
+        try:
+            names, after = _preview.split_n_option(names)  # doit reads no option after NAME itself
+        except HotDataError as exc:
+            return TaskFailed(str(exc))
+        samples = after or n or ws.switches.n or _preview.DEFAULT_SAMPLES
+        return _preview.preview(ws.config, ws.planner, ws.limits, names, samples)
+
+    def task_preview() -> TaskDict:
+        """Show a few runs of one fixture's generator, gated, with their cost; write nothing:
+        doit preview NAME [n=K]."""
+        doc = task_preview.__doc__ or ""
+        return _catalog_failure(ws, "preview", doc, _PREVIEW_PARAMS, "names") or {
+            "actions": [(preview, [], {})],
+            "params": _PREVIEW_PARAMS,
+            "pos_arg": "names",
+            "uptodate": [False],
+            "verbosity": 2,
+            "doc": doc,
+        }
+
+    return task_preview

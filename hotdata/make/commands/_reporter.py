@@ -21,7 +21,19 @@ __all__ = ["HotDataReporter", "fixture_task_name"]
 _PREFIX = "fixtures:"
 # hotdata's own tasks print for themselves; doit's ". task" lines would only add noise
 _QUIET = frozenset(
-    {"status", "validate", "generate", "fixtures", "catalog", "review", "accept", "reject", "verify", "prune"}
+    {
+        "status",
+        "validate",
+        "generate",
+        "fixtures",
+        "catalog",
+        "review",
+        "accept",
+        "reject",
+        "verify",
+        "prune",
+        "preview",
+    }
 )
 
 
@@ -66,6 +78,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         self.after_build = after_build  # once a build run is closed (the catalog snapshot)
         self.progress = Progress(stream)
         self.builds = False  # fixtures were selected: the run ends with the conductor's end_run
+        self.previews = False  # `doit preview` runs: a Ctrl-C stops it, and it wrote nothing
         # Every selected fixture is queued when the run starts; doit hands it to a worker only
         # when one of the `concurrency` slots is free. The time until then is waiting, not generating.
         self._queued = time.monotonic()
@@ -77,11 +90,14 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         # unfinished fixtures keep their previous files (a half-done pair is
         # finished by the next build, which also removes stray temp files).
         self.progress.stop()
-        summary = self.run.summary()
-        self.outstream.write(
-            f"hotdata: interrupted; {summary.generated} generated before the stop, the others keep "
-            "their previous files\n"
-        )
+        if self.previews:
+            self.outstream.write("\ndoit preview: interrupted; nothing was written\n")
+        else:
+            summary = self.run.summary()
+            self.outstream.write(
+                f"hotdata: interrupted; {summary.generated} generated before the stop, the others keep "
+                "their previous files\n"
+            )
         self.outstream.flush()
         os._exit(130)
 
@@ -96,6 +112,7 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
                 names.add(name)
         self.progress.start(len(names))
         self.builds = bool(names)
+        self.previews = "preview" in selected_tasks
         self._queued = time.monotonic()
 
     def execute_task(self, task: Any) -> None:

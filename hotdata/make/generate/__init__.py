@@ -9,6 +9,8 @@ the same way (``_json_answers``) and get their answers from one ``AnswerSource``
 (``_answering``: recorded, on their way in a batch, or asked under the run's budget). Every
 answer passes validation and the quality gates; then a judge model may answer yes/no
 questions about the whole value (``_judge``, ``judge=``), and a "no" is a refusal too.
+``CandidateMaker.sample`` runs a generator once and gates its value without making a
+candidate (``doit preview``; the judge is not asked).
 """
 
 from .._candidate import Candidate, Tally, encode_value, make_candidate
@@ -18,12 +20,13 @@ from ._context import GenerationContext
 from ._json_answers import extract_json, field_guide, open_pointer, schema_for_model
 from ._judge import JUDGE_SCHEMA, JUDGE_SYSTEM, Judge, judge_prompt, parse_verdict, refusal
 from ._loops import LoopPool, StuckError
-from ._maker import CandidateMaker, describe_exception
-from ._requests import RequestBuilder
+from ._maker import CandidateMaker, Sample, describe_exception
+from ._requests import PREVIEW_ROUND, RequestBuilder
 from ._templates import TemplateSet
 from ._write import clean, trim_phrase, trim_to_sentence
 
 __all__ = [
+    "PREVIEW_ROUND",
     "Answer",
     "AnswerDeferred",
     "AnswerSource",
@@ -40,6 +43,7 @@ __all__ = [
     "LoopPool",
     "ReplayMiss",
     "RequestBuilder",
+    "Sample",
     "StuckError",
     "Tally",
     "TemplateSet",

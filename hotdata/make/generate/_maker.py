@@ -13,6 +13,7 @@ import asyncio
 import json
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from ..models._limits import RateLimits
 from ..models._llm import ModelLookup, open_model
 from ..models._seam import ModelClient
 from ..quality._gates import check_value
-from ..quality._settings import QualityContext
+from ..quality._settings import QualityContext, QualityProblem
 from ..quality._similar import FamilyProse, near_duplicates
 from ._answering import AnswerSource, Budget, Detour
 from ._ask import FEEDBACK_MARKERS, Asker
@@ -39,7 +40,15 @@ from ._judge import Judge, refusal
 from ._loops import LoopPool
 from ._templates import TemplateSet
 
-__all__ = ["CandidateMaker", "describe_exception"]
+__all__ = ["CandidateMaker", "Sample", "describe_exception"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One run of a generator, gated but not kept (``CandidateMaker.sample``)."""
+
+    value: Any  # the value as JSON data, validated against the fixture's schema
+    problems: tuple[QualityProblem, ...]  # what the quality gates refuse in it (empty: it passes)
 
 
 def describe_exception(exc: BaseException, what: str) -> str:
@@ -133,29 +142,20 @@ class CandidateMaker:
         nothing."""
         fixture = plan.inputs
         spec = fixture.spec
-        templates, closure = self._template_closure(spec)
-        source = AnswerSource(
-            plan, self.client(fixture.model), self.budget, tally, store=self.answers, detour=self.detour
-        )
-        asker = Asker(plan, source, tally)
-        ctx = GenerationContext(asker, templates=templates, adapter=self.adapter)
-        judge = self._judge(plan, source, tally)
+        _, closure = self._template_closure(spec)
+        asker, ctx = self._context(plan, tally)
+        judge = self._judge(plan, asker.source, tally)
         what = f"generator {spec.generator.__name__}"
         problems: list[str] = []
         judged = False  # the last refusal was the judge's
         for round_ in range(fixture.attempts):
             asker.begin_round(round_)
             calls_before = tally.attempts
-            value = await self._run_generator(spec, ctx, what)
-            asked = tally.attempts != calls_before
-            try:
-                data = encode_value(fixture.adapter, value)
-            except InvalidValue as exc:
-                raise GenerationError(
-                    f"fixture {spec.name}: {what} returned {exc}; nothing was written"
-                ) from None
+            value, data = await self._run_round(plan, ctx, what)
             # the gates are pure functions of the bytes and of settings the plan's quality hash names
-            problems = [] if data == plan.passed else self._gate(json.loads(data), plan, asker)
+            problems = (
+                [] if data == plan.passed else [p.message for p in self._gate(json.loads(data), plan, asker)]
+            )
             # the judge answers even for bytes that passed (``doit verify`` replays its verdicts)
             verdicts = [] if problems or judge is None else await judge.verdicts(json.loads(data), round_)
             judged = any(v.answer == "no" for v in verdicts)
@@ -172,7 +172,7 @@ class CandidateMaker:
                     verdicts=verdicts,
                 )
             asker.refuse([f"fixture: {p}" for p in problems])
-            if not asked:
+            if tally.attempts == calls_before:
                 break  # the generator asked the model nothing: another run returns the same value
         if judged:
             raise GenerationError(
@@ -199,6 +199,39 @@ class CandidateMaker:
             )
         return Judge(plan, source, tally)
 
+    def sample(self, plan: FixturePlan, round_: int, tally: Tally) -> Sample:
+        """Run ``plan``'s generator once, in attempt round ``round_``, through validation and the
+        quality gates, and return its value with the gates' problems (``doit preview``): no
+        further round, no candidate, nothing written. A generation that fails raises
+        ``HotDataError`` as a build's would."""
+        return self.pool.run(self._sample(plan, round_, tally), plan.inputs.timeout, f"fixture {plan.name}")
+
+    async def _sample(self, plan: FixturePlan, round_: int, tally: Tally) -> Sample:
+        asker, ctx = self._context(plan, tally)
+        asker.begin_round(round_)
+        _, data = await self._run_round(plan, ctx, f"generator {plan.inputs.spec.generator.__name__}")
+        value = json.loads(data)
+        return Sample(value, tuple(self._gate(value, plan, asker)))
+
+    def _context(self, plan: FixturePlan, tally: Tally) -> tuple[Asker, GenerationContext]:
+        fixture = plan.inputs
+        templates, _ = self._template_closure(fixture.spec)
+        source = AnswerSource(
+            plan, self.client(fixture.model), self.budget, tally, store=self.answers, detour=self.detour
+        )
+        asker = Asker(plan, source, tally)
+        return asker, GenerationContext(asker, templates=templates, adapter=self.adapter)
+
+    async def _run_round(self, plan: FixturePlan, ctx: GenerationContext, what: str) -> tuple[Any, bytes]:
+        """One run of the generator: its value, and the value's validated canonical bytes."""
+        value = await self._run_generator(plan.inputs.spec, ctx, what)
+        try:
+            return value, encode_value(plan.inputs.adapter, value)
+        except InvalidValue as exc:
+            raise GenerationError(
+                f"fixture {plan.name}: {what} returned {exc}; nothing was written"
+            ) from None
+
     @staticmethod
     async def _run_generator(spec: FixtureSpec, ctx: GenerationContext, what: str) -> Any:
         try:
@@ -216,7 +249,7 @@ class CandidateMaker:
             # raised by a generator, these would end the loop thread or hang the run
             raise GenerationError(f"fixture {spec.name}: {describe_exception(exc, what)}") from None
 
-    def _gate(self, data: Any, plan: FixturePlan, asker: Asker) -> list[str]:
+    def _gate(self, data: Any, plan: FixturePlan, asker: Asker) -> list[QualityProblem]:
         """The quality problems of the whole fixture, near-duplicates of its family included."""
         fixture = plan.inputs
         context = QualityContext(
@@ -230,4 +263,4 @@ class CandidateMaker:
         problems = check_value(data, fixture.quality, context, fixture.checks) + near_duplicates(
             data, plan.family, fixture.quality, self.family
         )
-        return [p.message for p in problems]
+        return problems

@@ -4,7 +4,9 @@ The model, the options and the fixture's system prompt are the plan's (what was 
 is what is sent): the fixture's system prompt goes first, then the call's own after a blank
 line. The seed, or failing one the temperature, moves on with each attempt round of the
 generator and each re-ask, so a new round samples new answers and a re-ask does not repeat
-the answer it replaces.
+the answer it replaces. ``doit preview`` runs the generator in rounds from ``PREVIEW_ROUND`` on,
+so its seeds never meet a build's; a preview keeps the build's temperature, as it shows what a
+build's first round would write.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from typing import Any
 from .._fixture_plan import FixtureInputs
 from ..models._seam import ModelRequest
 
-__all__ = ["RequestBuilder"]
+__all__ = ["PREVIEW_ROUND", "RequestBuilder"]
+
+# The first attempt round of ``doit preview``'s samples: a build runs at most `validation_attempts`
+# rounds (a handful), so its seeds (``seed + 1000 * round``) stay far below a preview's.
+PREVIEW_ROUND = 100_000
 
 
 class RequestBuilder:
@@ -69,11 +75,13 @@ class RequestBuilder:
         at the token limit, where the model takes ``max_tokens``."""
         options = dict(self._options)
         # Another seed gives another answer; the same seed would repeat the refused one.
-        shift = 1000 * round_ + (attempt - 1 if resample else 0)
+        again = attempt - 1 if resample else 0
+        shift = 1000 * round_ + again
+        warmer = again if round_ >= PREVIEW_ROUND else shift  # a preview samples as a first round does
         if shift and "seed" in options and isinstance(options["seed"], int):
             options["seed"] += shift
-        elif shift and "temperature" in options and isinstance(options["temperature"], int | float):
-            options["temperature"] = min(1.5, float(options["temperature"]) + 0.1 * min(shift, 5))
+        elif warmer and "temperature" in options and isinstance(options["temperature"], int | float):
+            options["temperature"] = min(1.5, float(options["temperature"]) + 0.1 * min(warmer, 5))
         if extra_tokens and (self._accepted is None or "max_tokens" in self._accepted):
             options["max_tokens"] = int(options.get("max_tokens") or 1024) + extra_tokens
         return options
