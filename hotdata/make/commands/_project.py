@@ -280,7 +280,8 @@ def _fixtures_creator(ws: Workspace) -> Callable[[], Iterator[TaskDict]]:
 
     def build(name: str) -> bool | TaskFailed:
         outcome = pipeline.build(name)
-        if outcome.kind.value == "failed":
+        # a run refused by max_cost fails (exit code 1); a budget reached mid-run leaves fixtures stale
+        if outcome.kind.value == "failed" or outcome.message == pipeline.refusal:
             return TaskFailed(outcome.message)
         return True
 

@@ -56,12 +56,17 @@ class Price:
 
 
 def format_usd(usd: Decimal) -> str:
-    """``$0.0123``: four decimals below a dollar (a fixture often costs a fraction of a cent)."""
+    """``$0.0123``: four decimals below a dollar (a fixture often costs a fraction of a cent).
+
+    >>> format_usd(Decimal("0.000042")), format_usd(Decimal("0.0123")), format_usd(Decimal("12.5"))
+    ('$0.000042', '$0.0123', '$12.50')
+    """
     if usd == 0:
         return "$0"
-    if usd < Decimal("0.0001"):
-        return "<$0.0001"
-    return f"${usd:.4f}" if usd < 1 else f"${usd:,.2f}"
+    if usd >= 1:
+        return f"${usd:,.2f}"
+    # four decimals, or two significant digits below a hundredth of a cent ($0.000042)
+    return f"${usd:.{max(4, 1 - usd.adjusted())}f}"
 
 
 @functools.cache
