@@ -169,7 +169,7 @@ def test_max_cost_refuses_a_run_over_it_before_any_call(tmp_path: Path, server: 
     proj, env = project(tmp_path, server, model="gpt-4o-mini")
     proj.doit("fixtures", env=env, check=True)
     dry = proj.doit("fixtures", "dry=1", "force=1", "replay=off", env=env, check=True).stdout
-    calls, tokens, cost = totals(dry)
+    calls, _, cost = totals(dry)
     assert cost.startswith("$")
     expected = price_of("gpt-4o-mini", calls, *_in_out(proj))
     assert expected.usd is not None and cost == expected.describe()
