@@ -40,6 +40,8 @@ __all__ = [
     "RunEstimate",
     "cost_refusal",
     "estimate_run",
+    "limit_text",
+    "replay_checker",
 ]
 
 # A fixture with no record and no family: one call of this many tokens (stated as a default).
@@ -47,6 +49,7 @@ DEFAULT_USAGE = (1, 500, 500)  # calls, input tokens, output tokens
 # Records keep no durations: seconds per call, for the embedded model (one request at a time on
 # this machine's CPU: bench/results.json has 2.2 s per fixture of 4.1 calls) and for a provider's.
 SECONDS_PER_CALL = {"local": 0.5, "remote": 3.0}
+_KIND = {"local": "to the local model, one at a time", "remote": "to a provider's model"}
 # What a provider's batch takes at most (OpenAI: within 24 hours, usually much sooner).
 _BATCH_WINDOW = "within 24 h"
 
@@ -202,9 +205,10 @@ class RunEstimate:
             ]
             out.append("  " + "  ".join(cells) + "  " + row[6])
         out.append(f"total: {self.summary()}")
-        if self.calling:
-            spc = ", ".join(f"{s:g}s a call for {w} models" for w, s in SECONDS_PER_CALL.items())
-            out.append(f"time assumes {spc} (records keep no durations)")
+        kinds = {"local" if f.model == DEFAULT_MODEL else "remote" for f in self.calling}
+        if kinds:
+            spc = " and ".join(f"{SECONDS_PER_CALL[k]:g}s a call {_KIND[k]}" for k in sorted(kinds))
+            out.append(f"time: {spc} (records keep no durations)")
         batch = self.batch_line()
         if batch is not None:
             out.append(batch)
@@ -212,6 +216,8 @@ class RunEstimate:
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f}s"
     if seconds < 60:
         return f"{seconds:.0f}s"
     if seconds < 3600:
@@ -356,6 +362,11 @@ def _one(
     )
 
 
+def limit_text(max_cost: float) -> str:
+    """``max_cost`` as written: 0.00002, not 2e-05."""
+    return format(Decimal(repr(max_cost)), "f")
+
+
 def cost_refusal(estimate: RunEstimate, max_cost: float | None, where: str) -> str | None:
     """Why a run over ``max_cost`` (by its estimate) must not start; None when it may.
 
@@ -364,7 +375,7 @@ def cost_refusal(estimate: RunEstimate, max_cost: float | None, where: str) -> s
         return None
     known, unknown = estimate.cost()
     mode = " in batch mode" if estimate.batch else ""
-    shown = f"{max_cost:g}"
+    shown = limit_text(max_cost)
     if unknown:
         missing = ", ".join(f"{m} ({n} call(s))" for m, n in sorted(unknown.items()))
         return (

@@ -18,7 +18,7 @@ from .._secrets import mask_secrets
 from .._snapshot import environment_digest
 from .._spec import FixtureSpec
 from . import _commands, _doctor, _verify
-from ._estimate import RunEstimate, cost_refusal, estimate_run, replay_checker
+from ._estimate import RunEstimate, cost_refusal, estimate_run, limit_text, replay_checker
 from ._remember import remember_catalog
 from ._reporter import EstimateReporter, HotDataReporter
 from ._workspace import Workspace, open_workspace
@@ -155,9 +155,7 @@ def _cost_guard(ws: Workspace, names: list[str]) -> str | None:
     try:
         refusal = cost_refusal(_estimate(ws, names), max_cost, where)
     except HotDataError as exc:
-        refusal = (
-            f"max_cost = {max_cost:g} ({where}): the run cannot be estimated, so nothing was asked: {exc}"
-        )
+        refusal = f"max_cost = {limit_text(max_cost)} ({where}): the run cannot be estimated, so nothing was asked: {exc}"
     if refusal is not None:
         ws.pipeline.refuse(refusal)
     return refusal
