@@ -255,3 +255,15 @@ def test_prices_local_free_unknown_unknown_batch_half() -> None:
     known = price_of("gpt-4o-mini", 2, 1_000_000, 0)
     assert known.usd is not None and known.usd > 0
     assert known.halved().usd == known.usd / 2
+
+
+def test_replay_only_says_which_fixtures_would_fail_before_any_call(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    proj, env = project(tmp_path, server)
+    dry = proj.doit("fixtures", "dry=1", "replay=only", env=env, check=True).stdout
+    welcome = row(dry, "notes/welcome")
+    assert " fails " in welcome and "replay=only and an answer is not recorded" in welcome
+    assert "3 to rebuild, 0 replay for free, 3 fail before any call" in dry
+    assert "0 model call(s), 0 tokens" in dry
+    assert server.requests == []

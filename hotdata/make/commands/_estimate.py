@@ -189,7 +189,7 @@ class RunEstimate:
                 f.action,
                 f"{f.calls} call(s)",
                 f"{f.tokens:,} tok",
-                "free" if f.action == "replay" else f.price.describe(),
+                {"replay": "free", "fails": "-"}.get(f.action) or f.price.describe(),
                 "-" if f.action != "rebuild" else _duration(f.seconds),
                 f"{f.reason} [{f.note or f.basis}]",
             )
