@@ -114,6 +114,12 @@ class HotDataConfig(BaseModel):
     retries: RetrySettings = Field(default_factory=RetrySettings)
     max_calls: int | None = Field(None, ge=0)
     max_tokens: int | None = Field(None, ge=0)
+    max_cost: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="US dollars a run may cost by its estimate; refused before any call",
+    )
     offline: bool = False
     review: bool = False
     batch: bool = Field(
@@ -181,6 +187,7 @@ _ENV: dict[str, str] = {
     "HOTDATA_FIXTURES_DIR": "fixtures_dir",
     "HOTDATA_MAX_CALLS": "max_calls",
     "HOTDATA_MAX_TOKENS": "max_tokens",
+    "HOTDATA_MAX_COST": "max_cost",
     "HOTDATA_TTL": "ttl",
 }
 
@@ -198,6 +205,13 @@ def _env_value(var: str, key: str, value: str) -> Any:
             return int(value.strip())
         except ValueError:
             raise ConfigError(f"{var}={value!r}: {key} must be a whole number (e.g. {var}=4)") from None
+    if key == "max_cost":
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise ConfigError(
+                f"{var}={value!r}: {key} must be a number of US dollars (e.g. {var}=2.50)"
+            ) from None
     return value
 
 
@@ -306,18 +320,19 @@ def _check_layout(config: HotDataConfig, pyproject: Path) -> None:
 
 @dataclass(frozen=True)
 class RunSwitches:
-    """The run's switches: ``doit fixtures force=1 review=1 replay=off batch=1`` (or ``HOTDATA_*``).
+    """The run's switches: ``doit fixtures force=1 review=1 replay=off batch=1 dry=1`` (or ``HOTDATA_*``).
 
-    ``None`` leaves the value to ``[tool.hotdata]``."""
+    ``None`` leaves the value to ``[tool.hotdata]``; ``dry``: estimate the run, ask and write nothing."""
 
     force: bool = False
     review: bool | None = None
     replay: ReplayMode | None = None
     batch: bool | None = None
     n: int | None = None  # ``doit preview NAME n=K``: samples to show (None: the command's default)
+    dry: bool = False
 
 
-RUN_SWITCHES = ("batch", "force", "n", "replay", "review")
+RUN_SWITCHES = ("batch", "dry", "force", "n", "replay", "review")
 MAX_PREVIEW_SAMPLES = 20
 
 
@@ -343,6 +358,7 @@ def read_run_switches(variables: Mapping[str, str], environ: Mapping[str, str] |
     n = variables.get("n")
     if n is not None and not (n.strip().isdigit() and 1 <= int(n) <= MAX_PREVIEW_SAMPLES):
         raise ConfigError(f"n={n!r} is not a number of samples: use n=1 to n={MAX_PREVIEW_SAMPLES}")
+    dry = variables.get("dry")
     try:
         return RunSwitches(
             force=bool(env_switch("HOTDATA_FORCE", environ))
@@ -352,6 +368,7 @@ def read_run_switches(variables: Mapping[str, str], environ: Mapping[str, str] |
             replay=cast(ReplayMode | None, replay),
             batch=None if batch is None else parse_switch(batch, "batch"),
             n=None if n is None else int(n),
+            dry=False if dry is None else parse_switch(dry, "dry"),
         )
     except SwitchError as exc:
         raise ConfigError(str(exc)) from None

@@ -80,6 +80,7 @@ class Pipeline:
         self._guard = threading.Lock()
         self.started = time.monotonic()
         self.notes: list[str] = []  # said at the end of the run, after the totals
+        self.refusal: str | None = None  # why no fixture of this run may ask a model (max_cost)
 
     # -- stage 1: plan --------------------------------------------------------------
 
@@ -105,6 +106,11 @@ class Pipeline:
         """The status this run last computed for ``name``, if any."""
         return self._statuses.get(name)
 
+    def refuse(self, message: str) -> None:
+        """Stop every build of this run before any call (its estimate is over ``max_cost``): each
+        fixture ends stopped by budget with ``message``, and stays as it is."""
+        self.refusal = message
+
     # -- stages 2 and 3: generate, commit ---------------------------------------------
 
     def build(self, name: str, *, batch: bool | None = None) -> Outcome:
@@ -113,6 +119,11 @@ class Pipeline:
         spec = self.planner.catalog.get(name)
         queued = time.monotonic()
         tally = Tally()  # what the build uses: its answers are kept when it does not finish
+        if self.refusal is not None:
+            outcome = Outcome(name, OutcomeKind.BUDGET, self.refusal)
+            with self._guard:
+                self._outcomes[name] = outcome
+            return outcome
         try:
             self.writer.acquire()
             self.batches.collect(self.answers)  # once per run: answers batches brought are replayed

@@ -193,6 +193,8 @@ class FakeOpenAIServer:
         self.latency = latency
         self.hang_seconds = hang_seconds
         self.requests: list[dict[str, Any]] = []
+        # the usage of every chat completion answered 200 (what a provider would bill)
+        self.usage: list[dict[str, int]] = []
         self._faults: deque[tuple[str, float | None]] = deque()
         self._random_rate = 0.0
         self._random_kinds: list[str] = []
@@ -658,6 +660,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _complete(self, body: dict[str, Any], content: str, headers: dict[str, str]) -> None:
         created = int(time.time())
         completion = _chat_completion(body, content, created)
+        with self.owner._lock:
+            self.owner.usage.append(completion["usage"])
         if not body.get("stream"):
             self._send(200, json.dumps(completion).encode(), headers)
             return

@@ -7,6 +7,7 @@ rebuilds.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from doit.exceptions import TaskFailed
@@ -27,6 +28,7 @@ from ..plan._planner import Planner
 from ..quality._gates import check_value
 from ..quality._settings import QualityContext
 from ..quality._similar import FamilyProse, near_duplicates
+from ._estimate import RunEstimate
 from ._prune import Pruner
 from ._staged import StagedChanges
 
@@ -115,14 +117,23 @@ def status(
     *,
     offline: bool,
     json_output: bool,
+    estimate: Callable[[Mapping[str, FixtureStatus]], RunEstimate] | None = None,
 ) -> bool:
-    """``doit status``; ``offline``: batch jobs are reported, not polled."""
+    """``doit status``; ``offline``: batch jobs are reported, not polled; ``estimate``: what
+    ``doit fixtures`` would take, from the statuses found here."""
     rows = []
     now = planner.clock()
     # batch jobs are polled for their status only: collecting is `doit fixtures`'s job
     batch_lines, in_batch = batches.status_lines(poll=not json_output and not offline)
+    statuses = {spec.name: planner.status(spec) for spec in planner.catalog}
+    try:
+        run = None if estimate is None else estimate(statuses)
+        unestimated = ""
+    except HotDataError as exc:
+        run, unestimated = None, str(exc)
+    per_fixture = {} if run is None else {f.name: f for f in run.fixtures}
     for spec in planner.catalog:
-        row = planner.status(spec).to_json()
+        row = statuses[spec.name].to_json()
         failure = failures.get(spec.name)
         row["last_failure"] = None if failure is None else failure.message
         row["batch"] = in_batch.get(spec.name)
@@ -130,6 +141,8 @@ def status(
             row["reason"] += f"; waiting for batch {row['batch']}"
         elif failure is not None and row["state"] != "fresh":
             row["reason"] += f"; {failure.describe(now)}"
+        found = per_fixture.get(spec.name)
+        row["estimate"] = None if found is None else found.to_json()
         rows.append(row)
     if json_output:
         print(json.dumps(rows, indent=2))
@@ -149,6 +162,13 @@ def status(
         print(f"orphan: {line}")
     for line in batch_lines:
         print(line)
+    if run is not None:
+        print(f"estimate of `doit fixtures`: {run.summary()}")
+        batch = run.batch_line()
+        if batch is not None:
+            print(f"  {batch}")
+    elif unestimated:
+        print(f"estimate of `doit fixtures`: none ({unestimated})")
     return True
 
 

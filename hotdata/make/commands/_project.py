@@ -18,8 +18,9 @@ from .._secrets import mask_secrets
 from .._snapshot import environment_digest
 from .._spec import FixtureSpec
 from . import _commands, _doctor, _preview, _verify
+from ._estimate import RunEstimate, cost_refusal, estimate_run, limit_text, replay_checker
 from ._remember import remember_catalog
-from ._reporter import HotDataReporter
+from ._reporter import EstimateReporter, HotDataReporter
 from ._workspace import Workspace, open_workspace
 
 __all__ = ["doit_project"]
@@ -56,11 +57,19 @@ def doit_project(
         "dep_file": str(config.root / ".doit.db"),
         "default_tasks": ["fixtures"],
         "continue": True,
-        "reporter": HotDataReporter(ws.pipeline, after_build=lambda: remember_catalog(ws, started_ns, env)),
+        "reporter": HotDataReporter(
+            ws.pipeline,
+            after_build=lambda: remember_catalog(ws, started_ns, env),
+            before_build=lambda names: _cost_guard(ws, names),
+        ),
         "num_process": config.concurrency,
         "par_type": "thread",
         "subtasks": True,  # `doit list` shows every fixture, not only the group
     }
+    if switches.dry:  # nothing is built, asked or written: doit's own state stays in memory too
+        doit_config.update(
+            backend="sqlite3", dep_file=":memory:", reporter=EstimateReporter(lambda n: _dry_run(ws, n))
+        )
     return {
         "DOIT_CONFIG": doit_config,
         "task_fixtures": _fixtures_creator(ws),
@@ -106,6 +115,51 @@ def doit_project(
             lambda: _write_catalog(ws, announce=True),
         ),
     }
+
+
+def _estimate(ws: Workspace, names: list[str], statuses: Any = None) -> RunEstimate:
+    """The estimate of a ``doit fixtures`` run of ``names`` with this run's switches."""
+    checker = replay_checker(ws.config, ws.answers, ws.limits)
+    pipeline = ws.pipeline
+    return estimate_run(
+        ws.planner,
+        checker,
+        names,
+        config=ws.config,
+        force=pipeline.force,
+        replay=pipeline.replay,
+        batch=pipeline.batch,
+        statuses=statuses,
+    )
+
+
+def _dry_run(ws: Workspace, names: list[str]) -> list[str]:
+    """``doit fixtures dry=1``: the estimate's lines."""
+    head = "hotdata: dry run (dry=1): no model asked, nothing written; `doit fixtures` would:"
+    try:
+        return [head, *_estimate(ws, names).lines()]
+    except HotDataError as exc:
+        return [f"hotdata: dry run (dry=1): no estimate: {exc}"]
+
+
+def _cost_guard(ws: Workspace, names: list[str]) -> str | None:
+    """Before a build run: the refusal when its estimate is over ``max_cost`` (the run is stopped
+    before any call), else None."""
+    max_cost = ws.config.max_cost
+    if max_cost is None:
+        return None
+    where = (
+        "HOTDATA_MAX_COST"
+        if os.environ.get("HOTDATA_MAX_COST", "").strip()
+        else f"[tool.hotdata] of {ws.config.root / 'pyproject.toml'}"
+    )
+    try:
+        refusal = cost_refusal(_estimate(ws, names), max_cost, where)
+    except HotDataError as exc:
+        refusal = f"max_cost = {limit_text(max_cost)} ({where}): the run cannot be estimated, so nothing was asked: {exc}"
+    if refusal is not None:
+        ws.pipeline.refuse(refusal)
+    return refusal
 
 
 def _command_line_variables() -> dict[str, str]:
@@ -226,7 +280,8 @@ def _fixtures_creator(ws: Workspace) -> Callable[[], Iterator[TaskDict]]:
 
     def build(name: str) -> bool | TaskFailed:
         outcome = pipeline.build(name)
-        if outcome.kind.value == "failed":
+        # a run refused by max_cost fails (exit code 1); a budget reached mid-run leaves fixtures stale
+        if outcome.kind.value == "failed" or outcome.message == pipeline.refusal:
             return TaskFailed(outcome.message)
         return True
 
@@ -238,6 +293,10 @@ def _fixtures_creator(ws: Workspace) -> Callable[[], Iterator[TaskDict]]:
             yield failure
             return
         yield {"basename": "fixtures", "name": None, "doc": doc}
+        if ws.switches.dry:  # the reporter estimates the selected fixtures; no task does anything
+            for spec in ws.planner.catalog:
+                yield {"name": spec.name, "actions": [], "uptodate": [True], "verbosity": 0}
+            return
         for spec in ws.planner.catalog:
             yield {
                 "name": spec.name,
@@ -283,10 +342,12 @@ def _status_creator(ws: Workspace) -> Callable[[], TaskDict]:
             ws.staged,
             offline=ws.config.offline,
             json_output=json_output,
+            estimate=lambda statuses: _estimate(ws, [s.name for s in ws.planner.catalog], statuses),
         )
 
     def task_status() -> TaskDict:
-        """One line per fixture: state, why, age, model, tokens (--json for JSON; never calls a model)."""
+        """One line per fixture: state, why, age, model, tokens; the estimate of `doit fixtures` (--json for JSON;
+        never calls a model)."""
         doc = task_status.__doc__ or ""
         return _catalog_failure(ws, "status", doc, _STATUS_PARAMS) or {
             "actions": [(status, [], {})],

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TextIO
 
 from doit.reporter import ConsoleReporter
@@ -16,7 +16,7 @@ from ..._freshness import FixtureState, FixtureStatus
 from .._outcome import BuildSummary, Outcome, OutcomeKind
 from ._progress import Progress
 
-__all__ = ["HotDataReporter", "fixture_task_name"]
+__all__ = ["EstimateReporter", "HotDataReporter", "fixture_task_name", "selected_fixtures"]
 
 _PREFIX = "fixtures:"
 # hotdata's own tasks print for themselves; doit's ". task" lines would only add noise
@@ -40,6 +40,17 @@ _QUIET = frozenset(
 def fixture_task_name(task_name: str) -> str | None:
     """The fixture a doit task builds (``fixtures:agents/a`` -> ``agents/a``), else None."""
     return task_name[len(_PREFIX) :] if task_name.startswith(_PREFIX) else None
+
+
+def selected_fixtures(tasks: Mapping[str, Any], selected_tasks: list[str]) -> list[str]:
+    """The fixtures a run's selected tasks build (``fixtures``: all of them), in catalog order."""
+    names: dict[str, None] = {}
+    for selected in selected_tasks:
+        if selected == "fixtures":
+            names.update((n, None) for t in tasks if (n := fixture_task_name(t)) is not None)
+        elif (name := fixture_task_name(selected)) is not None:
+            names[name] = None
+    return list(names)
 
 
 class BuildRun(Protocol):
@@ -71,11 +82,15 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         outstream: TextIO | None = None,
         *,
         after_build: Callable[[], object] | None = None,
+        before_build: Callable[[list[str]], str | None] | None = None,
     ) -> None:
         stream = outstream or sys.stdout
         super().__init__(stream, {"show_out": True, "show_err": True})
         self.run = run
         self.after_build = after_build  # once a build run is closed (the catalog snapshot)
+        # before any fixture is built, with the selected ones: a refusal to say (max_cost), if any
+        self.before_build = before_build
+        self.refusal: str | None = None
         self.progress = Progress(stream)
         self.builds = False  # fixtures were selected: the run ends with the conductor's end_run
         self.previews = False  # `doit preview` runs: a Ctrl-C stops it, and it wrote nothing
@@ -104,12 +119,11 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
     def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._interrupted)
-        names: set[str] = set()
-        for selected in selected_tasks:
-            if selected == "fixtures":
-                names.update(n for t in tasks if (n := fixture_task_name(t)) is not None)
-            elif (name := fixture_task_name(selected)) is not None:
-                names.add(name)
+        names = selected_fixtures(tasks, selected_tasks)
+        if names and self.before_build is not None:
+            self.refusal = self.before_build(names)
+            if self.refusal is not None:
+                self.outstream.write(f"hotdata: {self.refusal}\n")
         self.progress.start(len(names))
         self.builds = bool(names)
         self.previews = "preview" in selected_tasks
@@ -170,6 +184,8 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         self.progress.advance(name)
         outcome = self.run.outcome(name)
         message = outcome.message if outcome else fail.get_msg().strip()
+        if message == self.refusal:
+            return  # said once, before the run
         label = "STOPPED" if outcome is not None and outcome.kind is OutcomeKind.BUDGET else "FAILED"
         self.progress.line(f"{label} {name}: {message}")
 
@@ -189,3 +205,31 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
         self.run.close()
         if self.builds and self.after_build is not None:
             self.after_build()
+
+
+class EstimateReporter(ConsoleReporter):  # type: ignore[misc]
+    """Reports ``doit fixtures dry=1``: no fixture task does anything; at the end, the estimate
+    of the selected fixtures (``estimate``: their names to the lines to print)."""
+
+    desc = "hotdata estimate (dry=1)"
+
+    def __init__(self, estimate: Callable[[list[str]], list[str]], outstream: TextIO | None = None) -> None:
+        super().__init__(outstream or sys.stdout, {"show_out": True, "show_err": True})
+        self.estimate = estimate
+        self.names: list[str] = []
+
+    def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
+        self.names = selected_fixtures(tasks, selected_tasks)
+
+    def execute_task(self, task: Any) -> None:
+        if task.name not in _QUIET and not task.name.startswith(_PREFIX):
+            super().execute_task(task)
+
+    def skip_uptodate(self, task: Any) -> None:
+        pass
+
+    def complete_run(self) -> None:
+        if self.names:
+            for line in self.estimate(self.names):
+                self.outstream.write(line + "\n")
+        super().complete_run()
