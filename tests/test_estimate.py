@@ -72,7 +72,7 @@ def test_the_estimate_is_what_the_server_then_bills(tmp_path: Path, server: Fake
     assert len(server.requests) == requests  # no request, and not a byte written
     assert tree(proj.root) == before
     calls, tokens, cost = totals(dry)
-    assert "3 to rebuild, 0 replay for free" in dry
+    assert "3 stale: 3 to ask, 0 replay for free" in dry
     assert "[its record]" in row(dry, "agents/crisis")
     assert cost.startswith("unknown (no price for fake-gpt")  # never $0 for an unpriced model
     per_fixture = {
@@ -107,7 +107,7 @@ def test_what_would_replay_is_free_and_replays(tmp_path: Path, server: FakeOpenA
         dry, "agents/crisis"
     )
     calls, tokens, _ = totals(dry)
-    assert "3 to rebuild, 1 replay for free" in dry
+    assert "3 stale: 2 to ask, 1 replay for free" in dry
 
     billed = len(server.usage)
     proj.doit("fixtures", env=env, check=True)
@@ -141,7 +141,7 @@ def test_no_record_takes_the_family_median_then_a_stated_default(
 def test_a_dry_run_of_one_fixture_estimates_that_one(tmp_path: Path, server: FakeOpenAIServer) -> None:
     proj, env = project(tmp_path, server)
     dry = proj.doit("fixtures:notes/welcome", "dry=1", env=env, check=True).stdout
-    assert "1 to rebuild" in dry and "agents/" not in dry
+    assert "1 stale: 1 to ask" in dry and "agents/" not in dry
     assert server.requests == []
     assert not proj.path("fixtures").exists()
 
@@ -154,7 +154,7 @@ def test_status_shows_the_estimate_of_a_build(tmp_path: Path, server: FakeOpenAI
     proj.edit("templates/note.j2", "welcome note", "short welcome note")
     out = proj.doit("status", env=env, check=True).stdout
     assert re.search(
-        r"estimate of `doit fixtures`: 1 to rebuild, 0 replay for free, 2 up to date; 1 model call", out
+        r"estimate of `doit fixtures`: 1 stale: 1 to ask, 0 replay for free, 2 up to date; 1 model call", out
     )
     assert "cost unknown (no price for fake-gpt (1 call(s)))" in out
     rows = proj.status(env)
@@ -264,6 +264,6 @@ def test_replay_only_says_which_fixtures_would_fail_before_any_call(
     dry = proj.doit("fixtures", "dry=1", "replay=only", env=env, check=True).stdout
     welcome = row(dry, "notes/welcome")
     assert " fails " in welcome and "replay=only and an answer is not recorded" in welcome
-    assert "3 to rebuild, 0 replay for free, 3 fail before any call" in dry
+    assert "3 stale: 0 to ask, 0 replay for free, 3 fail before any call" in dry
     assert "0 model call(s), 0 tokens" in dry
     assert server.requests == []

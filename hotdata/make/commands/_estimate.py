@@ -157,7 +157,11 @@ class RunEstimate:
             return f"nothing to rebuild ({self.up_to_date} up to date); 0 model calls"
         replays = sum(f.action == "replay" for f in self.fixtures)
         fails = sum(f.action == "fails" for f in self.fixtures)
-        parts = [f"{len(self.fixtures)} to rebuild", f"{replays} replay for free"]
+        # of the stale fixtures, those that ask a model and those whose answers are all recorded
+        parts = [
+            f"{len(self.fixtures)} stale: {len(self.fixtures) - replays - fails} to ask",
+            f"{replays} replay for free",
+        ]
         if fails:
             parts.append(f"{fails} fail before any call")
         parts.append(f"{self.up_to_date} up to date")
