@@ -9,6 +9,11 @@ the project's own modules, and hashes each one:
   so comment, docstring and formatting-only edits change nothing);
 * module-level constants by value (canonical JSON; sets sorted; other objects by repr).
 
+Schema classes are out (pydantic models, and the enums their fields use): a schema is
+fingerprinted by its JSON Schema (the fixture's ``schema`` and each of ``schemas_used``), so
+editing one is a schema change, classified as such, never "code changed". ``schema_classes=True``
+gives the closure as fingerprint format 3 computed it (schema classes in), to read older records.
+
 Third-party and standard-library code is out: it is not the project's to change
 from one commit to the next (a lock file pins it).
 """
@@ -16,6 +21,7 @@ from one commit to the next (a lock file pins it).
 from __future__ import annotations
 
 import ast
+import enum
 import hashlib
 import inspect
 import json
@@ -24,9 +30,12 @@ import sys
 import sysconfig
 import textwrap
 import types
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 __all__ = ["code_closure", "describe_change", "normalized_source"]
 
@@ -141,14 +150,52 @@ def _namespace(obj: Any) -> dict[str, Any]:
     return dict(vars(module)) if module else {}
 
 
-def code_closure(fn: Callable[..., Any], root: Path) -> dict[str, str]:
-    """``{"generators/agents.py:NAMES": "sha256:…", …}`` for ``fn`` and all it uses in the project."""
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _schema_types(model: type[BaseModel], found: set[int]) -> None:
+    """Every class the fields of ``model`` name, nested models' included, into ``found`` (by id)."""
+
+    def visit(annotation: Any) -> None:
+        if isinstance(annotation, type):
+            if id(annotation) in found:
+                return
+            found.add(id(annotation))
+            if _is_model(annotation):
+                for info in annotation.model_fields.values():
+                    visit(info.annotation)
+        for arg in typing.get_args(annotation):
+            visit(arg)
+
+    visit(model)
+
+
+def code_closure(fn: Callable[..., Any], root: Path, *, schema_classes: bool = False) -> dict[str, str]:
+    """``{"generators/agents.py:NAMES": "sha256:…", …}`` for ``fn`` and all it uses in the project.
+
+    Schema classes (pydantic models, and enums their fields use) are left out unless
+    ``schema_classes``: their JSON Schemas are fingerprinted on their own."""
     project = _Project(root)
     out: dict[str, str] = {}
     seen: set[int] = set()
     todo: list[Any] = [fn]
-    while todo:
+    in_schemas: set[int] = set()  # classes a schema's fields use
+    enums: list[Any] = []  # enums met: code, unless a schema uses them
+    decided: set[int] = set()  # enums already judged
+    while todo or enums:
+        if not todo:  # every schema class is known now: an enum none of them uses is code
+            todo = [e for e in enums if id(e) not in in_schemas]
+            enums = []
+            continue
         obj = todo.pop()
+        if not schema_classes and _is_model(obj):
+            _schema_types(obj, in_schemas)
+            continue
+        if not schema_classes and isinstance(obj, enum.EnumMeta) and id(obj) not in decided:
+            decided.add(id(obj))
+            enums.append(obj)
+            continue
         if id(obj) in seen:
             continue
         seen.add(id(obj))

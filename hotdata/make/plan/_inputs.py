@@ -65,7 +65,7 @@ class InputResolver:
     def __init__(self, config: HotDataConfig) -> None:
         self.config = config
         self._adapters: dict[int, SchemaAdapter[Any]] = {}
-        self._generators: dict[int, tuple[str, dict[str, str]]] = {}
+        self._generators: dict[tuple[int, bool], tuple[str, dict[str, str]]] = {}
         self._files: dict[str, str | None] = {}
         self._quality: dict[str, tuple[QualitySettings, tuple[UserCheck, ...], str]] = {}
         self._resolved: dict[str, tuple[FixtureSpec, FixtureInputs]] = {}
@@ -116,17 +116,22 @@ class InputResolver:
         self._resolved[spec.name] = (spec, inputs)
         return inputs
 
-    def _generator(self, spec: FixtureSpec) -> tuple[str, dict[str, str]]:
+    def _generator(self, spec: FixtureSpec, *, schema_classes: bool = False) -> tuple[str, dict[str, str]]:
         """``version:<pin>`` and no closure, or the hash of the generator's whole code closure."""
         if spec.version is not None:
             return f"version:{spec.version}", {}
         fn = spec.generator
-        found = self._generators.get(id(fn))
+        found = self._generators.get((id(fn), schema_classes))
         if found is None:
-            closure = code_closure(fn, self.config.root)
+            closure = code_closure(fn, self.config.root, schema_classes=schema_classes)
             basis = json.dumps(closure, sort_keys=True) if closure else function_source(fn)
-            found = self._generators[id(fn)] = (_sha(basis.encode("utf-8")), closure)
+            found = self._generators[(id(fn), schema_classes)] = (_sha(basis.encode("utf-8")), closure)
         return found
+
+    def closure_with_schema_classes(self, spec: FixtureSpec) -> tuple[str, dict[str, str]]:
+        """The generator's hash and closure as fingerprint format 3 made them (schema classes in),
+        to read a record written before schema classes left the closure."""
+        return self._generator(spec, schema_classes=True)
 
     def _quality_for(self, spec: FixtureSpec) -> tuple[QualitySettings, tuple[UserCheck, ...], str]:
         """The quality settings of ``spec`` (project table and its overrides), its own checks, and
