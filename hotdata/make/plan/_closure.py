@@ -162,7 +162,7 @@ def _schema_types(model: type[BaseModel], found: set[int]) -> None:
             if id(annotation) in found:
                 return
             found.add(id(annotation))
-            if _is_model(annotation):
+            if issubclass(annotation, BaseModel):
                 for info in annotation.model_fields.values():
                     visit(info.annotation)
         for arg in typing.get_args(annotation):
