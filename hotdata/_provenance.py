@@ -96,6 +96,10 @@ class Provenance(BaseModel):
     answer_digests: dict[str, str] = Field(default_factory=dict)
     replayed: int = 0
     hotdata_version: str = ""
+    # The JSON Schemas the data was built under: the fixture's own under ``schema_name``, each of
+    # the fingerprint's ``schemas_used`` under its name. A later schema change is classified from
+    # them (``doit status``); left out of the file when empty (records from before keep none).
+    schemas: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("generated_at")
     @classmethod
@@ -107,8 +111,9 @@ class Provenance(BaseModel):
     def to_bytes(self) -> bytes:
         data = self.model_dump(mode="json")
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if not data["repairs"]:
-            del data["repairs"]
+        for optional in ("repairs", "schemas"):
+            if not data[optional]:
+                del data[optional]
         return canonical_json(data)
 
 

@@ -21,7 +21,7 @@ from .._version import __version__
 from ._fixture_plan import FixturePlan
 from .models._seam import ModelReply
 
-__all__ = ["Candidate", "InvalidValue", "Tally", "encode_value", "make_candidate"]
+__all__ = ["Candidate", "InvalidValue", "Tally", "encode_value", "kept_candidate", "make_candidate"]
 
 
 class InvalidValue(ValueError):
@@ -120,14 +120,19 @@ def make_candidate(
     generated_at: datetime,
     templates: Mapping[str, str],
     schemas_used: Mapping[str, str],
+    schema_copies: Mapping[str, Any] | None = None,
     encoded: bytes | None = None,
 ) -> Candidate:
     """Serialize ``value`` canonically (``encode_value``) and describe the bytes in a record: the
     plan's inputs, its fingerprint completed with the ``templates`` the generator rendered and the
     other schemas it asked for (``schemas_used``), and the tally's counts. ``encoded``: what
-    ``encode_value`` already gave for ``value`` (it is not encoded and validated twice)."""
+    ``encode_value`` already gave for ``value`` (it is not encoded and validated twice);
+    ``schema_copies``: the JSON Schemas of ``schemas_used``, kept in the record with the fixture's
+    own so that a later change of any of them can be classified."""
     inputs = plan.inputs
     data = encode_value(inputs.adapter, value) if encoded is None else encoded
+    own = inputs.adapter.canonical_schema()
+    schemas = {**({} if own is None else {inputs.adapter.name: own}), **(schema_copies or {})}
     record = Provenance(
         name=inputs.name,
         schema_name=inputs.adapter.name,
@@ -150,5 +155,42 @@ def make_candidate(
         answer_digests=dict(tally.answer_digests),
         replayed=tally.replayed,
         hotdata_version=__version__,
+        schemas={k: v for k, v in schemas.items() if v is not None},
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)
+
+
+def kept_candidate(
+    plan: FixturePlan, record: Provenance, data: bytes, used: Mapping[str, SchemaAdapter[Any]]
+) -> Candidate:
+    """The committed ``data`` kept, under a record brought up to the schemas as they are now.
+
+    For a schema change that does not matter (``plan.SCHEMA_KEPT``): the data was just
+    revalidated against the fixture's schema; the record keeps when and how the data was made
+    (its answers, usage, ``generated_at``: a ttl still counts from then) and gets the current
+    schema hashes and copies, the current fingerprint and the plan's reason. ``used``: the
+    other schemas the generator asked for, as they are now, by name."""
+    inputs = plan.inputs
+    if sha256_hex(data) != record.data_sha256:
+        raise InvalidValue(f"{plan.data_path.name} changed since it was revalidated")
+    errors = inputs.adapter.errors_for(data)
+    if errors:
+        raise InvalidValue(f"a value that does not validate against {inputs.adapter.label}: {errors[0]}")
+    own = inputs.adapter.canonical_schema()
+    schemas: dict[str, Any] = {} if own is None else {inputs.adapter.name: own}
+    for name, adapter in used.items():
+        copy = adapter.canonical_schema()
+        if copy is not None:
+            schemas[name] = copy
+    templates = dict((record.fingerprint or {}).get("templates") or {})
+    kept = record.model_copy(
+        update={
+            "schema_name": inputs.adapter.name,
+            "schema_hash": inputs.adapter.schema_hash(),
+            "fingerprint": inputs.fingerprint(templates, {n: a.schema_hash() for n, a in used.items()}),
+            "reason": plan.reason,
+            "hotdata_version": __version__,
+            "schemas": schemas,
+        }
+    )
+    return Candidate(inputs.name, plan.data_path, plan.meta_path, data, kept)

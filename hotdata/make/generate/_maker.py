@@ -160,6 +160,7 @@ class CandidateMaker:
                     generated_at=self.clock(),
                     templates=closure,
                     schemas_used=ctx.schemas_used,
+                    schema_copies=ctx.schema_copies,
                     encoded=data,
                 )
             asker.refuse([f"fixture: {p}" for p in problems])

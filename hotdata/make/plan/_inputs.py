@@ -168,6 +168,11 @@ class InputResolver:
 
     def named_schema_hash(self, name: str) -> str | None:
         """The schema hash of ``module:Name`` as it is now; None when it no longer exists."""
+        adapter = self.named_adapter(name)
+        return None if adapter is None else adapter.schema_hash()
+
+    def named_adapter(self, name: str) -> SchemaAdapter[Any] | None:
+        """The schema ``module:Name`` as it is now; None when it no longer exists."""
         module_name, _, qualname = name.partition(":")
         module = sys.modules.get(module_name)
         if module is None:
@@ -180,4 +185,4 @@ class InputResolver:
             obj = getattr(obj, part, None)
             if obj is None:
                 return None
-        return self.adapter(obj).schema_hash()
+        return self.adapter(obj)
