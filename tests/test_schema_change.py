@@ -8,6 +8,8 @@ schema, not code: editing one never reads as "code changed".
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +54,17 @@ async def memo(ctx):
 """
 
 KEPT = "data still valid — record updated, no call"
+
+# The closure and generator hash of `memo` as fingerprint format 3 made them (schema classes in).
+FORMAT_3 = """
+import hashlib, json
+from pathlib import Path
+from hotdata.make.plan import code_closure
+from gens.cards import memo
+closure = code_closure(memo, Path.cwd(), schema_classes=True)
+basis = json.dumps(closure, sort_keys=True).encode()
+print(json.dumps([closure, "sha256:" + hashlib.sha256(basis).hexdigest()]))
+"""
 
 
 @pytest.fixture
@@ -200,6 +213,34 @@ def test_generator_code_changed_with_the_schema_is_a_rebuild(
     assert requests(server) == 2  # the code decides: rebuilt (its prompts changed: nothing to replay)
     assert "2 generated" in proc.stdout
     assert stale(proj, env) == {}
+
+
+def test_a_record_from_before_schema_classes_left_the_closure_stays_fresh(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    made = subprocess.run(
+        [sys.executable, "-c", FORMAT_3], cwd=proj.root, capture_output=True, text=True, check=True
+    )
+    closure, generator = json.loads(made.stdout)
+    assert {"gens/shapes.py:Draft", "gens/shapes.py:Memo"} <= set(closure)
+    meta = proj.path("fixtures/memos/one.meta.json")  # as the hotdata before this change wrote it
+    old = json.loads(meta.read_text())
+    old["fingerprint"].update(format=3, code=closure, generator=generator)
+    del old["schemas"]
+    meta.write_text(json.dumps(old))
+    assert stale(proj, env) == {}
+    proj.edit("gens/cards.py", '" (memo)"', '" (a memo)"')
+    assert stale(proj, env) == {"memos/one": "generator memo changed"}
+    proj.edit("gens/cards.py", '" (a memo)"', '" (memo)"')
+    # it keeps no copy of its schemas: its first schema change is a rebuild, as it was
+    proj.edit("gens/shapes.py", 'description="What the model writes."', 'description="The memo."')
+    assert stale(proj, env) == {"memos/one": "schema Draft changed"}
+    proj.doit("fixtures", env=env, check=True)
+    assert requests(server) == 1
+    new = record(proj, "memos/one")
+    assert set(new["schemas"]) == {"gens.shapes:Draft", "gens.shapes:Memo"}  # type: ignore[call-overload]
+    assert new["fingerprint"]["format"] == 4  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
