@@ -8,6 +8,7 @@ asked, used, paid and was refused.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,6 +113,17 @@ def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
     return data
 
 
+def _copies(schemas: Mapping[str, Any], secrets: tuple[str, ...]) -> dict[str, Any]:
+    """The schema copies a record keeps: a schema that holds a known secret (in a description, a
+    default) is left out, never written (a change of it is then rebuilt, as without a copy)."""
+    kept = {}
+    for name, schema in schemas.items():
+        text = json.dumps(schema, ensure_ascii=False)
+        if schema is not None and not any(s and s in text for s in secrets):
+            kept[name] = schema
+    return kept
+
+
 def make_candidate(
     plan: FixturePlan,
     value: Any,
@@ -155,7 +167,7 @@ def make_candidate(
         answer_digests=dict(tally.answer_digests),
         replayed=tally.replayed,
         hotdata_version=__version__,
-        schemas={k: v for k, v in schemas.items() if v is not None},
+        schemas=_copies(schemas, inputs.secrets),
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)
 
@@ -190,7 +202,7 @@ def kept_candidate(
             "fingerprint": inputs.fingerprint(templates, {n: a.schema_hash() for n, a in used.items()}),
             "reason": plan.reason,
             "hotdata_version": __version__,
-            "schemas": schemas,
+            "schemas": _copies(schemas, inputs.secrets),
         }
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, kept)
