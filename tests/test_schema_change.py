@@ -243,6 +243,22 @@ def test_a_record_from_before_schema_classes_left_the_closure_stays_fresh(
     assert new["fingerprint"]["format"] == 4  # type: ignore[index]
 
 
+def test_code_and_schema_changed_together_rebuild_replaying_the_answers_that_match(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = json.loads(proj.path("fixtures/memos/one.json").read_text())
+    proj.edit("gens/shapes.py", "class Memo(BaseModel):\n", 'class Memo(BaseModel):\n    """A memo."""\n\n')
+    proj.edit("gens/cards.py", "Memo(text=draft.text)", "Memo(text=draft.text.upper())")
+    reason = "generator memo changed; and schema: description of the schema changed"
+    assert stale(proj, env) == {"memos/one": reason}
+    proc = proj.doit("fixtures", env=env, check=True)
+    assert requests(server) == 0  # the Draft asked of the model is unchanged: its answer is replayed
+    assert "1 generated" in proc.stdout and "1 replayed" in proc.stdout
+    after = json.loads(proj.path("fixtures/memos/one.json").read_text())
+    assert after["text"] == before["text"].upper()
+
+
 @pytest.mark.parametrize(
     ("old", "new", "kind", "words"),
     [
