@@ -241,6 +241,8 @@ class Planner:
                 return status  # "schema X is gone": a rebuild
             if adapter.schema_hash() != digest:
                 changed.append((name, digest, adapter, False))
+        if not changed:
+            return status
         said: list[str] = []
         worst = ChangeKind.ANNOTATION
         for name, digest, adapter, own in changed:
