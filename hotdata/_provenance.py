@@ -100,6 +100,9 @@ class Provenance(BaseModel):
     # the fingerprint's ``schemas_used`` under its name. A later schema change is classified from
     # them (``doit status``); left out of the file when empty (records from before keep none).
     schemas: dict[str, Any] = Field(default_factory=dict)
+    # The schema changes the data was kept through since it was generated, in words: its answers
+    # were asked under the schemas before them (``doit verify`` replays them so); left out when none.
+    kept_through: list[str] = Field(default_factory=list)
 
     @field_validator("generated_at")
     @classmethod
@@ -111,7 +114,7 @@ class Provenance(BaseModel):
     def to_bytes(self) -> bytes:
         data = self.model_dump(mode="json")
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        for optional in ("repairs", "schemas"):
+        for optional in ("repairs", "schemas", "kept_through"):
             if not data[optional]:
                 del data[optional]
         return canonical_json(data)

@@ -128,7 +128,7 @@ def test_a_description_change_updates_the_record_and_asks_nothing(
     assert new["fingerprint"]["schema"] == new["schema_hash"]  # type: ignore[index]
     assert new["schemas"]["gens.shapes:Card"]["properties"]["body"]["description"] == "What the card says."  # type: ignore[index]
     assert new["answers"] == old["answers"] and new["generated_at"] == old["generated_at"]
-    assert new["reason"] == reason
+    assert new["reason"] == reason and new["kept_through"] == [reason]
     assert stale(proj, env) == {}
     proc = proj.doit("verify", env={**env, "HOTDATA_OFFLINE": "1"}, check=True)
     assert "all 6 fixture(s) are what the committed code produces (0 model calls)" in proc.stdout
@@ -199,6 +199,35 @@ def test_a_schema_class_asked_through_ctx_generate_is_a_schema_change_not_code(
     assert stale(proj, env) == {
         "memos/one": "schema Draft: `text` maxLength 300 → 299, a constraint on what the model is asked (breaking)"
     }
+
+
+VALIDATOR = """
+
+    @field_validator("body")
+    @classmethod
+    def _kept(cls, value: str) -> str:
+        return value.strip()
+"""
+
+
+def test_a_validator_is_code_not_schema(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    proj.edit(
+        "gens/shapes.py",
+        "from pydantic import BaseModel, Field",
+        "from pydantic import BaseModel, Field, field_validator",
+    )
+    proj.edit(
+        "gens/shapes.py",
+        'description="The card\'s text.")\n',
+        'description="The card\'s text.")\n' + VALIDATOR,
+    )
+    # it changes no JSON Schema, and the generator never names Card: the fixture's schema class is
+    # followed for the code it holds beyond its fields
+    reason = "the generator now uses Card in gens/shapes.py"
+    assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
 
 
 def test_generator_code_changed_with_the_schema_is_a_rebuild(

@@ -203,6 +203,7 @@ def kept_candidate(
             "reason": plan.reason,
             "hotdata_version": __version__,
             "schemas": _copies(schemas, inputs.secrets),
+            "kept_through": [*record.kept_through, plan.reason],
         }
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, kept)

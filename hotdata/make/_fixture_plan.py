@@ -121,6 +121,9 @@ class FixturePlan:
     # committed bytes that passed these very gates (its record holds this plan's quality hash):
     # a value encoding to exactly them is not gated again (``doit verify``)
     passed: bytes | None = field(default=None, repr=False)
+    # its record was kept through a schema change: an answer it was built from may have been asked
+    # under the schema before, and is replayed for the same request under the schema now (replay only)
+    kept_through_schema_change: bool = False
 
     @property
     def name(self) -> str:

@@ -65,7 +65,7 @@ class InputResolver:
     def __init__(self, config: HotDataConfig) -> None:
         self.config = config
         self._adapters: dict[int, SchemaAdapter[Any]] = {}
-        self._generators: dict[tuple[int, bool], tuple[str, dict[str, str]]] = {}
+        self._generators: dict[tuple[int, int, bool], tuple[str, dict[str, str]]] = {}
         self._files: dict[str, str | None] = {}
         self._quality: dict[str, tuple[QualitySettings, tuple[UserCheck, ...], str]] = {}
         self._resolved: dict[str, tuple[FixtureSpec, FixtureInputs]] = {}
@@ -121,11 +121,12 @@ class InputResolver:
         if spec.version is not None:
             return f"version:{spec.version}", {}
         fn = spec.generator
-        found = self._generators.get((id(fn), schema_classes))
+        key = (id(fn), id(spec.schema), schema_classes)
+        found = self._generators.get(key)
         if found is None:
-            closure = code_closure(fn, self.config.root, schema_classes=schema_classes)
+            closure = code_closure(fn, self.config.root, schema_classes=schema_classes, schema=spec.schema)
             basis = json.dumps(closure, sort_keys=True) if closure else function_source(fn)
-            found = self._generators[(id(fn), schema_classes)] = (_sha(basis.encode("utf-8")), closure)
+            found = self._generators[key] = (_sha(basis.encode("utf-8")), closure)
         return found
 
     def closure_with_schema_classes(self, spec: FixtureSpec) -> tuple[str, dict[str, str]]:

@@ -313,6 +313,7 @@ class Planner:
             batch=batch,
             family=_Family(self, spec),
             built_from=built_from(data_path, meta_path, staged=staged_answers),
+            kept_through_schema_change=status.record is not None and bool(status.record.kept_through),
         )
 
     def family(self, spec: FixtureSpec, *, settle: bool = False) -> dict[str, Any]:
