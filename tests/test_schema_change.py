@@ -109,6 +109,7 @@ def bodies(proj: Project) -> list[int]:
     return [len(json.loads(proj.path(f"fixtures/cards/{i}.json").read_text())["body"]) for i in (0, 1)]
 
 
+@pytest.mark.slow
 def test_a_description_change_updates_the_record_and_asks_nothing(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -135,6 +136,7 @@ def test_a_description_change_updates_the_record_and_asks_nothing(
     assert requests(server) == 0
 
 
+@pytest.mark.slow
 def test_a_tightened_max_length_the_data_meets_asks_nothing(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -150,6 +152,7 @@ def test_a_tightened_max_length_the_data_meets_asks_nothing(
     assert stale(proj, env) == {}
 
 
+@pytest.mark.slow
 def test_a_tightened_max_length_the_data_exceeds_is_a_rebuild(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -169,6 +172,7 @@ def test_a_tightened_max_length_the_data_exceeds_is_a_rebuild(
     assert max(bodies(proj)) <= limit
 
 
+@pytest.mark.slow
 def test_an_added_field_is_additive_and_rebuilt(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -178,6 +182,7 @@ def test_an_added_field_is_additive_and_rebuilt(
     assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
 
 
+@pytest.mark.slow
 def test_a_schema_class_asked_through_ctx_generate_is_a_schema_change_not_code(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -210,6 +215,7 @@ VALIDATOR = """
 """
 
 
+@pytest.mark.slow
 def test_a_validator_is_code_not_schema(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -230,6 +236,7 @@ def test_a_validator_is_code_not_schema(
     assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
 
 
+@pytest.mark.slow
 def test_generator_code_changed_with_the_schema_is_a_rebuild(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -244,6 +251,7 @@ def test_generator_code_changed_with_the_schema_is_a_rebuild(
     assert stale(proj, env) == {}
 
 
+@pytest.mark.slow
 def test_a_record_from_before_schema_classes_left_the_closure_stays_fresh(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
@@ -272,6 +280,7 @@ def test_a_record_from_before_schema_classes_left_the_closure_stays_fresh(
     assert new["fingerprint"]["format"] == 4  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_code_and_schema_changed_together_rebuild_replaying_the_answers_that_match(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
