@@ -111,6 +111,13 @@ class Provenance(BaseModel):
     hotdata_version: str = ""
     # What the judge model said about the committed data, one verdict per question (none: no judge).
     verdicts: list[Verdict] = Field(default_factory=list)
+    # The JSON Schemas the data was built under: the fixture's own under ``schema_name``, each of
+    # the fingerprint's ``schemas_used`` under its name. A later schema change is classified from
+    # them (``doit status``); left out of the file when empty (records from before keep none).
+    schemas: dict[str, Any] = Field(default_factory=dict)
+    # The schema changes the data was kept through since it was generated, in words: its answers
+    # were asked under the schemas before them (``doit verify`` replays them so); left out when none.
+    kept_through: list[str] = Field(default_factory=list)
 
     @field_validator("generated_at")
     @classmethod
@@ -124,8 +131,9 @@ class Provenance(BaseModel):
         if not self.verdicts:  # a record without a judge reads as it did before judges existed
             del data["verdicts"]
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if not data["repairs"]:
-            del data["repairs"]
+        for optional in ("repairs", "schemas", "kept_through"):
+            if not data[optional]:
+                del data[optional]
         return canonical_json(data)
 
 

@@ -133,6 +133,11 @@ class SchemaAdapter(Generic[T]):
             self._json_schema = (described,)
         return copy.deepcopy(self._json_schema[0])
 
+    def canonical_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema as hashed (``schema_hash``): enum values sorted; None when it has none."""
+        described = self.json_schema()
+        return None if described is None else cast(dict[str, Any], _canonical_schema(described))
+
     def schema_hash(self) -> str:
         """sha256 of the canonical JSON Schema (cached: it is stable for a type)."""
         if self._hash is None:

@@ -101,7 +101,7 @@ def test_schema_field_rebuilds_but_module_docstring_does_not(project: Project) -
         "    summary: str = Field(max_length=200)\n",
         "    summary: str = Field(max_length=200)\n    mood: str = 'calm'\n",
     )
-    assert project.status()["agents/crisis"]["reason"] == "schema Agent changed"
+    assert project.status()["agents/crisis"]["reason"] == "schema: field `mood` added (additive)"
     project.doit("fixtures", check=True)
     assert project.calls() == ["agents/crisis", "agents/deliberating"]
 
@@ -112,7 +112,9 @@ def test_a_helper_schema_asked_of_the_model_is_an_input(project: Project) -> Non
         "    text: str = Field(max_length=300)\n",
         "    text: str = Field(max_length=280)\n",
     )
-    assert project.status()["notes/welcome"]["reason"] == "schema Draft changed"
+    assert project.status()["notes/welcome"]["reason"] == (
+        "schema Draft: `text` maxLength 300 → 280, a constraint on what the model is asked (breaking)"
+    )
     project.doit("fixtures", check=True)
     assert project.calls() == ["notes/welcome"]
 

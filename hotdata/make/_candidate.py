@@ -8,6 +8,7 @@ asked, used, paid and was refused.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ from .._version import __version__
 from ._fixture_plan import FixturePlan
 from .models._seam import ModelReply
 
-__all__ = ["Candidate", "InvalidValue", "Tally", "encode_value", "make_candidate"]
+__all__ = ["Candidate", "InvalidValue", "Tally", "encode_value", "kept_candidate", "make_candidate"]
 
 
 class InvalidValue(ValueError):
@@ -112,6 +113,17 @@ def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
     return data
 
 
+def _copies(schemas: Mapping[str, Any], secrets: tuple[str, ...]) -> dict[str, Any]:
+    """The schema copies a record keeps: a schema that holds a known secret (in a description, a
+    default) is left out, never written (a change of it is then rebuilt, as without a copy)."""
+    kept = {}
+    for name, schema in schemas.items():
+        text = json.dumps(schema, ensure_ascii=False)
+        if schema is not None and not any(s and s in text for s in secrets):
+            kept[name] = schema
+    return kept
+
+
 def make_candidate(
     plan: FixturePlan,
     value: Any,
@@ -120,6 +132,7 @@ def make_candidate(
     generated_at: datetime,
     templates: Mapping[str, str],
     schemas_used: Mapping[str, str],
+    schema_copies: Mapping[str, Any] | None = None,
     encoded: bytes | None = None,
     verdicts: Sequence[Verdict] = (),
 ) -> Candidate:
@@ -127,9 +140,13 @@ def make_candidate(
     plan's inputs, its fingerprint completed with the ``templates`` the generator rendered and the
     other schemas it asked for (``schemas_used``), and the tally's counts. ``encoded``: what
     ``encode_value`` already gave for ``value`` (it is not encoded and validated twice);
-    ``verdicts``: what the judge model said about it."""
+    ``verdicts``: what the judge model said about it; ``schema_copies``: the JSON Schemas of
+    ``schemas_used``, kept in the record with the fixture's own so that a later change of any
+    of them can be classified."""
     inputs = plan.inputs
     data = encode_value(inputs.adapter, value) if encoded is None else encoded
+    own = inputs.adapter.canonical_schema()
+    schemas = {**({} if own is None else {inputs.adapter.name: own}), **(schema_copies or {})}
     record = Provenance(
         name=inputs.name,
         schema_name=inputs.adapter.name,
@@ -153,5 +170,43 @@ def make_candidate(
         replayed=tally.replayed,
         hotdata_version=__version__,
         verdicts=list(verdicts),
+        schemas=_copies(schemas, inputs.secrets),
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)
+
+
+def kept_candidate(
+    plan: FixturePlan, record: Provenance, data: bytes, used: Mapping[str, SchemaAdapter[Any]]
+) -> Candidate:
+    """The committed ``data`` kept, under a record brought up to the schemas as they are now.
+
+    For a schema change that does not matter (``plan.SCHEMA_KEPT``): the data was just
+    revalidated against the fixture's schema; the record keeps when and how the data was made
+    (its answers, usage, ``generated_at``: a ttl still counts from then) and gets the current
+    schema hashes and copies, the current fingerprint and the plan's reason. ``used``: the
+    other schemas the generator asked for, as they are now, by name."""
+    inputs = plan.inputs
+    if sha256_hex(data) != record.data_sha256:
+        raise InvalidValue(f"{plan.data_path.name} changed since it was revalidated")
+    errors = inputs.adapter.errors_for(data)
+    if errors:
+        raise InvalidValue(f"a value that does not validate against {inputs.adapter.label}: {errors[0]}")
+    own = inputs.adapter.canonical_schema()
+    schemas: dict[str, Any] = {} if own is None else {inputs.adapter.name: own}
+    for name, adapter in used.items():
+        copy = adapter.canonical_schema()
+        if copy is not None:
+            schemas[name] = copy
+    templates = dict((record.fingerprint or {}).get("templates") or {})
+    kept = record.model_copy(
+        update={
+            "schema_name": inputs.adapter.name,
+            "schema_hash": inputs.adapter.schema_hash(),
+            "fingerprint": inputs.fingerprint(templates, {n: a.schema_hash() for n, a in used.items()}),
+            "reason": plan.reason,
+            "hotdata_version": __version__,
+            "schemas": _copies(schemas, inputs.secrets),
+            "kept_through": [*record.kept_through, plan.reason],
+        }
+    )
+    return Candidate(inputs.name, plan.data_path, plan.meta_path, data, kept)

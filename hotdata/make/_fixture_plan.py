@@ -23,11 +23,15 @@ from ._config import ReplayMode
 from ._spec import FixtureSpec
 from .quality._settings import QualitySettings, UserCheck
 
-__all__ = ["FINGERPRINT_FORMAT", "Fingerprint", "FixtureInputs", "FixturePlan"]
+__all__ = ["FINGERPRINT_FORMAT", "READABLE_FORMATS", "Fingerprint", "FixtureInputs", "FixturePlan"]
 
 # Bump when the fingerprint rules change: older records then read as stale, on purpose.
 # 3: the generator's whole code closure (constants, helpers, classes it uses), not its source alone.
-FINGERPRINT_FORMAT = 3
+# 4: schema classes left the closure (their JSON Schemas are fingerprinted); a format-3 record is
+#    still read, its closure compared with the closure as format 3 made it (``plan._checks``).
+FINGERPRINT_FORMAT = 4
+# Older formats the checks still read, each compared by the rules it was written with.
+READABLE_FORMATS = (3, FINGERPRINT_FORMAT)
 
 
 class Fingerprint(BaseModel):
@@ -131,6 +135,9 @@ class FixturePlan:
     # committed bytes that passed these very gates (its record holds this plan's quality hash):
     # a value encoding to exactly them is not gated again (``doit verify``)
     passed: bytes | None = field(default=None, repr=False)
+    # its record was kept through a schema change: an answer it was built from may have been asked
+    # under the schema before, and is replayed for the same request under the schema now (replay only)
+    kept_through_schema_change: bool = False
 
     @property
     def name(self) -> str:

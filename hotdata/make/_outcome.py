@@ -32,6 +32,7 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)  # model calls and tokens paid in this run
     replaced_staged: bool = False  # a newer change replaced one awaiting review
     replayed: int = 0  # answers taken from the store instead of the model
+    kept_data: bool = False  # a schema change that did not matter: the record updated, no call
     # the answers a build that did not finish used (paid for): no record refers to them yet
     answers: tuple[str, ...] = ()
 
@@ -54,11 +55,13 @@ class BuildSummary:
     waiting: tuple[str, ...] = ()  # fixtures waiting for a provider batch
     batches: tuple[str, ...] = ()  # what the run did with batches: collected, failed, submitted
     notes: tuple[str, ...] = ()  # anything else the run has to say (a catalog left unwritten)
+    records_updated: int = 0  # data kept under a changed schema: only the record was rewritten
 
     def lines(self) -> list[str]:
         waiting = f", {len(self.waiting)} waiting for a batch" if self.waiting else ""
+        kept = f", {self.records_updated} record(s) updated (data kept)" if self.records_updated else ""
         out = [
-            f"hotdata: {self.generated} generated, {self.up_to_date} up to date, "
+            f"hotdata: {self.generated} generated{kept}, {self.up_to_date} up to date, "
             f"{len(self.failed)} failed, {len(self.edited_kept)} edited and kept, "
             f"{len(self.budget)} stopped by budget{waiting}; {self.calls} model call(s), "
             f"{self.replayed} replayed, {self.tokens} tokens, {self.seconds:.1f}s"

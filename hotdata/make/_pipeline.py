@@ -17,10 +17,11 @@ import time
 
 from .._errors import HotDataError, InvalidFixtureName
 from .._freshness import FixtureState, FixtureStatus
-from ._candidate import Tally
+from ._candidate import Candidate, InvalidValue, Tally, kept_candidate
 from ._config import ReplayMode
 from ._errors import GenerationError
 from ._failures import FailureLog
+from ._fixture_plan import FixturePlan
 from ._outcome import BuildSummary, Outcome, OutcomeKind
 from ._secrets import redact
 from ._spec import FixtureSpec
@@ -30,7 +31,7 @@ from .commit._catalog_doc import CatalogRow, write_catalog
 from .commit._writer import Writer
 from .generate._answering import AnswerDeferred, BudgetExhausted
 from .generate._maker import CandidateMaker, describe_exception
-from .plan._planner import Planner
+from .plan._planner import SCHEMA_KEPT, Planner
 
 __all__ = ["Pipeline"]
 
@@ -159,9 +160,10 @@ class Pipeline:
         self.writer.check_writable(spec.name, data_path, meta_path)  # before any model call is paid
         started = time.monotonic()
         self.planner.building(spec.name)
+        kept = status.check == SCHEMA_KEPT and not self.force
         try:
             plan = self.planner.plan(spec, status, forced=self.force, replay=self.replay, batch=batch)
-            candidate = self.maker.make(plan, tally)
+            candidate = self._kept(plan, status) if kept else self.maker.make(plan, tally)
             # its family compares with it from now on, before the write: a sibling gated meanwhile sees it
             self.planner.wrote(spec.name, json.loads(candidate.data))
             if self.review:
@@ -179,8 +181,29 @@ class Pipeline:
             waited=started - queued,
             usage=candidate.spent,
             replaced_staged="awaiting review" in status.reason,
-            replayed=candidate.record.replayed,
+            replayed=0 if kept else candidate.record.replayed,
+            kept_data=kept,
         )
+
+    def _kept(self, plan: FixturePlan, status: FixtureStatus) -> Candidate:
+        """The committed data under an updated record: its schema changed in a way that does not
+        matter (the planner revalidated it); no model is asked."""
+        record = status.record
+        assert record is not None  # a SCHEMA_KEPT status always carries the record it judged
+        fp = record.fingerprint or {}
+        used = {}
+        for name in sorted(fp.get("schemas_used") or {}):
+            adapter = self.planner.resolver.named_adapter(name)
+            if adapter is None:
+                raise GenerationError(f"fixture {plan.name}: schema {name} is gone; rebuild it with force=1")
+            used[name] = adapter
+        try:
+            return kept_candidate(plan, record, plan.data_path.read_bytes(), used)
+        except (OSError, InvalidValue) as exc:
+            raise GenerationError(
+                f"fixture {plan.name}: its data cannot be kept under the new schema ({exc}); "
+                "run `doit fixtures` again to rebuild it"
+            ) from None
 
     def outcome(self, name: str) -> Outcome | None:
         return self._outcomes.get(name)
@@ -243,8 +266,10 @@ class Pipeline:
         of = {kind: [o for o in outcomes if o.kind is kind] for kind in OutcomeKind}
         statuses = {n: s for n, s in self._statuses.items() if n not in self._outcomes}
         budget = self.maker.budget
+        kept = sum(o.kept_data for o in outcomes)
         return BuildSummary(
-            generated=len(of[OutcomeKind.GENERATED]) + len(of[OutcomeKind.STAGED]),
+            generated=len(of[OutcomeKind.GENERATED]) + len(of[OutcomeKind.STAGED]) - kept,
+            records_updated=kept,
             pending_review=tuple(
                 sorted(
                     [o.name for o in of[OutcomeKind.STAGED]]

@@ -260,6 +260,26 @@ class AnswerStore:
             found = found or answer
         return found
 
+    def under_another_schema(
+        self, request: ModelRequest, run: int, built_from: Mapping[str, Collection[str]]
+    ) -> tuple[str, StoredAnswer] | None:
+        """The answer a record was built from (``built_from``: key -> digests) to ``request`` as it
+        was asked under another JSON Schema: the same model, prompt, system, options, attempt
+        and run. A record kept through a schema change that did not matter was built from such
+        answers; its key and the answer, or None."""
+        secrets = self.secrets
+        wanted = _identity(request, run, secrets)
+        wanted["prompt"] = redact(request.prompt, secrets)
+        wanted["system"] = None if request.system is None else redact(request.system, secrets)
+        del wanted["schema"]
+        for key in sorted(built_from):
+            answer = self.get(key)
+            if answer is None or answer.digest not in built_from[key]:
+                continue
+            if {k: v for k, v in answer.request.items() if k != "schema"} == wanted:
+                return key, answer
+        return None
+
     def get(self, key: str) -> StoredAnswer | None:
         """``read``, for callers that only ask whether an answer is there (a damaged one is not)."""
         try:

@@ -165,6 +165,10 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
             total = slot + outcome.waited
             waited = f", waited {total:.1f}s" if total >= 0.1 else ""
             what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
+            if outcome.kept_data:
+                what = "record updated, data kept" + (
+                    " (staged for review)" if outcome.kind is OutcomeKind.STAGED else ""
+                )
             replayed = f", {outcome.replayed} replayed" if outcome.replayed else ""
             self.progress.line(
                 f".  {name} {what} ({outcome.seconds:.1f}s{waited}, {u.calls} call(s){replayed}, "

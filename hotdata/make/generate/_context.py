@@ -38,6 +38,7 @@ class GenerationContext:
         self.model_options = dict(fixture.options)
         # Schemas asked of the model besides the fixture's own: inputs too.
         self.schemas_used: dict[str, str] = {}
+        self.schema_copies: dict[str, Any] = {}  # name -> the JSON Schema as hashed, for the record
         self._asker = asker
         self._templates = templates
         self._adapter = adapter
@@ -71,6 +72,7 @@ class GenerationContext:
         adapter = self._adapter(schema if schema is not None else self.spec.schema)
         if schema is not None and schema is not self.spec.schema:
             self.schemas_used[adapter.name] = adapter.schema_hash()
+            self.schema_copies[adapter.name] = adapter.canonical_schema()
         json_schema = adapter.json_schema()
         if json_schema and self._asker.capabilities.writes_prose_apart:
             fields = prose_fields(schema_for_model(json_schema))

@@ -4,7 +4,8 @@ The catalog (``_catalog``: every ``@fixture`` of the generator modules, plus the
 fixtures of ``doit generate``, ``_adhoc``) and one classifier (``_planner``: the runtime's
 checks of data, record, schema and ttl, plus the build's checks of ``_checks``) decide each
 fixture's state and the reason in words, from its inputs as they are now (``_inputs``,
-with the generator's code closure from ``_closure``). For each fixture to rebuild the
+with the generator's code closure from ``_closure``); a schema change is classified in words
+from the schema copies a record keeps (``_schema_change``). For each fixture to rebuild the
 planner resolves one ``FixturePlan``, the generate stage's only input. ``_index``
 remembers fixtures verified fresh, so an unchanged tree is decided by ``stat`` calls.
 """
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
     from ._closure import code_closure, describe_change
     from ._index import FreshIndex, IndexEntry
     from ._inputs import InputResolver, canonical_value, function_source
-    from ._planner import Planner, built_from
+    from ._planner import SCHEMA_KEPT, Planner, built_from
+    from ._schema_change import ChangeKind, SchemaChange, SchemaDiff, diff_schemas
 
 # Each public name and its module ("._x": the parent package's), imported on first use: the local index
 # (``_index``) is read by a no-op build that imports neither pydantic nor the catalog.
@@ -61,6 +63,11 @@ _LAZY = {
     "function_source": "_inputs",
     "Planner": "_planner",
     "built_from": "_planner",
+    "SCHEMA_KEPT": "_planner",
+    "ChangeKind": "_schema_change",
+    "SchemaChange": "_schema_change",
+    "SchemaDiff": "_schema_change",
+    "diff_schemas": "_schema_change",
 }
 
 __all__ = [
@@ -68,9 +75,11 @@ __all__ = [
     "BUILD_CHECKS",
     "CHECKS",
     "FINGERPRINT_FORMAT",
+    "SCHEMA_KEPT",
     "AdhocDeclaration",
     "BuildCheck",
     "Catalog",
+    "ChangeKind",
     "Fingerprint",
     "FixtureInputs",
     "FixturePlan",
@@ -78,6 +87,8 @@ __all__ = [
     "IndexEntry",
     "InputResolver",
     "Planner",
+    "SchemaChange",
+    "SchemaDiff",
     "adhoc_spec",
     "built_from",
     "canonical_value",
@@ -85,6 +96,7 @@ __all__ = [
     "declaration",
     "declaration_path",
     "describe_change",
+    "diff_schemas",
     "expand",
     "function_source",
     "is_adhoc",

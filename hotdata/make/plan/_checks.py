@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ..._names import META_SUFFIX
 from ..._provenance import Provenance
-from .._fixture_plan import FINGERPRINT_FORMAT, Fingerprint, FixtureInputs
+from .._fixture_plan import FINGERPRINT_FORMAT, READABLE_FORMATS, Fingerprint, FixtureInputs
 from ..quality._settings import QualityContext
 from ._closure import describe_change
 from ._inputs import InputResolver
@@ -30,7 +30,7 @@ Check = Callable[[FixtureInputs, Provenance, Fingerprint, InputResolver, bytes],
 def _format(
     fixture: FixtureInputs, record: Provenance, fp: Fingerprint, now: InputResolver, data: bytes
 ) -> str | None:
-    if fp.format != FINGERPRINT_FORMAT:
+    if fp.format not in READABLE_FORMATS:
         return f"fingerprint format changed ({fp.format} -> {FINGERPRINT_FORMAT})"
     return None
 
@@ -51,7 +51,12 @@ def _generator(
     spec = fixture.spec
     if spec.version is not None or fp.generator.startswith("version:"):
         return f"generator {spec.generator.__name__} version changed"
-    return describe_change(fp.code, dict(fixture.code), spec.generator.__name__)
+    code = dict(fixture.code)
+    if fp.format == 3:  # written while schema classes were in the closure: compared as it was made
+        generator, code = now.closure_with_schema_classes(spec)
+        if fp.generator == generator:
+            return None
+    return describe_change(fp.code, code, spec.generator.__name__)
 
 
 def _templates(

@@ -9,6 +9,12 @@ the project's own modules, and hashes each one:
   so comment, docstring and formatting-only edits change nothing);
 * module-level constants by value (canonical JSON; sets sorted; other objects by repr).
 
+Schema classes are out (pydantic models' fields, and the enums their fields use): a schema is
+fingerprinted by its JSON Schema (the fixture's ``schema`` and each of ``schemas_used``), so
+editing one is a schema change, classified as such, never "code changed". What a model holds
+beyond its fields (validators, methods, ``model_config``) changes no JSON Schema: it stays code. ``schema_classes=True``
+gives the closure as fingerprint format 3 computed it (schema classes in), to read older records.
+
 Third-party and standard-library code is out: it is not the project's to change
 from one commit to the next (a lock file pins it).
 """
@@ -16,6 +22,7 @@ from one commit to the next (a lock file pins it).
 from __future__ import annotations
 
 import ast
+import enum
 import hashlib
 import inspect
 import json
@@ -24,9 +31,12 @@ import sys
 import sysconfig
 import textwrap
 import types
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 __all__ = ["code_closure", "describe_change", "normalized_source"]
 
@@ -141,19 +151,79 @@ def _namespace(obj: Any) -> dict[str, Any]:
     return dict(vars(module)) if module else {}
 
 
-def code_closure(fn: Callable[..., Any], root: Path) -> dict[str, str]:
-    """``{"generators/agents.py:NAMES": "sha256:…", …}`` for ``fn`` and all it uses in the project."""
+def _is_model(obj: Any) -> bool:
+    return isinstance(obj, type) and issubclass(obj, BaseModel)
+
+
+def _schema_types(model: type[BaseModel]) -> dict[int, type]:
+    """Every class the fields of ``model`` name, nested models' included, by id."""
+    found: dict[int, type] = {}
+
+    def visit(annotation: Any) -> None:
+        if isinstance(annotation, type):
+            if id(annotation) in found:
+                return
+            found[id(annotation)] = annotation
+            if issubclass(annotation, BaseModel):
+                for info in annotation.model_fields.values():
+                    visit(info.annotation)
+        for arg in typing.get_args(annotation):
+            visit(arg)
+
+    visit(model)
+    return found
+
+
+def _without_fields(tree: ast.AST) -> ast.AST | None:
+    """A schema class's code beyond its fields (validators, methods, ``model_config``): its
+    field declarations are its JSON Schema, fingerprinted apart. None: it has nothing else."""
+    node = tree.body[0] if isinstance(tree, ast.Module) and tree.body else None
+    if not isinstance(node, ast.ClassDef):
+        return tree
+    node.body = [s for s in node.body if not isinstance(s, ast.AnnAssign | ast.Pass)]
+    return tree if node.body else None
+
+
+def code_closure(
+    fn: Callable[..., Any], root: Path, *, schema_classes: bool = False, schema: Any = None
+) -> dict[str, str]:
+    """``{"generators/agents.py:NAMES": "sha256:…", …}`` for ``fn`` and all it uses in the project.
+
+    Schema classes (pydantic models' field declarations, and enums their fields use) are left
+    out unless ``schema_classes``: their JSON Schemas are fingerprinted on their own. ``schema``:
+    the fixture's schema class, whose code beyond its fields (a validator) is the fixture's code
+    too, though the generator may never name it."""
     project = _Project(root)
     out: dict[str, str] = {}
     seen: set[int] = set()
-    todo: list[Any] = [fn]
-    while todo:
+    todo: list[Any] = [fn] if schema_classes or not _is_model(schema) else [fn, schema]
+    in_schemas: set[int] = set()  # classes a schema's fields use
+    enums: list[Any] = []  # enums met: code, unless a schema uses them
+    decided: set[int] = set()  # enums already judged
+    while todo or enums:
+        if not todo:  # every schema class is known now: an enum none of them uses is code
+            todo = [e for e in enums if id(e) not in in_schemas]
+            enums = []
+            continue
         obj = todo.pop()
+        model = not schema_classes and _is_model(obj)
+        if model and id(obj) not in seen:  # the models its fields use are followed too: their code
+            nested = _schema_types(obj)
+            in_schemas.update(nested)
+            todo += [
+                c for c in nested.values() if _is_model(c) and project.owns(sys.modules.get(c.__module__))
+            ]
+        if not schema_classes and isinstance(obj, enum.EnumMeta) and id(obj) not in decided:
+            decided.add(id(obj))
+            enums.append(obj)
+            continue
         if id(obj) in seen:
             continue
         seen.add(id(obj))
         module = sys.modules.get(getattr(obj, "__module__", ""), None)
         tree = _parse(obj)
+        if tree is not None and model:
+            tree = _without_fields(tree)
         if module is None or tree is None:
             continue
         out[f"{project.label(module)}:{obj.__qualname__}"] = _sha(ast.dump(tree, include_attributes=False))

@@ -90,7 +90,7 @@ class InputResolver:
     def __init__(self, config: HotDataConfig) -> None:
         self.config = config
         self._adapters: dict[int, SchemaAdapter[Any]] = {}
-        self._generators: dict[int, tuple[str, dict[str, str]]] = {}
+        self._generators: dict[tuple[int, int, bool], tuple[str, dict[str, str]]] = {}
         self._files: dict[str, str | None] = {}
         self._quality: dict[str, tuple[QualitySettings, tuple[UserCheck, ...], str]] = {}
         self._resolved: dict[str, tuple[FixtureSpec, FixtureInputs]] = {}
@@ -144,17 +144,23 @@ class InputResolver:
         self._resolved[spec.name] = (spec, inputs)
         return inputs
 
-    def _generator(self, spec: FixtureSpec) -> tuple[str, dict[str, str]]:
+    def _generator(self, spec: FixtureSpec, *, schema_classes: bool = False) -> tuple[str, dict[str, str]]:
         """``version:<pin>`` and no closure, or the hash of the generator's whole code closure."""
         if spec.version is not None:
             return f"version:{spec.version}", {}
         fn = spec.generator
-        found = self._generators.get(id(fn))
+        key = (id(fn), id(spec.schema), schema_classes)
+        found = self._generators.get(key)
         if found is None:
-            closure = code_closure(fn, self.config.root)
+            closure = code_closure(fn, self.config.root, schema_classes=schema_classes, schema=spec.schema)
             basis = json.dumps(closure, sort_keys=True) if closure else function_source(fn)
-            found = self._generators[id(fn)] = (_sha(basis.encode("utf-8")), closure)
+            found = self._generators[key] = (_sha(basis.encode("utf-8")), closure)
         return found
+
+    def closure_with_schema_classes(self, spec: FixtureSpec) -> tuple[str, dict[str, str]]:
+        """The generator's hash and closure as fingerprint format 3 made them (schema classes in),
+        to read a record written before schema classes left the closure."""
+        return self._generator(spec, schema_classes=True)
 
     def _quality_for(self, spec: FixtureSpec) -> tuple[QualitySettings, tuple[UserCheck, ...], str]:
         """The quality settings of ``spec`` (project table and its overrides), its own checks, and
@@ -191,6 +197,11 @@ class InputResolver:
 
     def named_schema_hash(self, name: str) -> str | None:
         """The schema hash of ``module:Name`` as it is now; None when it no longer exists."""
+        adapter = self.named_adapter(name)
+        return None if adapter is None else adapter.schema_hash()
+
+    def named_adapter(self, name: str) -> SchemaAdapter[Any] | None:
+        """The schema ``module:Name`` as it is now; None when it no longer exists."""
         module_name, _, qualname = name.partition(":")
         module = sys.modules.get(module_name)
         if module is None:
@@ -203,4 +214,4 @@ class InputResolver:
             obj = getattr(obj, part, None)
             if obj is None:
                 return None
-        return self.adapter(obj).schema_hash()
+        return self.adapter(obj)

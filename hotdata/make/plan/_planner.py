@@ -10,6 +10,8 @@ generate stage needs, from the same values the checks compared.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import json
 import os
 import threading
@@ -21,6 +23,7 @@ from ..._errors import HotDataError, InvalidFixtureName, ProvenanceError
 from ..._freshness import Classifier, Clock, FixtureState, FixtureStatus, RecordCheck, TtlCheck, utcnow
 from ..._names import PathCache, fixture_paths
 from ..._provenance import Provenance, parse_provenance, read_provenance
+from ..._schema import SchemaAdapter, canonical_json
 from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
 from .._config import ReplayMode
 from .._fixture_plan import FixtureInputs, FixturePlan
@@ -29,8 +32,13 @@ from ._catalog import Catalog, load_catalog
 from ._checks import BUILD_CHECKS, BuildCheck, FingerprintOf
 from ._index import FreshIndex, IndexEntry, inputs_digest
 from ._inputs import InputResolver
+from ._schema_change import ChangeKind, diff_schemas
 
-__all__ = ["Planner", "built_from"]
+__all__ = ["SCHEMA_KEPT", "Planner", "built_from"]
+
+# The check of a stale fixture whose schema change does not matter: its data is kept, its record
+# updated, and no model is asked (``Planner.status`` decides it, the pipeline does it).
+SCHEMA_KEPT = "schema-kept"
 
 
 def built_from(data_path: Path, meta_path: Path, *, staged: bool = True) -> dict[str, frozenset[str]]:
@@ -47,6 +55,11 @@ def built_from(data_path: Path, meta_path: Path, *, staged: bool = True) -> dict
         for key, digest in (record.answer_digests if record is not None else {}).items():
             found.setdefault(key, set()).add(digest)
     return {key: frozenset(digests) for key, digests in found.items()}
+
+
+def _hash_of(schema: Any) -> str:
+    """The schema hash of a JSON Schema as a record keeps it (``SchemaAdapter.schema_hash``)."""
+    return "sha256:" + hashlib.sha256(canonical_json(schema)).hexdigest()
 
 
 class _Family(Mapping[str, Any]):
@@ -202,9 +215,71 @@ class Planner:
         status = self.classifier(spec).classify(
             spec.name, data_path, meta_path, pending=pending, staged=staged
         )
+        if quiet and status.state is FixtureState.STALE and status.check == "schema":
+            status = self._schema_change(spec, status)
         if quiet and self.index is not None:
             self._remember(spec, status)
         return status
+
+    # -- a schema change, classified ---------------------------------------------------
+
+    def _schema_change(self, spec: FixtureSpec, status: FixtureStatus) -> FixtureStatus:
+        """``status`` (stale: a schema changed) with the change in words and classified, from the
+        schema copies the record keeps; a change that does not matter becomes ``SCHEMA_KEPT``. A
+        record without copies (from before they were kept) stays a rebuild, as it was."""
+        record = status.record
+        fp = None if record is None else FingerprintOf()(record)
+        if record is None or not record.schemas or fp is None or isinstance(fp, str):
+            return status
+        fixture = self.inputs(spec)
+        changed: list[tuple[str, str, SchemaAdapter[Any], bool]] = []
+        if record.schema_hash != fixture.adapter.schema_hash():
+            changed.append((record.schema_name, record.schema_hash, fixture.adapter, True))
+        for name, digest in sorted(fp.schemas_used.items()):
+            adapter = self.resolver.named_adapter(name)
+            if adapter is None:
+                return status  # "schema X is gone": a rebuild
+            if adapter.schema_hash() != digest:
+                changed.append((name, digest, adapter, False))
+        if not changed:
+            return status
+        said: list[str] = []
+        worst = ChangeKind.ANNOTATION
+        for name, digest, adapter, own in changed:
+            old, new = record.schemas.get(name), adapter.canonical_schema()
+            if old is None or new is None or _hash_of(old) != digest:
+                return status  # no copy of it (or not the one hashed): nothing to compare with
+            diff = diff_schemas(old, new)
+            words = diff.words()
+            kind = diff.kind
+            if not own and kind is ChangeKind.CONSTRAINT:  # what the model is asked under it: asked again
+                kind = ChangeKind.BREAKING
+                words += ", a constraint on what the model is asked"
+            said.append(f"schema: {words}" if own else f"schema {name.rsplit(':', 1)[-1]}: {words}")
+            worst = max(worst, kind)
+        change = "; ".join(said)
+        if worst >= ChangeKind.ADDITIVE:
+            label = "additive" if worst is ChangeKind.ADDITIVE else "breaking"
+            return dataclasses.replace(status, reason=f"{change} ({label})")
+        try:
+            raw = status.data_path.read_bytes()
+        except OSError:
+            return status
+        errors = fixture.adapter.errors_for(raw)
+        if errors:
+            return dataclasses.replace(
+                status, reason=f"{change}; the data does not meet it: {errors[0]} (breaking)"
+            )
+        # the data still meets the schema: kept, unless something else changed too (then rebuilt)
+        now = self.clock()
+        for check in self.classifier(spec).checks:
+            if check.name in ("fingerprint", "schema"):
+                continue
+            objection = check(record, now, raw)
+            if objection is not None:
+                return dataclasses.replace(status, reason=f"{objection}; and {change}", check=check.name)
+        reason = f"{change}; data still valid — record updated, no call"
+        return dataclasses.replace(status, reason=reason, check=SCHEMA_KEPT)
 
     # -- what a rebuild is planned from --------------------------------------------------
 
@@ -238,6 +313,7 @@ class Planner:
             batch=batch,
             family=_Family(self, spec),
             built_from=built_from(data_path, meta_path, staged=staged_answers),
+            kept_through_schema_change=status.record is not None and bool(status.record.kept_through),
         )
 
     def family(self, spec: FixtureSpec, *, settle: bool = False) -> dict[str, Any]:
