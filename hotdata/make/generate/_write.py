@@ -252,6 +252,7 @@ async def write(
     context: Sequence[str] = (),
     where: str = "",
     field: str = "",
+    first_sample: int = 0,
 ) -> str:
     """Free text for one prose field; see the module docstring.
 
@@ -259,7 +260,8 @@ async def write(
     gates (most pass at once, so the second is rarely drawn); an attempt fails when
     all of its samples fail. ``context``: material sent before the instruction that the
     text may build on and repeat (not an echo); ``where``: the generator's line that asked;
-    ``field``: the field of a ``ctx.generate`` answer it writes (named in refusals).
+    ``field``: the field of a ``ctx.generate`` answer it writes (named in refusals);
+    ``first_sample``: samples already drawn for this text (a whole asked again draws new ones).
     """
     instruction = with_context(instruction, context)
     asker.note_material(*context)
@@ -283,7 +285,7 @@ async def write(
     asker.note_prompt(instruction, f"ctx.write at {where}" if where and not field else "")
     for attempt in range(1, asker.max_attempts + 1):
         for sample in range(best_of):
-            value = await draft((attempt - 1) * max(1, best_of) + sample + 1)
+            value = await draft(first_sample + (attempt - 1) * max(1, best_of) + sample + 1)
             if value and not keep_start and parts[0] and value.startswith(parts[0]):
                 value = value[len(parts[0]) :].strip()
             reasons = [draft.why] if not value else []

@@ -1,0 +1,321 @@
+"""Nested objects for a small model: asked item by item, structure and prose apart.
+
+A model that decodes under a grammar without reading the schema's text (the embedded
+135M model) answers one request for a nested object badly: prose fields come back as
+digit runs ("1.1.1.1") or snake_case ids, and lists of strings as skeletons ("1. ",
+"2. "). So ``ctx.generate`` of an object holding objects, lists of objects or lists of
+texts is asked the way such a model works:
+
+* each object's **structure** (numbers, enums, booleans, ids, formats, short labels) is
+  decoded under the grammar, one request per object, its fields described in words;
+* a **list of objects** is asked one item at a time, each with the items so far as
+  context, so the items differ;
+* each **prose leaf** (a free-text string, or an item of a list of texts) is written apart
+  through the prose path, as ``ctx.write`` writes it, with that object's structure as
+  context and the same leaf of earlier items to avoid;
+
+then the value is assembled, validated against the whole schema and gated as a whole.
+A refused whole is asked again with new samples, up to ``retries.validation_attempts``.
+Models that take a JSON Schema and read it keep the one-request path (``Asker.ask``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..._schema import SchemaAdapter
+from .._errors import GenerationError
+from .._json_schema import is_shaped, resolve_ref
+from ..models._seam import ModelCapabilities
+from ..quality._gates import check_value
+from ..quality._leaves import iter_strings
+from ._ask import Asker
+from ._json_answers import extract_json, field_guide, schema_for_model
+from ._write import write
+
+__all__ = ["asks_item_by_item", "generate_nested"]
+
+# Keys whose strings are identifiers or codes, decoded under the grammar, never written as prose.
+_ID_KEY = re.compile(
+    r"(^|_)(id|ids|uuid|slug|sku|code|key|email|url|uri|phone|handle|username|zip|postcode|"
+    r"currency|country|locale|language|version|date|time)$",
+    re.I,
+)
+# Keys whose text is a name or a heading: a short phrase, without a final stop.
+_PHRASE_KEY = re.compile(
+    r"(^|_)(name|title|headline|label|subject|place|region|role|game|winner|leader)$", re.I
+)
+# Keys whose text is prose, in sentences, whatever its length.
+_SENTENCE_KEY = re.compile(
+    r"(^|_)(description|summary|text|body|message|bio|notes?|comment|details|story|recap|review|"
+    r"abstract|tip|advice|explanation|reason|happened|findings)$",
+    re.I,
+)
+# Free strings allowed fewer characters than this are labels, decoded under the grammar.
+_TEXT_MIN = 24
+# Free strings allowed fewer characters than this (and no sentence key) are written as phrases.
+_PHRASE_MAX = 120
+# Items asked for in a list of objects or texts that sets no minimum.
+_DEFAULT_ITEMS = 2
+
+
+def asks_item_by_item(capabilities: ModelCapabilities, json_schema: Mapping[str, Any]) -> bool:
+    """Whether ``ctx.generate`` of ``json_schema`` is asked item by item: for a model that decodes
+    under a grammar without reading the schema's text and writes prose apart, when the object
+    holds objects, lists of objects or lists of texts."""
+    if not (capabilities.reads_no_schema_text and capabilities.writes_prose_apart):
+        return False
+    root = schema_for_model(json_schema)
+    node = resolve_ref(root, root)
+    if node.get("type") != "object" or not node.get("properties"):
+        return False
+    return any(
+        _kind(root, name, sub)[0] in ("object", "items", "texts") for name, sub in node["properties"].items()
+    )
+
+
+def _kind(root: Mapping[str, Any], name: str, node: Any) -> tuple[str, Mapping[str, Any]]:
+    """How one property is asked: ``object``, ``items`` (a list of objects), ``texts`` (a list of
+    prose strings), ``text`` (one prose string) or ``structure`` (under the grammar)."""
+    node = resolve_ref(root, node)
+    if not isinstance(node, Mapping):
+        return "structure", {}
+    if node.get("type") == "object" and node.get("properties"):
+        return "object", node
+    if node.get("type") == "array":
+        items = resolve_ref(root, node.get("items", {}))
+        if isinstance(items, Mapping) and items.get("type") == "object" and items.get("properties"):
+            return "items", node
+        if isinstance(items, Mapping) and _is_text(name, items):
+            return "texts", node
+        return "structure", node
+    return ("text", node) if _is_text(name, node) else ("structure", node)
+
+
+def _is_text(name: str, node: Mapping[str, Any]) -> bool:
+    if node.get("type") != "string" or is_shaped(node) or _ID_KEY.search(name):
+        return False
+    return int(node.get("maxLength", _PHRASE_MAX)) >= _TEXT_MIN
+
+
+def _singular(name: str) -> str:
+    words = name.replace("_", " ")
+    if words.endswith("ies"):
+        return words[:-3] + "y"
+    return words[:-1] if words.endswith("s") and not words.endswith("ss") else words
+
+
+def _pointer(path: tuple[str | int, ...]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path) or "/"
+
+
+def _line(data: Mapping[str, Any], limit: int = 160) -> str:
+    """One object in a line a small model reads: ``key: value; key: value``."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, Mapping | list):
+            continue
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    text = "; ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass
+class _Where:
+    """Where in the value a request is: its path, and the words that name it."""
+
+    path: tuple[str | int, ...]
+    words: str  # "ingredient 2 of 3", "stop 1 of 2 of day 1", "" at the top
+    so_far: list[str]  # earlier items of the same list, one line each
+
+
+class _NestedAsk:
+    """One ``ctx.generate`` of a nested object, asked item by item (see the module docstring)."""
+
+    def __init__(
+        self, asker: Asker, prompt: str, root: dict[str, Any], system: str | None, where: str
+    ) -> None:
+        self.asker, self.prompt, self.root, self.system, self.where = asker, prompt, root, system, where
+        self.outer = 0  # the whole value's attempt: each one draws new samples
+        self.takes_schema = asker.capabilities.supports_schema
+
+    async def value(self) -> dict[str, Any]:
+        return await self._object(self.root, _Where((), "", []))
+
+    async def _object(self, node: Mapping[str, Any], at: _Where) -> dict[str, Any]:
+        node = resolve_ref(self.root, node)
+        properties: Mapping[str, Any] = node.get("properties", {})
+        kinds = {name: _kind(self.root, name, sub) for name, sub in properties.items()}
+        structure = [n for n, (k, _) in kinds.items() if k == "structure"]
+        data: dict[str, Any] = await self._structure(node, structure, at) if structure else {}
+        for name, (kind, sub) in kinds.items():
+            path = (*at.path, name)
+            of = f" of {at.words}" if at.words else ""
+            if kind == "object":
+                data[name] = await self._object(sub, _Where(path, f"the {name.replace('_', ' ')}{of}", []))
+            elif kind == "items":
+                data[name] = await self._items(sub, name, path, of)
+        facts = [_line(data)] if _line(data) else []
+        for name, (kind, sub) in kinds.items():
+            path = (*at.path, name)
+            if kind == "texts":
+                data[name] = await self._texts(sub, name, path, at, facts)
+            elif kind == "text":
+                data[name] = await self._text(sub, name, path, at, facts, [])
+        return {name: data[name] for name in properties if name in data}
+
+    async def _items(
+        self, node: Mapping[str, Any], name: str, path: tuple[str | int, ...], of: str
+    ) -> list[Any]:
+        items: list[Any] = []
+        count = _count(node)
+        noun = _singular(name)
+        for i in range(count):
+            at = _Where((*path, i), f"{noun} {i + 1} of {count}{of}", [_line(item) for item in items])
+            items.append(await self._object(node["items"], at))
+        return items
+
+    async def _texts(
+        self, node: Mapping[str, Any], name: str, path: tuple[str | int, ...], at: _Where, facts: list[str]
+    ) -> list[str]:
+        texts: list[str] = []
+        count = _count(node)
+        item = resolve_ref(self.root, node["items"])
+        noun = _singular(name)
+        of = f" of {at.words}" if at.words else ""
+        for i in range(count):
+            here = _Where((*path, i), f"{noun} {i + 1} of {count}{of}", at.so_far)
+            texts.append(await self._text(item, noun, here.path, here, facts, texts, own=True))
+        return texts
+
+    async def _text(
+        self,
+        node: Mapping[str, Any],
+        name: str,
+        path: tuple[str | int, ...],
+        at: _Where,
+        facts: list[str],
+        siblings: list[str],
+        *,
+        own: bool = False,
+    ) -> str:
+        """One prose leaf, written apart (``ctx.write``'s path)."""
+        limit = int(node.get("maxLength", 400))
+        about = f" ({node['description']})" if node.get("description") else ""
+        what = at.words if own else f"the {name.replace('_', ' ')}" + (f" of {at.words}" if at.words else "")
+        phrase = not _SENTENCE_KEY.search(name) and (limit < _PHRASE_MAX or bool(_PHRASE_KEY.search(name)))
+        sentences = max(1, min(3, limit // 150))
+        how = "as a short phrase" if phrase else f"in {sentences} sentence(s)"
+        earlier = [f"Earlier {name.replace('_', ' ')}: {s}" for s in siblings]
+        context = [*facts, *(f"Earlier: {s}" for s in at.so_far), *earlier]
+        attempts = self.asker.max_attempts
+        return await write(
+            self.asker,
+            f"{self.prompt}\n\nWrite {what}{about}, {how}.",
+            max_length=limit,
+            min_length=int(node.get("minLength", 1)),
+            sentences=None if phrase else sentences,
+            phrase=phrase,
+            avoid=siblings,
+            context=context,
+            where=self.where,
+            field=_pointer(path),
+            first_sample=self.outer * attempts * 2,
+        )
+
+    async def _structure(self, node: Mapping[str, Any], names: list[str], at: _Where) -> dict[str, Any]:
+        """The object's structure fields, decoded under the grammar in one request."""
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {n: node["properties"][n] for n in names},
+            "required": names,
+            "additionalProperties": False,
+        }
+        if "$defs" in self.root:
+            schema["$defs"] = self.root["$defs"]
+        guide = field_guide(schema)
+        fields = ", ".join(n.replace("_", " ") for n in names)
+        if at.words:
+            focus = f"This is {at.words}."
+            if at.so_far:
+                focus += " The ones so far:\n" + "\n".join(f"- {s}" for s in at.so_far)
+                focus += f"\nGive this one's {fields}, different from the ones so far."
+            else:
+                focus += f" Give its {fields}."
+        else:
+            focus = f"Give the {fields}."
+        text = f"{self.prompt}\n\n{focus}" + (f"\n\nThe fields:\n{guide}" if guide else "")
+        if not self.takes_schema:
+            text += (
+                f"\n\nAnswer with one JSON value matching this JSON Schema:\n{json.dumps(schema, indent=1)}"
+            )
+        reasons: list[str] = []
+        attempts = self.asker.max_attempts
+        for attempt in range(1, attempts + 1):
+            number = self.outer * attempts + attempt
+            request = self.asker.requests.request(
+                text,
+                attempt=number,
+                json_schema=schema,
+                system=self.system,
+                options=self.asker.requests.sample_options(self.asker.round, number),
+            )
+            reply = await self.asker.answer(request)
+            try:
+                data = json.loads(extract_json(reply.text))
+            except ValueError:
+                data = None
+            missing = [n for n in names if not isinstance(data, dict) or n not in data]
+            if not missing and isinstance(data, dict):
+                self.asker.note_material(*(t for _, t in iter_strings(data)))
+                return {n: data[n] for n in names}
+            reasons = [
+                f"at {_pointer(at.path)}: the structure is not JSON with {', '.join(missing)} (cut off?)"
+            ]
+            self.asker.refuse(reasons)
+        raise GenerationError(
+            f"fixture {self.asker.fixture}: ctx.generate at {self.where}, {_pointer(at.path)}: "
+            f"no structure ({fields}) in {attempts} attempt(s); last: {reasons[0]}. Ask for fewer "
+            "fields per object, or raise retries.validation_attempts in [tool.hotdata]"
+        )
+
+
+def _count(node: Mapping[str, Any]) -> int:
+    """How many items a list is asked for: its minimum, or a few within its maximum."""
+    least = int(node.get("minItems", 0))
+    return least if least >= 1 else max(1, min(int(node.get("maxItems", _DEFAULT_ITEMS)), _DEFAULT_ITEMS))
+
+
+async def generate_nested(
+    asker: Asker, prompt: str, adapter: SchemaAdapter[Any], system: str | None, *, where: str = ""
+) -> Any:
+    """One value of ``adapter``'s nested schema, asked item by item; validated and gated whole."""
+    json_schema = adapter.json_schema() or {}
+    nested = _NestedAsk(asker, prompt, schema_for_model(json_schema), system, where)
+    fixture = asker.plan.inputs
+    asker.note_prompt(prompt, f"ctx.generate at {where}" if where else "")
+    reasons: list[str] = []
+    for outer in range(asker.max_attempts):
+        nested.outer = outer
+        data = await nested.value()
+        raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        reasons = adapter.errors_for(raw)
+        if not reasons:
+            value = adapter.validate_json(raw)
+            judged = dataclasses.replace(asker.echo_context(prompt), json_schema=json_schema)
+            problems = check_value(json.loads(raw), fixture.quality, judged, fixture.checks)
+            reasons = [p.message for p in problems]
+            if not reasons:
+                return value
+        asker.refuse(reasons[:10])
+    site = f"ctx.generate at {where}: " if where else ""
+    raise GenerationError(
+        f"fixture {asker.fixture}: {site}no acceptable answer for {adapter.label} in {asker.max_attempts} "
+        f"attempt(s), asked item by item; last: {'; '.join(reasons[:3])}. Loosen the schema's bounds "
+        "there, or tune [tool.hotdata.quality] (or quality= on the fixture)"
+    )
