@@ -132,6 +132,7 @@ class _Where:
     path: tuple[str | int, ...]
     words: str  # "ingredient 2 of 3", "stop 1 of 2 of day 1", "" at the top
     so_far: list[str]  # earlier items of the same list, one line each
+    earlier: list[Any] = dataclasses.field(default_factory=list)  # those items themselves
 
 
 class _NestedAsk:
@@ -166,7 +167,10 @@ class _NestedAsk:
             if kind == "texts":
                 data[name] = await self._texts(sub, name, path, at, facts)
             elif kind == "text":
-                data[name] = await self._text(sub, name, path, at, facts, [])
+                same = [
+                    e[name] for e in at.earlier if isinstance(e, Mapping) and isinstance(e.get(name), str)
+                ]
+                data[name] = await self._text(sub, name, path, at, facts, same)
         return {name: data[name] for name in properties if name in data}
 
     async def _items(
@@ -176,7 +180,9 @@ class _NestedAsk:
         count = _count(node)
         noun = _singular(name)
         for i in range(count):
-            at = _Where((*path, i), f"{noun} {i + 1} of {count}{of}", [_line(item) for item in items])
+            at = _Where(
+                (*path, i), f"{noun} {i + 1} of {count}{of}", [_line(item) for item in items], items[:]
+            )
             items.append(await self._object(node["items"], at))
         return items
 
@@ -211,7 +217,8 @@ class _NestedAsk:
         phrase = not _SENTENCE_KEY.search(name) and (limit < _PHRASE_MAX or bool(_PHRASE_KEY.search(name)))
         sentences = max(1, min(3, limit // 150))
         how = "as a short phrase" if phrase else f"in {sentences} sentence(s)"
-        earlier = [f"Earlier {name.replace('_', ' ')}: {s}" for s in siblings]
+        # earlier items' lines hold their texts already; a list of texts names its own
+        earlier = [f"Earlier {name.replace('_', ' ')}: {s}" for s in siblings] if own else []
         context = [*facts, *(f"Earlier: {s}" for s in at.so_far), *earlier]
         attempts = self.asker.max_attempts
         return await write(
