@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 
 class Review(BaseModel):
+    author: str = Field(max_length=40)
     stars: int = Field(ge=1, le=5)
     verdict: Literal["keep", "return"]
     text: str = Field(max_length=300)
@@ -55,8 +56,12 @@ HIGHLIGHTS = [
 # Each answer goes to the first key its prompt contains, in this order.
 SCRIPT: dict[str, list[Any]] = {
     "Give the sku, price cents": ['{"sku": "KT-101", "price_cents": 3499}'],
-    "This is review 1 of 2": ['{"stars": 5, "verdict": "keep"}'],
-    "This is review 2 of 2": ['{"stars": 2, "verdict": "return"}'],
+    "This is review 1 of 2": ['{"author": "Dana Whitfield", "stars": 5, "verdict": "keep"}'],
+    # the first answer names review 1's author again: resampled, so the items differ
+    "This is review 2 of 2": [
+        '{"author": "Dana Whitfield", "stars": 2, "verdict": "return"}',
+        '{"author": "Lee Park", "stars": 2, "verdict": "return"}',
+    ],
     "Write the text of review 1 of 2": [FIRST],
     # the first answer repeats review 1: refused as the same text, and drawn again
     "Write the text of review 2 of 2": [FIRST, SECOND],
@@ -69,8 +74,8 @@ EXPECTED = {
     "price_cents": 3499,
     "title": TITLE,
     "reviews": [
-        {"stars": 5, "verdict": "keep", "text": FIRST},
-        {"stars": 2, "verdict": "return", "text": SECOND},
+        {"author": "Dana Whitfield", "stars": 5, "verdict": "keep", "text": FIRST},
+        {"author": "Lee Park", "stars": 2, "verdict": "return", "text": SECOND},
     ],
     "highlights": HIGHLIGHTS,
 }
@@ -107,6 +112,7 @@ def test_a_small_model_is_asked_item_by_item_and_the_value_is_assembled(tmp_path
         "This is review 1 of 2",
         "Write the text of review 1 of 2",
         "This is review 2 of 2",
+        "This is review 2 of 2",
         "Write the text of review 2 of 2",
         "Write the text of review 2 of 2",
         "Write the title",
@@ -117,13 +123,14 @@ def test_a_small_model_is_asked_item_by_item_and_the_value_is_assembled(tmp_path
     # structure under the grammar: only the structure fields, prose left out of the schema
     assert set(by_key["Give the sku, price cents"]["schema"]["properties"]) == {"sku", "price_cents"}
     second = by_key["This is review 2 of 2"]
-    assert set(second["schema"]["properties"]) == {"stars", "verdict"}
-    assert "- stars: 5; verdict: keep" in second["prompt"]  # the items so far, so they differ
-    assert "The fields:\n- stars: >= 1; <= 5" in second["prompt"]  # described in words
+    assert set(second["schema"]["properties"]) == {"author", "stars", "verdict"}
+    assert "pattern" in second["schema"]["properties"]["author"]  # a label is asked in words
+    assert "- author: Dana Whitfield; stars: 5; verdict: keep" in second["prompt"]  # the items so far
+    assert "- stars: >= 1; <= 5" in second["prompt"]  # the fields described in words
     # prose written apart, as text (no schema), with the item's structure as context
     text = by_key["Write the text of review 2 of 2"]
     assert text["schema"] is None
-    assert text["prompt"].startswith("Context:\n") and "stars: 2; verdict: return" in text["prompt"]
+    assert text["prompt"].startswith("Context:\n") and "author: Lee Park; stars: 2; verdict: return" in text["prompt"]
     assert all(c["prompt"].count("[listing] A product listing") == 1 for c in calls)
 
 

@@ -56,8 +56,10 @@ _SENTENCE_KEY = re.compile(
     r"abstract|tip|advice|explanation|reason|happened|findings)$",
     re.I,
 )
-# Free strings allowed fewer characters than this are labels, decoded under the grammar.
-_TEXT_MIN = 24
+# Free strings allowed at most this many characters are labels (a name, a place), decoded under
+# the grammar in words: a small model's grammar answer there is otherwise a snake_case id.
+_LABEL_MAX = 60
+_WORDS = r"^[A-Z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*){0,7}$"
 # Free strings allowed fewer characters than this (and no sentence key) are written as phrases.
 _PHRASE_MAX = 120
 # Items asked for in a list of objects or texts that sets no minimum.
@@ -98,9 +100,15 @@ def _kind(root: Mapping[str, Any], name: str, node: Any) -> tuple[str, Mapping[s
 
 
 def _is_text(name: str, node: Mapping[str, Any]) -> bool:
-    if node.get("type") != "string" or is_shaped(node) or _ID_KEY.search(name):
+    """A free-text string written apart: longer than a label, or prose by its key."""
+    if not _is_free(name, node):
         return False
-    return int(node.get("maxLength", _PHRASE_MAX)) >= _TEXT_MIN
+    return int(node.get("maxLength", _PHRASE_MAX)) > _LABEL_MAX or bool(_SENTENCE_KEY.search(name))
+
+
+def _is_free(name: str, node: Mapping[str, Any]) -> bool:
+    """A string of no fixed form that is not an identifier or a code."""
+    return node.get("type") == "string" and not is_shaped(node) and not _ID_KEY.search(name)
 
 
 def _singular(name: str) -> str:
@@ -237,9 +245,13 @@ class _NestedAsk:
 
     async def _structure(self, node: Mapping[str, Any], names: list[str], at: _Where) -> dict[str, Any]:
         """The object's structure fields, decoded under the grammar in one request."""
+        properties = {n: dict(resolve_ref(self.root, node["properties"][n])) for n in names}
+        labels = [n for n, sub in properties.items() if _is_free(n, sub)]
+        for name in labels:  # asked in words (validation still uses the real schema)
+            properties[name]["pattern"] = _WORDS
         schema: dict[str, Any] = {
             "type": "object",
-            "properties": {n: node["properties"][n] for n in names},
+            "properties": properties,
             "required": names,
             "additionalProperties": False,
         }
@@ -279,17 +291,34 @@ class _NestedAsk:
                 data = None
             missing = [n for n in names if not isinstance(data, dict) or n not in data]
             if not missing and isinstance(data, dict):
-                self.asker.note_material(*(t for _, t in iter_strings(data)))
-                return {n: data[n] for n in names}
-            reasons = [
-                f"at {_pointer(at.path)}: the structure is not JSON with {', '.join(missing)} (cut off?)"
-            ]
+                same = _same_label(data, labels, at)
+                if not same or attempt == attempts:  # the whole value's gates judge the last one
+                    self.asker.note_material(*(t for _, t in iter_strings(data)))
+                    return {n: data[n] for n in names}
+                reasons = [f"at {_pointer(at.path)}: {same}"]
+            else:
+                missing_ = ", ".join(missing)
+                reasons = [f"at {_pointer(at.path)}: the structure is not JSON with {missing_} (cut off?)"]
             self.asker.refuse(reasons)
         raise GenerationError(
             f"fixture {self.asker.fixture}: ctx.generate at {self.where}, {_pointer(at.path)}: "
             f"no structure ({fields}) in {attempts} attempt(s); last: {reasons[0]}. Ask for fewer "
             "fields per object, or raise retries.validation_attempts in [tool.hotdata]"
         )
+
+
+def _same_label(data: Mapping[str, Any], labels: list[str], at: _Where) -> str:
+    """Why this item's labels are an earlier item's ('' when they differ)."""
+    for name in labels:
+        for i, earlier in enumerate(at.earlier):
+            mine, theirs = data.get(name), earlier.get(name) if isinstance(earlier, Mapping) else None
+            if (
+                isinstance(mine, str)
+                and isinstance(theirs, str)
+                and mine.strip().lower() == theirs.strip().lower()
+            ):
+                return f"{name} {mine!r} is item {i + 1}'s: the items must differ"
+    return ""
 
 
 def _count(node: Mapping[str, Any]) -> int:
