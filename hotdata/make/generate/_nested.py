@@ -50,6 +50,8 @@ _ID_KEY = re.compile(
 _PHRASE_KEY = re.compile(
     r"(^|_)(name|title|headline|label|subject|place|region|role|game|winner|leader)$", re.I
 )
+# Keys naming who wrote the object's prose: the prose speaks as them, not about them.
+_VOICE_KEY = re.compile(r"(^|_)(author|reviewer|customer|user|writer|speaker|sender|by)$", re.I)
 # Keys whose text is prose, in sentences, whatever its length.
 _SENTENCE_KEY = re.compile(
     r"(^|_)(description|summary|text|body|message|bio|notes?|comment|details|story|recap|review|"
@@ -62,6 +64,8 @@ _LABEL_MAX = 60
 _WORDS = r"^[A-Z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*){0,7}$"
 # Free strings allowed fewer characters than this (and no sentence key) are written as phrases.
 _PHRASE_MAX = 120
+# The sampling temperature of structure requests when the fixture sets none (the catalog's).
+_WARM = 0.8
 # Items asked for in a list of objects or texts that sets no minimum.
 _DEFAULT_ITEMS = 2
 
@@ -141,6 +145,7 @@ class _Where:
     words: str  # "ingredient 2 of 3", "stop 1 of 2 of day 1", "" at the top
     so_far: list[str]  # earlier items of the same list, one line each
     earlier: list[Any] = dataclasses.field(default_factory=list)  # those items themselves
+    subject: str = ""  # the nearest label above (a name, a place): prose about it starts with it
 
 
 class _NestedAsk:
@@ -162,14 +167,22 @@ class _NestedAsk:
         kinds = {name: _kind(self.root, name, sub) for name, sub in properties.items()}
         structure = [n for n, (k, _) in kinds.items() if k == "structure"]
         data: dict[str, Any] = await self._structure(node, structure, at) if structure else {}
+        labels = [
+            data[n]
+            for n in structure
+            if _is_free(n, kinds[n][1]) and isinstance(data.get(n), str) and not _VOICE_KEY.search(n)
+        ]
+        subject = next((str(v).strip() for v in labels if str(v).strip()), at.subject)
         for name, (kind, sub) in kinds.items():
             path = (*at.path, name)
             of = f" of {at.words}" if at.words else ""
             if kind == "object":
-                data[name] = await self._object(sub, _Where(path, f"the {name.replace('_', ' ')}{of}", []))
+                words = f"the {name.replace('_', ' ')}{of}"
+                data[name] = await self._object(sub, _Where(path, words, [], subject=subject))
             elif kind == "items":
-                data[name] = await self._items(sub, name, path, of)
+                data[name] = await self._items(sub, name, path, of, subject)
         facts = [_line(data)] if _line(data) else []
+        at = dataclasses.replace(at, subject=subject)
         for name, (kind, sub) in kinds.items():
             path = (*at.path, name)
             if kind == "texts":
@@ -182,15 +195,14 @@ class _NestedAsk:
         return {name: data[name] for name in properties if name in data}
 
     async def _items(
-        self, node: Mapping[str, Any], name: str, path: tuple[str | int, ...], of: str
+        self, node: Mapping[str, Any], name: str, path: tuple[str | int, ...], of: str, subject: str
     ) -> list[Any]:
         items: list[Any] = []
         count = _count(node)
         noun = _singular(name)
         for i in range(count):
-            at = _Where(
-                (*path, i), f"{noun} {i + 1} of {count}{of}", [_line(item) for item in items], items[:]
-            )
+            so_far = [_line(item) for item in items]
+            at = _Where((*path, i), f"{noun} {i + 1} of {count}{of}", so_far, items[:], subject)
             items.append(await self._object(node["items"], at))
         return items
 
@@ -203,7 +215,7 @@ class _NestedAsk:
         noun = _singular(name)
         of = f" of {at.words}" if at.words else ""
         for i in range(count):
-            here = _Where((*path, i), f"{noun} {i + 1} of {count}{of}", at.so_far)
+            here = _Where((*path, i), f"{noun} {i + 1} of {count}{of}", at.so_far, subject=at.subject)
             texts.append(await self._text(item, noun, here.path, here, facts, texts, own=True))
         return texts
 
@@ -229,9 +241,14 @@ class _NestedAsk:
         earlier = [f"Earlier {name.replace('_', ' ')}: {s}" for s in siblings] if own else []
         context = [*facts, *(f"Earlier: {s}" for s in at.so_far), *earlier]
         attempts = self.asker.max_attempts
+        # prose about a named thing starts with its name: a small model then writes about it
+        # instead of restarting the task ("Day", "Sure, I'd be happy")
+        start = at.subject if at.subject and not phrase else None
         return await write(
             self.asker,
             f"{self.prompt}\n\nWrite {what}{about}, {how}.",
+            start=start,
+            protect=[at.subject] if at.subject else [],
             max_length=limit,
             min_length=int(node.get("minLength", 1)),
             sentences=None if phrase else sentences,
@@ -242,6 +259,16 @@ class _NestedAsk:
             field=_pointer(path),
             first_sample=self.outer * attempts * 2,
         )
+
+    def _sampling(self, number: int) -> dict[str, Any]:
+        """The options of one structure sample. Without a temperature set, a model's chat default
+        is near-greedy and the items of a list come out alike: a model that takes one is sampled
+        warm."""
+        options = self.asker.requests.sample_options(self.asker.round, number)
+        accepted = self.asker.capabilities.option_names
+        if "temperature" not in options and accepted and "temperature" in accepted:
+            options["temperature"] = _WARM
+        return options
 
     async def _structure(self, node: Mapping[str, Any], names: list[str], at: _Where) -> dict[str, Any]:
         """The object's structure fields, decoded under the grammar in one request."""
@@ -257,7 +284,12 @@ class _NestedAsk:
         }
         if "$defs" in self.root:
             schema["$defs"] = self.root["$defs"]
-        guide = field_guide(schema)
+        # a label's length bound is the grammar's business: said in words, it is copied ("At most 30")
+        described = {
+            n: {k: v for k, v in p.items() if k != "maxLength" or n not in labels}
+            for n, p in properties.items()
+        }
+        guide = field_guide({**schema, "properties": described})
         fields = ", ".join(n.replace("_", " ") for n in names)
         if at.words:
             focus = f"This is {at.words}."
@@ -282,7 +314,7 @@ class _NestedAsk:
                 attempt=number,
                 json_schema=schema,
                 system=self.system,
-                options=self.asker.requests.sample_options(self.asker.round, number),
+                options=self._sampling(number),
             )
             reply = await self.asker.answer(request)
             try:
