@@ -130,7 +130,10 @@ def test_a_small_model_is_asked_item_by_item_and_the_value_is_assembled(tmp_path
     # prose written apart, as text (no schema), with the item's structure as context
     text = by_key["Write the text of review 2 of 2"]
     assert text["schema"] is None
-    assert text["prompt"].startswith("Context:\n") and "author: Lee Park; stars: 2; verdict: return" in text["prompt"]
+    assert (
+        text["prompt"].startswith("Context:\n")
+        and "author: Lee Park; stars: 2; verdict: return" in text["prompt"]
+    )
     assert all(c["prompt"].count("[listing] A product listing") == 1 for c in calls)
 
 
@@ -138,7 +141,10 @@ def test_a_nested_value_that_fails_validation_is_asked_again_with_new_samples(tm
     project = Project.create(tmp_path)
     project.path("gens/listings.py").write_text(LISTINGS)
     # the first top structure breaks the sku's pattern: the whole value is refused, naming the field
-    script = {**SCRIPT, "Give the sku, price cents": ['{"sku": "kettle", "price_cents": 3499}', json.dumps(EXPECTED)]}
+    script = {
+        **SCRIPT,
+        "Give the sku, price cents": ['{"sku": "kettle", "price_cents": 3499}', json.dumps(EXPECTED)],
+    }
     env = scripted(tmp_path, "hotdata-fake:script-small", script)
     proc = project.doit("fixtures:listings/kettle", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -61,7 +61,7 @@ _SENTENCE_KEY = re.compile(
 # Free strings allowed at most this many characters are labels (a name, a place), decoded under
 # the grammar in words: a small model's grammar answer there is otherwise a snake_case id.
 _LABEL_MAX = 60
-_WORDS = r"^[A-Z][A-Za-z'.-]*( [A-Za-z][A-Za-z'.-]*){0,7}$"
+_WORDS = r"^[A-Z][a-z]{1,15}( [A-Za-z][a-z]{1,15}){0,5}$"  # words, not "LADY-AM-A" or "zai-zai"
 # Free strings allowed fewer characters than this (and no sentence key) are written as phrases.
 _PHRASE_MAX = 120
 # The sampling temperature of structure requests when the fixture sets none (the catalog's).
