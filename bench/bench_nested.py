@@ -5,13 +5,15 @@ objects build, and what does it write?
     python -m bench.bench_nested --record    # and merge the rows into bench/results.json
     python -m bench.bench_nested --keep      # keep the copy (its path is printed)
     python -m bench.bench_nested --from DIR  # read a kept copy again instead of building
+    python -m bench.bench_nested --serial    # one fixture at a time (HOTDATA_CONCURRENCY=1)
 
 bench/nested_project/ holds three nested schemas from domains not in the catalog (a recipe with
 ingredient objects and steps, a hike with days holding stops, a game night with players and
 rounds), two fixtures each, every generator a single `ctx.generate` of the whole schema;
 written once before any tuning and committed as written. The project is copied to a temporary
 directory and `doit fixtures` runs there once with the default embedded model (hotdata-local),
-as a user runs it. Reported: fixtures built, seconds per fixture (the build's wall time over the
+as a user runs it (with ``--serial``, one fixture at a time: the fixtures otherwise share the
+one embedded worker, and each one's ``fixture_timeout`` counts the waiting). Reported: fixtures built, seconds per fixture (the build's wall time over the
 fixtures) and model calls per fixture, refusals by check, and sample values printed so a reader
 can judge them.
 """
@@ -40,7 +42,7 @@ FIXTURES = 6
 RUN_FILE = "bench_run.json"
 
 
-def build(keep: bool) -> Path:
+def build(keep: bool, serial: bool = False) -> Path:
     """Copy the project to a temporary directory and run `doit fixtures` there once."""
     copy = Path(tempfile.mkdtemp(prefix="hotdata-nested-")) / "nested_project"
     shutil.copytree(
@@ -49,7 +51,11 @@ def build(keep: bool) -> Path:
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.run(
-        [python(), "-m", "doit", "fixtures"], cwd=copy, env=clean_env(), capture_output=True, text=True
+        [python(), "-m", "doit", "fixtures"],
+        cwd=copy,
+        env=clean_env(**({"HOTDATA_CONCURRENCY": "1"} if serial else {})),
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - start
     run = {
@@ -58,6 +64,7 @@ def build(keep: bool) -> Path:
         "stdout": proc.stdout,
         "stderr": proc.stderr,
         "load_average": [load_before, os.getloadavg()[0]],
+        "serial": serial,
     }
     (copy / RUN_FILE).write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if keep:
@@ -107,17 +114,22 @@ def read(copy: Path) -> dict[str, Any]:
         "refusals": refusals,
         "lines": [line for line in output.splitlines() if line.startswith(("[", "hotdata:"))],
         "load_average": run.get("load_average"),
+        "serial": bool(run.get("serial")),
     }
 
 
 def figures(found: dict[str, Any]) -> list[dict[str, Any]]:
     n = FIXTURES
     built = len(found["built"])
-    common: dict[str, Any] = {"floor": None, "floor_label": None, "command": COMMAND}
-    label = f"nested schemas, one ctx.generate each ({n} fixtures, three new domains, embedded model)"
+    serial = found["serial"]
+    command = f"{COMMAND} --serial" if serial else COMMAND
+    common: dict[str, Any] = {"floor": None, "floor_label": None, "command": command}
+    how = "one fixture at a time" if serial else "default concurrency"
+    label = f"nested schemas, one ctx.generate each ({n} fixtures, three new domains, embedded model, {how})"
+    prefix = "nested_serial" if serial else "nested"
     rows = [
         figure(
-            "nested_built",
+            f"{prefix}_built",
             f"{label}: share built on the first `doit fixtures`",
             value=built / n,
             unit="share",
@@ -126,7 +138,7 @@ def figures(found: dict[str, Any]) -> list[dict[str, Any]]:
             **common,
         ),
         figure(
-            "nested_seconds_per_fixture",
+            f"{prefix}_seconds_per_fixture",
             f"{label}: seconds per fixture (wall time of the build / {n})",
             value=found["wall"] / n,
             unit="s",
@@ -135,7 +147,7 @@ def figures(found: dict[str, Any]) -> list[dict[str, Any]]:
             **common,
         ),
         figure(
-            "nested_calls_per_fixture",
+            f"{prefix}_calls_per_fixture",
             f"{label}: model calls (attempts) per fixture, failed ones included",
             value=found["calls"] / n,
             unit="calls",
@@ -147,7 +159,7 @@ def figures(found: dict[str, Any]) -> list[dict[str, Any]]:
     for check, count in sorted(found["refusals"].items(), key=lambda kv: (-kv[1], kv[0])):
         rows.append(
             figure(
-                f"nested_refusals_{check}",
+                f"{prefix}_refusals_{check}",
                 f"{label}: attempts refused by `{check}`",
                 value=float(count),
                 unit="refusals",
@@ -161,7 +173,7 @@ def figures(found: dict[str, Any]) -> list[dict[str, Any]]:
 def main(argv: list[str]) -> int:
     args = list(argv)
     source = Path(args[args.index("--from") + 1]) if "--from" in args else None
-    copy = source or build(keep="--keep" in args)
+    copy = source or build(keep="--keep" in args, serial="--serial" in args)
     found = read(copy)
     rows = figures(found)
     for row in rows:
