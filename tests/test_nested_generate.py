@@ -125,7 +125,7 @@ def test_a_small_model_is_asked_item_by_item_and_the_value_is_assembled(tmp_path
     second = by_key["This is review 2 of 2"]
     assert set(second["schema"]["properties"]) == {"author", "stars", "verdict"}
     assert "pattern" in second["schema"]["properties"]["author"]  # a label is asked in words
-    assert "- author: Dana Whitfield; stars: 5; verdict: keep" in second["prompt"]  # the items so far
+    assert "This is review 2 of 2 (1 is Dana Whitfield)." in second["prompt"]  # the items so far
     assert "- stars: >= 1; <= 5" in second["prompt"]  # the fields described in words
     # prose written apart, as text (no schema), with the item's structure as context
     text = by_key["Write the text of review 2 of 2"]

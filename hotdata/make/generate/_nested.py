@@ -293,9 +293,10 @@ class _NestedAsk:
         fields = ", ".join(n.replace("_", " ") for n in names)
         if at.words:
             focus = f"This is {at.words}."
-            if at.so_far:
-                focus += " The ones so far:\n" + "\n".join(f"- {s}" for s in at.so_far)
-                focus += f"\nGive this one's {fields}, different from the ones so far."
+            if at.earlier:
+                # the items so far named in a sentence: shown as lines of fields, they are copied
+                named = "; ".join(_named(i, item, labels) for i, item in enumerate(at.earlier))
+                focus = f"This is {at.words} ({named}). Give the {fields} of another one."
             else:
                 focus += f" Give its {fields}."
         else:
@@ -337,6 +338,14 @@ class _NestedAsk:
             f"no structure ({fields}) in {attempts} attempt(s); last: {reasons[0]}. Ask for fewer "
             "fields per object, or raise retries.validation_attempts in [tool.hotdata]"
         )
+
+
+def _named(index: int, item: Any, labels: list[str]) -> str:
+    """An earlier item in words: "1 is Red lentils", or its fields when it has no label."""
+    if isinstance(item, Mapping):
+        named = [str(item[n]) for n in labels if isinstance(item.get(n), str)]
+        return f"{index + 1} is {named[0]}" if named else f"{index + 1} has {_line(item, 80)}"
+    return f"{index + 1} is {item}"
 
 
 def _same_label(data: Mapping[str, Any], labels: list[str], at: _Where) -> str:
