@@ -243,22 +243,31 @@ class _NestedAsk:
         attempts = self.asker.max_attempts
         # prose about a named thing starts with its name: a small model then writes about it
         # instead of restarting the task ("Day", "Sure, I'd be happy")
-        start = at.subject if at.subject and not phrase else None
-        return await write(
-            self.asker,
-            f"{self.prompt}\n\nWrite {what}{about}, {how}.",
-            start=start,
-            protect=[at.subject] if at.subject else [],
-            max_length=limit,
-            min_length=int(node.get("minLength", 1)),
-            sentences=None if phrase else sentences,
-            phrase=phrase,
-            avoid=siblings,
-            context=context,
-            where=self.where,
-            field=_pointer(path),
-            first_sample=self.outer * attempts * 2,
-        )
+        opener = at.subject if at.subject and not phrase else None
+
+        async def written(start: str | None) -> str:
+            return await write(
+                self.asker,
+                f"{self.prompt}\n\nWrite {what}{about}, {how}.",
+                start=start,
+                protect=[at.subject] if at.subject else [],
+                max_length=limit,
+                min_length=int(node.get("minLength", 1)),
+                sentences=None if phrase else sentences,
+                phrase=phrase,
+                avoid=siblings,
+                context=context,
+                where=self.where,
+                field=_pointer(path),
+                first_sample=self.outer * attempts * 2,
+            )
+
+        if opener:
+            try:
+                return await written(opener)
+            except GenerationError:
+                pass  # a label the model cannot go on from ("Easy", "Players"): asked without it
+        return await written(None)
 
     def _sampling(self, number: int) -> dict[str, Any]:
         """The options of one structure sample. Without a temperature set, a model's chat default
