@@ -17,11 +17,14 @@ Models:
 * ``hotdata-fake:script`` — answers read from the JSON file ``HOTDATA_FAKE_SCRIPT``:
   ``{"<text the prompt contains>": [answer, answer, ...]}``; each answer is the
   text, or ``{"text": ..., "finish_reason": "length"}``. The n-th call whose
-  prompt contains a key gets that key's n-th answer (the last one repeats).
+  prompt contains a key gets that key's n-th answer (the last one repeats);
+* ``hotdata-fake:script-small`` — answers like ``hotdata-fake:script``, and declares the
+  embedded model's capabilities (it copies feedback, reads no schema text, writes prose
+  apart), so it is asked the way a small grammar-decoding model is.
 
 Like a real model, they see only the prompt, the system prompt, the schema and
 the options. ``HOTDATA_FAKE_LOG`` names a file that gets one JSON line per call
-(model, prompt, system, options) as the call arrives, so tests can count calls
+(model, prompt, system, options, schema) as the call arrives, so tests can count calls
 across processes and wait for the first one; ``HOTDATA_FAKE_LATENCY`` (seconds)
 delays every answer.
 """
@@ -42,9 +45,19 @@ from pydantic import ConfigDict
 
 from ._faker import fake_from_schema
 
-__all__ = ["FAKE_MODEL_IDS", "FakeAsyncModel", "FakeModel", "fake_answer", "register_models"]
+__all__ = [
+    "FAKE_MODEL_IDS",
+    "SMALL_MODEL_IDS",
+    "FakeAsyncModel",
+    "FakeModel",
+    "FakeSmallAsyncModel",
+    "FakeSmallModel",
+    "fake_answer",
+    "register_models",
+]
 
 FAKE_MODEL_IDS = ("hotdata-fake", "hotdata-fake:fail", "hotdata-fake:invalid-first", "hotdata-fake:script")
+SMALL_MODEL_IDS = ("hotdata-fake:script-small",)
 _INVALID = '{"not": "what the schema wants"}'
 
 
@@ -72,8 +85,15 @@ class _Behaviour:
         if path is None:
             return
         options = prompt.options.model_dump(exclude_none=True) if prompt.options else {}
+        schema = prompt.schema if isinstance(prompt.schema, dict) else None
         line = json.dumps(
-            {"model": self.model_id, "prompt": prompt.prompt, "system": prompt.system, "options": options}
+            {
+                "model": self.model_id,
+                "prompt": prompt.prompt,
+                "system": prompt.system,
+                "options": options,
+                "schema": schema,
+            }
         )
         with path.open("a", encoding="utf-8") as fh:  # one write per line: safe across processes
             fh.write(line + "\n")
@@ -89,7 +109,7 @@ class _Behaviour:
                 self._seen.add(first_line)
             if first:
                 return self._finish(response, text_prompt, _INVALID)
-        if self.mode == "script":
+        if self.mode in ("script", "script-small"):
             text, finish = self._scripted(text_prompt)
             return self._finish(response, text_prompt, text, finish)
         schema = prompt.schema if isinstance(prompt.schema, dict) else None
@@ -163,7 +183,25 @@ class FakeAsyncModel(_Fake, llm.AsyncModel):
         yield self._behaviour.answer(prompt, response)
 
 
+class _Small:
+    """The capabilities the embedded model declares (see ``hotdata.make.embedded``)."""
+
+    hotdata_copies_feedback = True
+    hotdata_reads_no_schema_text = True
+    hotdata_writes_prose_apart = True
+
+
+class FakeSmallModel(_Small, FakeModel):
+    """A scripted double asked the way the embedded model is (sync flavour)."""
+
+
+class FakeSmallAsyncModel(_Small, FakeAsyncModel):
+    """A scripted double asked the way the embedded model is (async flavour)."""
+
+
 @llm.hookimpl
 def register_models(register: Any) -> None:
     for model_id in FAKE_MODEL_IDS:
         register(FakeModel(model_id), FakeAsyncModel(model_id))
+    for model_id in SMALL_MODEL_IDS:
+        register(FakeSmallModel(model_id), FakeSmallAsyncModel(model_id))

@@ -12,6 +12,7 @@ from .._errors import TemplateError
 from .._where import call_site
 from ._ask import Asker
 from ._json_answers import schema_for_model
+from ._nested import asks_item_by_item, generate_nested
 from ._templates import TemplateSet
 from ._write import generate_with_prose, prose_fields, with_context, write
 
@@ -74,6 +75,9 @@ class GenerationContext:
             self.schemas_used[adapter.name] = adapter.schema_hash()
             self.schema_copies[adapter.name] = adapter.canonical_schema()
         json_schema = adapter.json_schema()
+        if json_schema and asks_item_by_item(self._asker.capabilities, json_schema):
+            # a small model asked for a nested object: item by item, structure and prose apart
+            return await generate_nested(self._asker, prompt, adapter, system, where=where)
         if json_schema and self._asker.capabilities.writes_prose_apart:
             fields = prose_fields(schema_for_model(json_schema))
             if fields:  # a small model writes prose as free text, and decodes the rest under the schema

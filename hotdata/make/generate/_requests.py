@@ -87,8 +87,12 @@ class RequestBuilder:
         return options
 
     def sample_options(self, round_: int, attempt: int, part: int = 0) -> dict[str, Any]:
-        """The options of one sample: a new seed per attempt, attempt round and ``part``."""
+        """The options of one sample: a new seed per attempt, attempt round and ``part`` (one is
+        set for a model that takes a seed when the fixture sets none)."""
         options = self.options(round_, attempt, 0, True)
+        if "seed" not in options and self._accepted is not None and "seed" in self._accepted:
+            # left to its own seed, a local model draws the same sample on every attempt
+            options["seed"] = 1000 * round_ + attempt - 1
         if part and isinstance(options.get("seed"), int):
             options["seed"] += 7919 * part
         return options

@@ -263,7 +263,7 @@ async def write(
     all of its samples fail. ``context``: material sent before the instruction that the
     text may build on and repeat (not an echo); ``where``: the generator's line that asked;
     ``field``: the field of a ``ctx.generate`` answer it writes (named in refusals);
-    ``first_sample``: samples numbered after it (a field written again draws new samples).
+    ``first_sample``: samples numbered after it (a field or a whole written again draws new ones).
     """
     instruction = with_context(instruction, context)
     asker.note_material(*context)

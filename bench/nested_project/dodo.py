@@ -1,0 +1,3 @@
+from hotdata.make import doit_project
+
+globals().update(doit_project())
