@@ -223,3 +223,20 @@ def test_a_small_model_writes_only_the_refused_prose_field_again() -> None:
     (repair,) = tally.repairs
     assert repair.pointer == "/text" and repair.output_tokens == 15
     assert repair.whole_output_tokens == 12 + 12 + 15
+
+
+def test_a_fixture_without_a_seed_gets_one_on_a_re_ask_only() -> None:
+    from hotdata.make.generate import RequestBuilder
+
+    async def generator(ctx: Any) -> Any:
+        return None
+
+    spec = FixtureSpec("shop/unseeded", generator, dict, model="m")
+    planner = Planner(InputResolver(HotDataConfig(root=Path("."))), catalog=Catalog([spec]))
+    builder = RequestBuilder(planner.plan(spec, planner.status(spec)).inputs, frozenset({"seed"}))
+    # the first sample is asked as it always was (answers recorded before keep their keys) ...
+    assert "seed" not in builder.sample_options(0, 1) and "seed" not in builder.sample_options(0, 1, part=2)
+    # ... and a re-ask draws another sample instead of the same one again
+    assert [builder.sample_options(r, a)["seed"] for r, a in ((0, 2), (0, 3), (1, 1))] == [1, 2, 1000]
+    unknown = RequestBuilder(planner.plan(spec, planner.status(spec)).inputs)  # options not known
+    assert "seed" not in unknown.sample_options(0, 2)

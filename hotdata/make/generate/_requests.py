@@ -90,8 +90,15 @@ class RequestBuilder:
         """The options of one sample: a new seed per attempt, attempt round and ``part`` (one is
         set for a model that takes a seed when the fixture sets none)."""
         options = self.options(round_, attempt, 0, True)
-        if "seed" not in options and self._accepted is not None and "seed" in self._accepted:
-            # left to its own seed, a local model draws the same sample on every attempt
+        if (
+            (round_ or attempt > 1)
+            and "seed" not in options
+            and self._accepted is not None
+            and "seed" in self._accepted
+        ):
+            # left to its own seed, a local model draws the same sample on every attempt. The
+            # first sample stays as it was asked before seeds were set here, so answers recorded
+            # then keep their keys (an accepted answer of such a fixture was always the first).
             options["seed"] = 1000 * round_ + attempt - 1
         if part and isinstance(options.get("seed"), int):
             options["seed"] += 7919 * part
