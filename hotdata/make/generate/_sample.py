@@ -22,19 +22,19 @@ import math
 import random
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from ..._duration import parse_ttl
-from .._errors import GenerationError
+from .._errors import SampleError
 
 if TYPE_CHECKING:
     from faker import Faker
 
-__all__ = ["FAKER", "Address", "Person", "SampleError", "Sampler"]
+__all__ = ["FAKER", "Address", "Person", "Sampler"]
 
 FAKER = "faker"  # the distribution whose version a fixture that sampled with it records
 DEFAULT_LOCALE = "en_US"
@@ -46,10 +46,7 @@ DateLike = date | str
 Day = date  # the types under names the samplers date() and datetime() do not shadow
 Moment = datetime
 Number = int | float
-
-
-class SampleError(GenerationError):
-    """A sampler was called with arguments it cannot draw from (empty weights, a range backwards)."""
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -96,7 +93,9 @@ def _as_date(value: DateLike, what: str) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise SampleError(f"ctx.sample: {what} {value!r} is not a date; give 'YYYY-MM-DD' or a date") from None
+        raise SampleError(
+            f"ctx.sample: {what} {value!r} is not a date; give 'YYYY-MM-DD' or a date"
+        ) from None
 
 
 def _as_datetime(value: datetime | DateLike, what: str) -> datetime:
@@ -119,7 +118,9 @@ def _as_timedelta(value: timedelta | str | Number, what: str) -> timedelta:
     except ValueError:
         parsed = None
     if parsed is None:
-        raise SampleError(f"ctx.sample: {what} {value!r} is not a duration; give e.g. '30m', '2h', '1d' or seconds")
+        raise SampleError(
+            f"ctx.sample: {what} {value!r} is not a duration; give e.g. '30m', '2h', '1d' or seconds"
+        )
     return parsed
 
 
@@ -156,7 +157,9 @@ class Sampler:
             from faker.config import AVAILABLE_LOCALES
 
             if locale not in AVAILABLE_LOCALES:
-                raise SampleError(f"ctx.sample: locale {locale!r} is not one Faker knows; use e.g. 'en_US', 'de_DE'")
+                raise SampleError(
+                    f"ctx.sample: locale {locale!r} is not one Faker knows; use e.g. 'en_US', 'de_DE'"
+                )
             fake = self._fakers[locale] = Faker(locale)
         self._libraries[FAKER] = version(FAKER)
         fake.seed_instance(self._seed())
@@ -245,20 +248,22 @@ class Sampler:
         keys, values = self._weights(weights, "category")
         return self._random().choices(keys, weights=values)[0]
 
-    def subcategory(
-        self, category: str, options: Mapping[str, Mapping[str, Number] | Sequence[str]]
-    ) -> str:
+    def subcategory(self, category: str, options: Mapping[str, Mapping[str, Number] | Sequence[str]]) -> str:
         """One subcategory of ``category``: ``options`` maps each category to its list (or weights)."""
         if category not in options:
             known = ", ".join(repr(k) for k in options)
-            raise SampleError(f"ctx.sample.subcategory: category {category!r} has no subcategories; known: {known}")
+            raise SampleError(
+                f"ctx.sample.subcategory: category {category!r} has no subcategories; known: {known}"
+            )
         keys, values = self._weights(options[category], f"subcategory of {category!r}")
         return self._random().choices(keys, weights=values)[0]
 
     @staticmethod
     def _weights(weights: Mapping[str, Number] | Sequence[str], what: str) -> tuple[list[str], list[float]]:
         if isinstance(weights, str):
-            raise SampleError(f"ctx.sample.{what}: give a list or a mapping of weights, not the string {weights!r}")
+            raise SampleError(
+                f"ctx.sample.{what}: give a list or a mapping of weights, not the string {weights!r}"
+            )
         if isinstance(weights, Mapping):
             keys, values = list(weights), [float(w) for w in weights.values()]
         else:
@@ -284,7 +289,9 @@ class Sampler:
         _check_bounds(low, high, "uniform")
         return self._random().uniform(low, high)
 
-    def gaussian(self, mean: float, sd: float, *, low: float | None = None, high: float | None = None) -> float:
+    def gaussian(
+        self, mean: float, sd: float, *, low: float | None = None, high: float | None = None
+    ) -> float:
         """A normal draw around ``mean``. Out of ``[low, high]`` it is drawn again (up to 100
         times: a truncated normal), then clipped to the nearest bound."""
         _check_bounds(low, high, "gaussian")
@@ -300,10 +307,10 @@ class Sampler:
         if not 0 <= lam < 1e6:
             raise SampleError(f"ctx.sample.poisson: lam {lam} must be >= 0 and below 1e6")
         rng = self._random()
-        return int(self._bounded(lambda: _poisson(rng, lam), low, high))
+        return self._bounded(lambda: _poisson(rng, lam), low, high)
 
     @staticmethod
-    def _bounded(draw: Any, low: Number | None, high: Number | None) -> Any:
+    def _bounded(draw: Callable[[], N], low: N | None, high: N | None) -> N:
         value = draw()
         for _ in range(RESAMPLES):
             if (low is None or value >= low) and (high is None or value <= high):
