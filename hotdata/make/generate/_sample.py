@@ -172,7 +172,9 @@ class Sampler:
         ``.email`` (made from the name, valid for ``EmailStr``), ``.phone``."""
         fake = self._faker(locale)
         first, last = str(fake.first_name()), str(fake.last_name())
-        local = ".".join(w for w in (_ascii_word(first), _ascii_word(last)) if w) or "user"
+        # names in a script without ASCII letters (ja_JP, ru_RU) fall back to Faker's romanised user name
+        local = ".".join(w for w in (_ascii_word(first), _ascii_word(last)) if w)
+        local = local or _ascii_word(str(fake.user_name())) or "user"
         domain = str(fake.free_email_domain())
         return Person(first, last, f"{local}@{domain}", str(fake.phone_number()), locale or self._locale)
 
