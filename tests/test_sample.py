@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
@@ -247,3 +248,11 @@ def test_sampled_structure_is_built_stable_and_faker_versioned(tmp_path: Path) -
     project.doit("fixtures", check=True)
     assert json.loads(meta_path.read_text())["fingerprint"]["samplers"] == {"faker": FAKER_VERSION}
     assert {row["state"] for row in project.status().values()} == {"fresh"}
+
+
+def test_the_readme_lists_every_sampler_once() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("#### Sampling structure: `ctx.sample`", 1)[1].split("\n#", 1)[0]
+    listed = re.findall(r"`(\w+)\(", "\n".join(re.findall(r"^\| (.*?) \|", section, re.MULTILINE)))
+    public = [n for n in vars(Sampler) if not n.startswith("_") and callable(getattr(Sampler, n))]
+    assert sorted(listed) == sorted(public)
