@@ -44,6 +44,7 @@ def draws(sample: Sampler) -> list[Any]:
         sample.duration("30m", "2h"),
         sample.category({"open": 3, "closed": 1}),
         sample.subcategory("bug", {"bug": ["crash", "typo"], "idea": ["ui"]}),
+        sample.pick(["a", "b", "c"], 2),
         sample.integer(1, 6),
         sample.uniform(0.0, 1.0),
         sample.gaussian(10.0, 3.0, low=5.0, high=12.0),
@@ -111,6 +112,14 @@ def test_weights_are_honoured() -> None:
     assert {sample.subcategory("idea", {"idea": ["ui", "api"]}) for _ in range(50)} == {"ui", "api"}
 
 
+def test_pick_gives_different_items() -> None:
+    sample = Sampler(random.Random("pick"))
+    for _ in range(50):
+        picked = sample.pick(["a", "b", "c", "d"], 3)
+        assert len(set(picked)) == 3 and set(picked) <= {"a", "b", "c", "d"}
+    assert sample.pick(["a"], 0) == []
+
+
 def test_locales_reach_faker() -> None:
     sample = Sampler(random.Random("locales"))
     assert sample.person().locale == "en_US"
@@ -143,6 +152,7 @@ def test_emails_are_valid_for_emailstr(locale: str) -> None:
         (lambda s: s.duration("2h", "forever"), "high 'forever' is not a duration; give e.g. '30m'"),
         (lambda s: s.integer(5, 1), "ctx.sample.integer: low 5 is above high 1; swap them"),
         (lambda s: s.gaussian(0.0, -1.0), "sd -1.0 is negative"),
+        (lambda s: s.pick(["a", "b"], 3), "ctx.sample.pick: k=3 of 2 options; give 0 <= k <= 2"),
         (lambda s: s.person(locale="xx_XX"), "locale 'xx_XX' is not one Faker knows; use e.g. 'en_US'"),
     ],
 )

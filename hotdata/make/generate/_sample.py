@@ -47,6 +47,7 @@ Day = date  # the types under names the samplers date() and datetime() do not sh
 Moment = datetime
 Number = int | float
 N = TypeVar("N", int, float)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,14 @@ class Sampler:
             )
         keys, values = self._weights(options[category], f"subcategory of {category!r}")
         return self._random().choices(keys, weights=values)[0]
+
+    def pick(self, options: Sequence[T], k: int) -> list[T]:
+        """``k`` different items of ``options``, in random order (three names of a list of ten)."""
+        if not 0 <= k <= len(options):
+            raise SampleError(
+                f"ctx.sample.pick: k={k} of {len(options)} options; give 0 <= k <= {len(options)}"
+            )
+        return self._random().sample(list(options), k)
 
     @staticmethod
     def _weights(weights: Mapping[str, Number] | Sequence[str], what: str) -> tuple[list[str], list[float]]:
