@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
@@ -224,6 +226,24 @@ def expected_ticket() -> dict[str, Any]:
     }
 
 
+# The local index as a build long ago would leave it: every fixture verified, its files old enough.
+WARM_INDEX = """
+import json, time
+
+from hotdata.make import load_config
+from hotdata.make.plan import FreshIndex, InputResolver, Planner, load_catalog
+
+config = load_config()
+catalog = load_catalog(config)
+index = FreshIndex(config.state_path, clock_ns=lambda: time.time_ns() + 10**12)
+planner = Planner(InputResolver(config), catalog=catalog, index=index)
+assert {planner.status(spec).state.value for spec in catalog} == {"fresh"}
+index.save()
+entries = json.loads(index.path.read_text())["entries"]
+print(*sorted(n for n in entries if n.startswith("support/")), entries["support/ticket"]["samplers"])
+"""
+
+
 @pytest.mark.slow
 def test_sampled_structure_is_built_stable_and_faker_versioned(tmp_path: Path) -> None:
     project = Project.create(tmp_path)
@@ -246,6 +266,29 @@ def test_sampled_structure_is_built_stable_and_faker_versioned(tmp_path: Path) -
     assert json.loads(data_path.read_bytes())["customer"] == built["customer"]
     assert {k: v for k, v in json.loads(data_path.read_bytes()).items() if k != "body"} == expected_ticket()
     assert data_path.read_bytes() == first  # the fake model answers the same prompt the same way
+    assert {row["state"] for row in project.status().values()} == {"fresh"}
+
+    # a Faker upgrade, installed: a newer faker's metadata first on the path. `doit fixtures`
+    # does not trust the local index (warmed as a build hours ago leaves it) for the fixture
+    # that sampled with Faker, and only for it
+    warmed = subprocess.run(
+        [sys.executable, "-c", WARM_INDEX], cwd=project.root, capture_output=True, text=True, check=True
+    )
+    assert warmed.stdout.split() == ["support/counted", "support/ticket", "['faker']"], warmed.stdout
+    newer = tmp_path / "newer"
+    (newer / "faker-99.0.0.dist-info").mkdir(parents=True)
+    (newer / "faker-99.0.0.dist-info/METADATA").write_text(
+        "Metadata-Version: 2.1\nName: Faker\nVersion: 99.0.0\n"
+    )
+    project.calls()
+    proc = project.doit("fixtures", env={"PYTHONPATH": str(newer)}, check=True)
+    assert ".  support/ticket generated" in proc.stdout, proc.stdout  # the one that sampled with Faker
+    assert "hotdata: 1 generated, 4 up to date, 0 failed" in proc.stdout, proc.stdout
+    assert project.calls() == []  # its answers replayed: only the sampled values were drawn again
+    assert json.loads(meta_path.read_text())["fingerprint"]["samplers"] == {"faker": "99.0.0"}
+    stale = {name: row["reason"] for name, row in project.status().items() if row["state"] != "fresh"}
+    assert stale == {"support/ticket": f"faker 99.0.0 -> {FAKER_VERSION}: sampled values may differ"}
+    project.doit("fixtures", check=True)
     assert {row["state"] for row in project.status().values()} == {"fresh"}
 
     # a Faker upgrade, simulated: the record says the values came from an older Faker
