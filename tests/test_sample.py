@@ -309,3 +309,24 @@ def test_the_readme_lists_every_sampler_once() -> None:
     listed = re.findall(r"`(\w+)\(", "\n".join(re.findall(r"^\| (.*?) \|", section, re.MULTILINE)))
     public = [n for n in vars(Sampler) if not n.startswith("_") and callable(getattr(Sampler, n))]
     assert sorted(listed) == sorted(public)
+
+
+def test_an_installed_faker_keys_the_catalog_snapshot(tmp_path: Path) -> None:
+    """The no-op `doit fixtures` (catalog snapshot) is keyed on the installed Faker's dist-info
+    folder, so a `pip install -U faker` is never mistaken for "nothing changed"."""
+    from hotdata.make._snapshot import SAMPLING_DISTRIBUTIONS, installed_distributions
+
+    site, other = tmp_path / "site", tmp_path / "other"
+    for folder in ("faker-40.54.0.dist-info", "fakeredis-2.0.dist-info", "faker", "rich-13.dist-info"):
+        (site / folder).mkdir(parents=True)
+    (other / "Faker-41.0.0.dist-info").mkdir(parents=True)
+    places = [str(site), str(other), str(tmp_path / "missing"), str(tmp_path / "x.zip")]
+    assert installed_distributions(SAMPLING_DISTRIBUTIONS, places) == [
+        str(site / "faker-40.54.0.dist-info"),
+        str(other / "Faker-41.0.0.dist-info"),
+    ]
+    assert (
+        installed_distributions(SAMPLING_DISTRIBUTIONS, sys.path)
+        == [p for p in installed_distributions(SAMPLING_DISTRIBUTIONS, sys.path) if f"-{FAKER_VERSION}." in p]
+        != []
+    )
