@@ -9,6 +9,7 @@ the same on a rebuild, Faker's version in the fingerprint, and an upgrade as a r
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -325,8 +326,5 @@ def test_an_installed_faker_keys_the_catalog_snapshot(tmp_path: Path) -> None:
         str(site / "faker-40.54.0.dist-info"),
         str(other / "Faker-41.0.0.dist-info"),
     ]
-    assert (
-        installed_distributions(SAMPLING_DISTRIBUTIONS, sys.path)
-        == [p for p in installed_distributions(SAMPLING_DISTRIBUTIONS, sys.path) if f"-{FAKER_VERSION}." in p]
-        != []
-    )
+    here = installed_distributions(SAMPLING_DISTRIBUTIONS, sys.path)  # this environment's
+    assert here and os.path.basename(here[0]).lower() == f"faker-{FAKER_VERSION}.dist-info"
