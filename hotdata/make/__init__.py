@@ -26,12 +26,13 @@ from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._config import HotDataConfig, RetrySettings, load_config
-    from ._errors import CatalogError, ConfigError, GenerationError, ModelError, TemplateError
+    from ._errors import CatalogError, ConfigError, GenerationError, ModelError, SampleError, TemplateError
     from ._pipeline import Pipeline
     from ._secrets import redact
     from ._spec import FixtureSpec, fixture
     from .commands._noop import doit_project
     from .generate._context import GenerationContext
+    from .generate._sample import Address, Person, Sampler
 
 # Each public name and the submodule it lives in; imported on first use.
 _LAZY = {
@@ -39,10 +40,14 @@ _LAZY = {
     "load_config": "_config",
     "RetrySettings": "_config",
     "GenerationContext": "generate._context",
+    "Sampler": "generate._sample",
+    "Person": "generate._sample",
+    "Address": "generate._sample",
     "CatalogError": "_errors",
     "ConfigError": "_errors",
     "GenerationError": "_errors",
     "ModelError": "_errors",
+    "SampleError": "_errors",
     "TemplateError": "_errors",
     "Pipeline": "_pipeline",
     "redact": "_secrets",
@@ -52,6 +57,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Address",
     "CatalogError",
     "ConfigError",
     "FixtureSpec",
@@ -59,8 +65,11 @@ __all__ = [
     "GenerationError",
     "HotDataConfig",
     "ModelError",
+    "Person",
     "Pipeline",
     "RetrySettings",
+    "SampleError",
+    "Sampler",
     "TemplateError",
     "doit_project",
     "fixture",

@@ -132,6 +132,7 @@ def make_candidate(
     generated_at: datetime,
     templates: Mapping[str, str],
     schemas_used: Mapping[str, str],
+    samplers: Mapping[str, str] | None = None,
     schema_copies: Mapping[str, Any] | None = None,
     encoded: bytes | None = None,
     verdicts: Sequence[Verdict] = (),
@@ -142,7 +143,8 @@ def make_candidate(
     ``encode_value`` already gave for ``value`` (it is not encoded and validated twice);
     ``verdicts``: what the judge model said about it; ``schema_copies``: the JSON Schemas of
     ``schemas_used``, kept in the record with the fixture's own so that a later change of any
-    of them can be classified."""
+    of them can be classified; ``samplers``: the libraries ``ctx.sample`` drew values from, with
+    their versions (none: the fingerprint has no ``samplers`` key)."""
     inputs = plan.inputs
     data = encode_value(inputs.adapter, value) if encoded is None else encoded
     own = inputs.adapter.canonical_schema()
@@ -154,7 +156,7 @@ def make_candidate(
         data_sha256=sha256_hex(data),
         generated_at=generated_at,
         ttl_seconds=None if inputs.ttl is None else inputs.ttl.total_seconds(),
-        fingerprint=inputs.fingerprint(templates, schemas_used),
+        fingerprint=inputs.fingerprint(templates, schemas_used, samplers),
         generator=inputs.spec.generator_name,
         model=inputs.model,
         model_options=dict(inputs.recorded_options),
@@ -198,11 +200,14 @@ def kept_candidate(
         if copy is not None:
             schemas[name] = copy
     templates = dict((record.fingerprint or {}).get("templates") or {})
+    samplers = dict((record.fingerprint or {}).get("samplers") or {})
     kept = record.model_copy(
         update={
             "schema_name": inputs.adapter.name,
             "schema_hash": inputs.adapter.schema_hash(),
-            "fingerprint": inputs.fingerprint(templates, {n: a.schema_hash() for n, a in used.items()}),
+            "fingerprint": inputs.fingerprint(
+                templates, {n: a.schema_hash() for n, a in used.items()}, samplers
+            ),
             "reason": plan.reason,
             "hotdata_version": __version__,
             "schemas": _copies(schemas, inputs.secrets),

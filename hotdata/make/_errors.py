@@ -6,6 +6,7 @@ HotDataError
 ├── TemplateError          a template that is missing, has a syntax error or an undefined variable
 └── GenerationError        a generator that raised or a model answer that never validated
     ├── ModelError         the model could not be called (offline, key, network, budget)
+    ├── SampleError        ctx.sample called with what it cannot draw from (no weights, a range backwards)
     └── AnswerError        fixtures/.answers cannot be used: a path in the way, an unreadable file
         ├── DamagedAnswer  a recorded answer that is truncated, empty, conflicted or mistyped
         └── ChangedAnswer  a recorded answer that is not the one its fixture was built from
@@ -23,6 +24,7 @@ __all__ = [
     "DamagedAnswer",
     "GenerationError",
     "ModelError",
+    "SampleError",
     "TemplateError",
 ]
 
@@ -45,6 +47,10 @@ class GenerationError(HotDataError):
 
 class ModelError(GenerationError):
     """A model call failed (offline mode, missing key, network, budget)."""
+
+
+class SampleError(GenerationError):
+    """A ``ctx.sample`` sampler was called with arguments it cannot draw from."""
 
 
 class AnswerError(GenerationError):

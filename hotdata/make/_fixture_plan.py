@@ -50,6 +50,8 @@ class Fingerprint(BaseModel):
     model_options: dict[str, Any] = Field(default_factory=dict)
     system: str | None = None  # the hash of the fixture's system prompt; absent when it has none
     judge: dict[str, Any] | None = None  # the judge's questions and model; absent when it has none
+    # the libraries ctx.sample drew values from, with their versions; absent when it drew none
+    samplers: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,17 @@ class FixtureInputs:
         the prompts asked."""
         return "\n\n".join(p for p in (self.system, *prompts) if p)
 
-    def fingerprint(self, templates: Mapping[str, str], schemas_used: Mapping[str, str]) -> dict[str, Any]:
+    def fingerprint(
+        self,
+        templates: Mapping[str, str],
+        schemas_used: Mapping[str, str],
+        samplers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         """The fingerprint to record: what is known before generating, completed with what only the
         generation knows (the templates it rendered, with their includes, and the other schemas
         it asked the model for). A fixture without a system prompt has no ``system`` key, so
-        its fingerprint is what it was before fixtures could have one."""
+        its fingerprint is what it was before fixtures could have one; likewise ``samplers`` (the
+        libraries ``ctx.sample`` drew values from, by version) only when the generator sampled."""
         fingerprint: dict[str, Any] = {
             "format": FINGERPRINT_FORMAT,
             "generator": self.generator,
@@ -115,6 +123,8 @@ class FixtureInputs:
         judge = self.judge_fingerprint
         if judge is not None:  # absent without questions: fingerprints made before judges stay fresh
             fingerprint["judge"] = judge
+        if samplers:  # absent when nothing was sampled: fingerprints made before ctx.sample stay fresh
+            fingerprint["samplers"] = dict(sorted(samplers.items()))
         return fingerprint
 
 

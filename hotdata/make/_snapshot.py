@@ -11,7 +11,8 @@ depend on:
 * ``pyproject.toml`` (``[tool.hotdata]``), the files declared with ``catalog_inputs=``, the
   catalog document and the failure log, by ``stat``; the templates, ad hoc declarations and
   batch jobs as trees (each file by ``stat``, each directory by its listing);
-* the ``HOTDATA_*`` variables, ``PYTHONPATH``, the Python and hotdata versions.
+* the ``HOTDATA_*`` variables, ``PYTHONPATH``, the Python and hotdata versions, and the
+  installed versions of the libraries ``ctx.sample`` draws from (their dist-info folders).
 
 The next plain ``doit fixtures`` checks every key by ``stat`` and asks the local index
 whether each fixture is still exactly as verified; any doubt (a key changed, a damaged
@@ -42,10 +43,12 @@ from ._files import ensure_state_dir, write_atomic
 
 __all__ = [
     "RACY_NS",
+    "SAMPLING_DISTRIBUTIONS",
     "SNAPSHOT_FILE",
     "SnapshotFixture",
     "environment_digest",
     "forget_snapshot",
+    "installed_distributions",
     "fresh_catalog",
     "loaded_sources",
     "plain_fixtures_run",
@@ -94,10 +97,34 @@ def plain_fixtures_run(argv: Sequence[str]) -> bool:
     return list(argv[1:]) in _PLAIN
 
 
+# The libraries ``ctx.sample`` draws values from: a fixture that sampled records their version,
+# so an upgrade must not pass for "nothing changed" (their installed dist-info folders are keyed).
+SAMPLING_DISTRIBUTIONS = ("faker",)
+
+
+def installed_distributions(names: Iterable[str], places: Iterable[str]) -> list[str]:
+    """The ``<name>-<version>.dist-info`` folders of ``names`` in ``places`` (as ``sys.path``
+    lists them), by listing only: nothing is imported and no metadata is read."""
+    prefixes = tuple(f"{n.lower()}-" for n in names)
+    found: list[str] = []
+    for place in places:
+        try:
+            with os.scandir(place or ".") as entries:
+                found.extend(
+                    os.path.join(place, e.name)
+                    for e in entries
+                    if e.name.endswith(".dist-info") and e.name.lower().startswith(prefixes)
+                )
+        except OSError:
+            continue  # a zip file, a missing folder
+    return found
+
+
 def environment_digest(environ: Mapping[str, str] | None = None) -> str:
     """Everything outside the files that the catalog and its fingerprints depend on."""
     env = os.environ if environ is None else environ
     parts = {
+        "sampling": installed_distributions(SAMPLING_DISTRIBUTIONS, sys.path),
         "hotdata": sorted((k, v) for k, v in env.items() if k.startswith("HOTDATA_")),
         "PYTHONPATH": env.get("PYTHONPATH", ""),
         "python": [sys.version, sys.platform, sys.prefix, sys.executable],

@@ -22,11 +22,14 @@ from ._judge import JUDGE_SCHEMA, JUDGE_SYSTEM, Judge, judge_prompt, parse_verdi
 from ._loops import LoopPool, StuckError
 from ._maker import CandidateMaker, Sample, describe_exception
 from ._requests import PREVIEW_ROUND, RequestBuilder
+from ._sample import FAKER, Address, Person, Sampler
 from ._templates import TemplateSet
 from ._write import clean, trim_phrase, trim_to_sentence
 
 __all__ = [
+    "FAKER",
     "PREVIEW_ROUND",
+    "Address",
     "Answer",
     "AnswerDeferred",
     "AnswerSource",
@@ -41,9 +44,11 @@ __all__ = [
     "JUDGE_SYSTEM",
     "Judge",
     "LoopPool",
+    "Person",
     "ReplayMiss",
     "RequestBuilder",
     "Sample",
+    "Sampler",
     "StuckError",
     "Tally",
     "TemplateSet",

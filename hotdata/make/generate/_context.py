@@ -13,6 +13,7 @@ from .._where import call_site
 from ._ask import Asker
 from ._json_answers import schema_for_model
 from ._nested import asks_item_by_item, generate_nested
+from ._sample import Sampler
 from ._templates import TemplateSet
 from ._write import generate_with_prose, prose_fields, with_context, write
 
@@ -25,6 +26,8 @@ class GenerationContext:
     ``ctx.params`` holds the variant parameters; ``ctx.rng`` is a ``random.Random``
     seeded by the fixture name, for parts a generator computes itself (the same
     names and numbers on every run, so a rebuild changes only what the model writes).
+    ``ctx.sample`` draws realistic structure (people, companies, places, dates, weighted
+    categories, bounded numbers) on that same rng, with Faker; no model is asked.
     """
 
     def __init__(
@@ -35,6 +38,7 @@ class GenerationContext:
         self.name = fixture.name
         self.params: dict[str, Any] = dict(fixture.spec.params)
         self.rng = random.Random(fixture.name)
+        self.sample = Sampler(self.rng)
         self.model = fixture.model
         self.model_options = dict(fixture.options)
         # Schemas asked of the model besides the fixture's own: inputs too.

@@ -168,6 +168,7 @@ class CandidateMaker:
                     generated_at=self.clock(),
                     templates=closure,
                     schemas_used=ctx.schemas_used,
+                    samplers=ctx.sample.used_libraries,
                     schema_copies=ctx.schema_copies,
                     encoded=data,
                     verdicts=verdicts,

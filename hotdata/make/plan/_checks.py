@@ -46,6 +46,22 @@ def _name(
 def _generator(
     fixture: FixtureInputs, record: Provenance, fp: Fingerprint, now: InputResolver, data: bytes
 ) -> str | None:
+    # The libraries ctx.sample drew values from are part of the generator's code: one check
+    # keeps the build's check names (which the runtime reports as skipped) as they were.
+    return _code(fixture, fp, now) or _samplers(fp, now)
+
+
+def _samplers(fp: Fingerprint, now: InputResolver) -> str | None:
+    for library, recorded in sorted(fp.samplers.items()):
+        current = now.library_version(library)
+        if current is None:
+            return f"{library} {recorded} is not installed: sampled values need it; pip install {library}"
+        if current != recorded:
+            return f"{library} {recorded} -> {current}: sampled values may differ"
+    return None
+
+
+def _code(fixture: FixtureInputs, fp: Fingerprint, now: InputResolver) -> str | None:
     if fp.generator == fixture.generator:
         return None
     spec = fixture.spec

@@ -57,6 +57,7 @@ class IndexEntry:
     model: str
     templates: tuple[str, ...]  # the record's template closure and other schemas: what the digest covers
     schemas_used: tuple[str, ...]
+    samplers: tuple[str, ...] = ()  # the libraries ctx.sample drew from (their versions are in the digest)
 
 
 def _file_key(raw: Any) -> FileKey | None:
@@ -77,12 +78,15 @@ def _entry(raw: Any) -> IndexEntry | None:
         return None
     data, meta = _file_key(raw.get("data")), _file_key(raw.get("meta"))
     templates, schemas_used = _strings(raw.get("templates")), _strings(raw.get("schemas_used"))
+    samplers = _strings(raw.get("samplers", []))  # entries from before ctx.sample have none
     texts = [raw.get(k) for k in ("digest", "generated_at", "model")]
-    if data is None or meta is None or templates is None or schemas_used is None:
+    if data is None or meta is None or templates is None or schemas_used is None or samplers is None:
         return None
     if not all(isinstance(t, str) and len(t) <= 200 for t in texts):
         return None
-    return IndexEntry(data, meta, str(texts[0]), str(texts[1]), str(texts[2]), templates, schemas_used)
+    return IndexEntry(
+        data, meta, str(texts[0]), str(texts[1]), str(texts[2]), templates, schemas_used, samplers
+    )
 
 
 def inputs_digest(parts: Any) -> str:
@@ -160,6 +164,7 @@ class FreshIndex:
                     "model": e.model,
                     "templates": list(e.templates),
                     "schemas_used": list(e.schemas_used),
+                    **({"samplers": list(e.samplers)} if e.samplers else {}),
                 }
                 for name, e in sorted(self._entries.items())
             },

@@ -20,6 +20,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ..._duration import parse_ttl
@@ -95,6 +96,7 @@ class InputResolver:
         self._quality: dict[str, tuple[QualitySettings, tuple[UserCheck, ...], str]] = {}
         self._resolved: dict[str, tuple[FixtureSpec, FixtureInputs]] = {}
         self._secrets: tuple[str, ...] | None = None
+        self._versions: dict[str, str | None] = {}
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -185,6 +187,16 @@ class InputResolver:
             )
             found = self._quality[key] = (settings, checks, digest)
         return found
+
+    def library_version(self, distribution: str) -> str | None:
+        """The installed version of ``distribution`` (a library ``ctx.sample`` draws from); None
+        when it is not installed. Read from its metadata: the library is not imported."""
+        if distribution not in self._versions:
+            try:
+                self._versions[distribution] = version(distribution)
+            except PackageNotFoundError:
+                self._versions[distribution] = None
+        return self._versions[distribution]
 
     def template_hash(self, relpath: str) -> str | None:
         """sha256 of a template file's bytes; None when it cannot be read."""

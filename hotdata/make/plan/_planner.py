@@ -204,7 +204,11 @@ class Planner:
         self._verified.pop(spec.name, None)
         if quick and quiet and self.index is not None:
             entry = self.index.get(spec.name)
-            digest = None if entry is None else self._digest(spec, entry.templates, entry.schemas_used)
+            digest = (
+                None
+                if entry is None
+                else self._digest(spec, entry.templates, entry.schemas_used, entry.samplers)
+            )
             if (
                 digest is not None
                 and self.index.fresh(spec.name, data_path, meta_path, digest)
@@ -373,11 +377,19 @@ class Planner:
             return False  # verified in full, which says what is wrong
         return TtlCheck(ttl, use_record_ttl=False)(record, self.clock()) is None
 
-    def _digest(self, spec: FixtureSpec, templates: Sequence[str], schemas_used: Sequence[str]) -> str:
+    def _digest(
+        self,
+        spec: FixtureSpec,
+        templates: Sequence[str],
+        schemas_used: Sequence[str],
+        samplers: Sequence[str] = (),
+    ) -> str:
         """Everything the build's checks compare, as it is now, for one fixture: the resolved
-        inputs the fingerprint is recorded from, with the templates and other schemas as they are."""
+        inputs the fingerprint is recorded from, with the templates and other schemas as they are,
+        and the installed versions of the libraries ``ctx.sample`` drew from (when it drew)."""
         fixture = self.inputs(spec)
         now = self.resolver
+        sampled = [{s: now.library_version(s) for s in samplers}] if samplers else []
         return inputs_digest(
             [
                 fixture.fingerprint({}, {}),
@@ -387,6 +399,7 @@ class Planner:
                 {n: now.named_schema_hash(n) for n in schemas_used},
                 fixture.quality_hash,
                 None if fixture.ttl is None else fixture.ttl.total_seconds(),
+                *sampled,
             ]
         )
 
@@ -399,14 +412,16 @@ class Planner:
         fp = record.fingerprint or {}
         templates = tuple(sorted(fp.get("templates") or {}))
         schemas_used = tuple(sorted(fp.get("schemas_used") or {}))
+        samplers = tuple(sorted(fp.get("samplers") or {}))
         entry = IndexEntry(
             (0, 0, 0, 0, 0),
             (0, 0, 0, 0, 0),
-            self._digest(spec, templates, schemas_used),
+            self._digest(spec, templates, schemas_used, samplers),
             record.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
             record.model or "-",
             templates,
             schemas_used,
+            samplers,
         )
         self.index.remember(spec.name, status.data_path, status.meta_path, entry)
         if self.index.get(spec.name) is not None:
