@@ -1,8 +1,8 @@
 """``doit stats --html PATH``: the report as one self-contained HTML page.
 
 Charts are pygal's SVG, inlined, with its tooltip script left out (pygal links it from the
-web by default): the page loads nothing and runs no script, so it opens offline, in a CI
-artifact viewer or a mail attachment alike. pygal is the ``stats`` extra; without it the
+web by default; only its few inline lines of configuration stay): the page loads nothing by
+address, so it opens offline, in a CI artifact viewer or a mail attachment alike. pygal is the ``stats`` extra; without it the
 command says how to install it. Every text from the catalog is escaped.
 """
 

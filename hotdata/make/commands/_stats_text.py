@@ -85,7 +85,7 @@ def print_stats(report: StatsReport) -> None:
     refusals = ", ".join(f"{check} {n}" for check, n in report.refusals.items()) or "none"
     console.print(f"gate refusals by check: {refusals}", markup=False)
     for line in report.problems:
-        console.print(f"unreadable: {line}", markup=False)
+        console.print(f"unreadable: {line}", markup=False, soft_wrap=True)  # one line, whatever its length
 
 
 def _add(t: Any, *cells: str) -> None:
