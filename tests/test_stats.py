@@ -66,12 +66,21 @@ def test_json_reports_fields_enum_coverage_repetition_refusals_and_usage(tmp_pat
     totals = report["totals"]
     assert (totals["catalog"], totals["read"], totals["refused_attempts"]) == (3, 3, 2)
     assert totals["calls"] == sum(f["calls"] for f in report["fixtures"]) > 0
-    assert [f["name"] for f in report["fixtures"]] == ["agents/crisis", "agents/deliberating", "notes/welcome"]
+    assert [f["name"] for f in report["fixtures"]] == [
+        "agents/crisis",
+        "agents/deliberating",
+        "notes/welcome",
+    ]
     assert all(f["age_seconds"] >= 0 and f["generated_at"].endswith("Z") for f in report["fixtures"])
     # every string field, by schema and pointer, with its lengths and distinct ratio
     fields = {(f["schema"], f["pointer"]): f for f in report["fields"]}
     name = fields[("Agent", "/name")]
-    assert (name["values"], name["min_length"], name["max_length"], name["distinct_ratio"]) == (2, 12, 12, 0.5)
+    assert (name["values"], name["min_length"], name["max_length"], name["distinct_ratio"]) == (
+        2,
+        12,
+        12,
+        0.5,
+    )
     summary = fields[("Agent", "/summary")]
     lengths = sorted(len(v["summary"]) for v in (KESTREL_THINKS, KESTREL_ACTS))
     assert (summary["min_length"], summary["max_length"], summary["distinct_ratio"]) == (*lengths, 1.0)
@@ -154,7 +163,9 @@ def test_html_page_is_self_contained_with_charts_and_tables(tmp_path: Path) -> N
     parser = _Page()
     parser.feed(page.read_text(encoding="utf-8"))
     assert parser.external == []  # nothing loaded from anywhere: no script, style or image by address
-    assert parser.tags[0] == "html" and parser.tags.count("svg") >= 6  # tokens, ages, lengths, distinct, enum, refusals
+    assert (
+        parser.tags[0] == "html" and parser.tags.count("svg") >= 6
+    )  # tokens, ages, lengths, distinct, enum, refusals
     assert parser.tags.count("table") >= 6
     assert parser.headings[:3] == ["hotdata catalog: project", "Fixtures", "Fields"]
     text = " ".join(parser.text)
@@ -180,4 +191,6 @@ def test_a_corrupt_and_a_conflicted_fixture_are_reported_in_one_line_each(tmp_pa
         f"unreadable: {welcome}: holds merge-conflict markers; resolve the conflict, then `doit validate`",
     ]
     assert report["problems"] == [u.removeprefix("unreadable: ") for u in unreadable]
-    assert report["totals"]["read"] == 1 and [f["name"] for f in report["fixtures"]] == ["agents/deliberating"]
+    assert report["totals"]["read"] == 1 and [f["name"] for f in report["fixtures"]] == [
+        "agents/deliberating"
+    ]

@@ -258,7 +258,9 @@ def stats(planner: Planner, json_output: bool, html_path: str, cwd: Path) -> boo
             return TaskFailed(str(exc))
         except OSError as exc:
             return TaskFailed(f"--html {html_path}: cannot be written ({exc.strerror}); choose another path")
-        print(f"doit stats: {target} written ({len(report.fixtures)} fixture(s), {len(report.problems)} unreadable)")
+        print(
+            f"doit stats: {target} written ({len(report.fixtures)} fixture(s), {len(report.problems)} unreadable)"
+        )
         for line in report.problems:
             print(f"unreadable: {line}")
         return True

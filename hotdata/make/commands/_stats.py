@@ -113,7 +113,10 @@ def _read_data(path: Path) -> tuple[Any, str | None]:
     except UnicodeDecodeError as exc:
         return None, f"{path}: not valid UTF-8 (byte {exc.start}); rebuild it with `doit fixtures`"
     except json.JSONDecodeError as exc:
-        return None, f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); rebuild it with `doit fixtures`"
+        return (
+            None,
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); rebuild it with `doit fixtures`",
+        )
     except RecursionError:
         return None, f"{path}: nested too deeply to read; rebuild it with `doit fixtures`"
 
@@ -168,7 +171,9 @@ def _read_catalog(planner: Planner, problems: list[str]) -> list[_Fixture]:
         try:
             record = read_provenance(meta_path)
         except HotDataError as exc:
-            problems.append(f"{exc}; its tokens, calls and age are left out (rebuild it with `doit fixtures`)")
+            problems.append(
+                f"{exc}; its tokens, calls and age are left out (rebuild it with `doit fixtures`)"
+            )
             record = None
         found.append(_Fixture(spec.name, spec.schema_label, data, record))
     return found

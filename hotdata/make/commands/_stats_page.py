@@ -143,25 +143,36 @@ def render_page(report: StatsReport, title: str) -> str:
         parts.append(f"<p>never used: {html.escape(', '.join(e['unused']) or 'none')}</p>")
     parts.append("<h2>Repetition</h2>")
     parts.append(
-        _table(["3 words", "times", "fixtures"], [[r["ngram"], r["count"], ", ".join(r["fixtures"])] for r in report.ngrams])
+        _table(
+            ["3 words", "times", "fixtures"],
+            [[r["ngram"], r["count"], ", ".join(r["fixtures"])] for r in report.ngrams],
+        )
     )
     parts.append(
-        _table(["name", "times", "fixtures"], [[r["name"], r["count"], ", ".join(r["fixtures"])] for r in report.names])
+        _table(
+            ["name", "times", "fixtures"],
+            [[r["name"], r["count"], ", ".join(r["fixtures"])] for r in report.names],
+        )
     )
     parts.append("<h2>Most similar pairs</h2>")
     parts.append(
         _table(
             ["fixture", "fixture", "similarity", "near-duplicate"],
-            [[p["a"], p["b"], p["similarity"], "yes" if p["over_threshold"] else "no"] for p in report.near_duplicates],
+            [
+                [p["a"], p["b"], p["similarity"], "yes" if p["over_threshold"] else "no"]
+                for p in report.near_duplicates
+            ],
         )
     )
     parts.append("<h2>Gate refusals by check</h2>")
     if report.refusals:
         checks = list(report.refusals)
-        parts.append(_bar(pygal, "Refused attempts by check", checks, {"refusals": list(report.refusals.values())}))
+        parts.append(
+            _bar(pygal, "Refused attempts by check", checks, {"refusals": list(report.refusals.values())})
+        )
     parts.append(_table(["check", "refused attempts"], [[c, n] for c, n in report.refusals.items()]))
     body = "\n".join(parts)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
     )

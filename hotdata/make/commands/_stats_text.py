@@ -51,13 +51,19 @@ def print_stats(report: StatsReport) -> None:
         tokens = None
         if r["input_tokens"] is not None or r["output_tokens"] is not None:
             tokens = (r["input_tokens"] or 0) + (r["output_tokens"] or 0)
-        _add(fixtures, 
-            r["name"], age_text(r["age_seconds"]), _num(r["calls"]), _num(tokens), _num(r["refused_attempts"])
+        _add(
+            fixtures,
+            r["name"],
+            age_text(r["age_seconds"]),
+            _num(r["calls"]),
+            _num(tokens),
+            _num(r["refused_attempts"]),
         )
     console.print(fixtures)
     fields = table("Fields (string lengths)", "schema field", "n", "min", "median", "max", "distinct")
     for f in report.fields:
-        _add(fields, 
+        _add(
+            fields,
             f"{f['schema'].rsplit(':', 1)[-1]} {f['pointer']}",
             str(f["values"]),
             str(f["min_length"]),
@@ -70,8 +76,8 @@ def print_stats(report: StatsReport) -> None:
         enums = table("Enum coverage", "schema field", "used", "never used", text=3)
         for e in report.enums:
             used = ", ".join(f"{v} {n}" for v, n in e["used"].items() if n)
-            _add(enums, 
-                f"{e['schema'].rsplit(':', 1)[-1]} {e['pointer']}", used, ", ".join(e["unused"]) or "-"
+            _add(
+                enums, f"{e['schema'].rsplit(':', 1)[-1]} {e['pointer']}", used, ", ".join(e["unused"]) or "-"
             )
         console.print(enums)
     _ranked(console, table("Most repeated phrases", "3 words", "times", "fixtures"), report.ngrams, "ngram")
