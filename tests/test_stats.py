@@ -175,6 +175,8 @@ def test_html_page_is_self_contained_with_charts_and_tables(tmp_path: Path) -> N
 
 def test_a_corrupt_and_a_conflicted_fixture_are_reported_in_one_line_each(tmp_path: Path) -> None:
     project = _known_catalog(tmp_path)
+    record = project.path("fixtures/agents/deliberating.meta.json")
+    record.write_text("{bad")
     crisis = project.path("fixtures/agents/crisis.json")
     crisis.write_text('{"name": "Kestrel Vane", "phase": ')
     welcome = project.path("fixtures/notes/welcome.json")
@@ -186,7 +188,11 @@ def test_a_corrupt_and_a_conflicted_fixture_are_reported_in_one_line_each(tmp_pa
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     unreadable = [line for line in proc.stdout.splitlines() if line.startswith("unreadable: ")]
-    assert unreadable == [
+    assert len(unreadable) == 3
+    crashed, broken_record, conflicted = unreadable  # in catalog order
+    assert broken_record.startswith(f"unreadable: provenance record {record} is unreadable: not valid JSON")
+    assert broken_record.endswith("; its tokens, calls and age are left out")
+    assert [crashed, conflicted] == [
         f"unreadable: {crisis}: not valid JSON (Expecting value at line 1); rebuild it with `doit fixtures`",
         f"unreadable: {welcome}: holds merge-conflict markers; resolve the conflict, then `doit validate`",
     ]

@@ -171,9 +171,8 @@ def _read_catalog(planner: Planner, problems: list[str]) -> list[_Fixture]:
         try:
             record = read_provenance(meta_path)
         except HotDataError as exc:
-            problems.append(
-                f"{exc}; its tokens, calls and age are left out (rebuild it with `doit fixtures`)"
-            )
+            # the record's own error says how to fix it
+            problems.append(f"{str(exc).rstrip('.')}; its tokens, calls and age are left out")
             record = None
         found.append(_Fixture(spec.name, spec.schema_label, data, record))
     return found
