@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from hotdata.make.quality import similarity
 from tests.doit_project import Project
 
 KESTREL_THINKS = {
@@ -104,6 +105,7 @@ def test_json_reports_fields_enum_coverage_repetition_refusals_and_usage(tmp_pat
         "agents/crisis",
         "agents/deliberating",
     )
+    assert pair["similarity"] == round(similarity(KESTREL_ACTS, KESTREL_THINKS), 3)  # the gates' measure
     assert 0 < pair["similarity"] < 1 and pair["over_threshold"] is False
     assert report["refusals"] == {"schema": 1, "truncated": 1}
 

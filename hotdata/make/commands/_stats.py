@@ -27,14 +27,15 @@ from ..._provenance import Provenance, read_provenance
 from ..plan._planner import Planner
 from ..quality._leaves import walk
 from ..quality._settings import QualitySettings
-from ..quality._similar import similarity
-from ..quality._text import ngrams, split_sentences, words
+from ..quality._similar import FamilyProse
+from ..quality._text import jaccard, ngrams, split_sentences, words
 
 __all__ = ["STATS_FORMAT", "StatsReport", "collect_stats", "refusal_check"]
 
 STATS_FORMAT = 1
 TOP = 10  # n-grams, names and near-duplicate pairs listed
 NGRAM = 3  # words in a repeated phrase
+_SIMILARITY_WORDS = 3  # what ``quality.similarity`` counts as prose, so the scores are its scores
 MAX_DATA_BYTES = 64 * 1024 * 1024  # a larger file is reported, not read
 
 _CHECK = re.compile(r"\[([a-z][a-z0-9_-]*)\]\s*$")
@@ -267,18 +268,24 @@ def collect_stats(planner: Planner, settings: QualitySettings | None = None) -> 
 
 
 def _near_duplicates(fixtures: list[_Fixture], threshold: float) -> list[dict[str, Any]]:
-    """The most similar pairs of fixtures of one schema (the quality gates' prose similarity),
-    each with whether it is over the near-duplicate threshold."""
+    """The most similar pairs of fixtures of one schema, by the quality gates' prose similarity
+    (``similarity``: word 3-shingle Jaccard), each with whether it is over the near-duplicate
+    threshold. Each fixture is shingled once, and only pairs sharing a shingle are compared
+    (the others score 0), so a big catalog costs its shingles, not N² comparisons of all."""
+    family = FamilyProse()
     by_schema: dict[str, list[_Fixture]] = defaultdict(list)
     for fx in fixtures:
         by_schema[fx.schema].append(fx)
     pairs = []
     for group in by_schema.values():
-        for i, a in enumerate(group):
-            for b in group[i + 1 :]:
-                score = similarity(a.data, b.data)
-                if score > 0:
-                    pairs.append((score, a.name, b.name))
+        prose = {fx.name: family.of(fx.name, fx.data, _SIMILARITY_WORDS).whole for fx in group}
+        holders: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for name, shingles in prose.items():
+            for shingle in shingles:
+                holders[shingle].append(name)
+        for a, shingles in prose.items():
+            for b in sorted({n for s in shingles for n in holders[s] if n > a}):
+                pairs.append((jaccard(shingles, prose[b]), a, b))
     pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
     return [
         {"a": a, "b": b, "similarity": round(s, 3), "over_threshold": s > threshold}
