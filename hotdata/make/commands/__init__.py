@@ -1,7 +1,8 @@
 """The doit face: the tasks a ``dodo.py`` gets, what each command does and prints, ``doit auto``.
 
 ``_project`` makes the tasks (``doit_project``); ``_commands`` is ``doit status``,
-``validate`` and ``generate``; ``_verify``, ``_prune``, ``_doctor``, ``_preview``, ``_review``
+``validate``, ``generate`` and ``stats`` (``_stats`` gathers its figures, ``_stats_text`` prints
+them, ``_stats_page`` draws the ``--html`` page); ``_verify``, ``_prune``, ``_doctor``, ``_preview``, ``_review``
 (with ``_staged`` and ``_diff``) are the other commands; ``_reporter`` and ``_progress`` print a
 build; ``_auto`` (with ``_warm``) is the ``doit auto`` command plugin.
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from doit.exceptions import TaskFailed
@@ -18,6 +19,7 @@ from ..._names import validate_fixture_name
 from ..._schema import SchemaAdapter, import_schema
 from .._errors import CatalogError
 from .._failures import FailureLog
+from .._files import write_atomic
 from .._outcome import OutcomeKind
 from .._pipeline import Pipeline
 from .._spec import FixtureSpec, json_problem
@@ -31,8 +33,9 @@ from ..quality._similar import FamilyProse, near_duplicates
 from ._estimate import RunEstimate
 from ._prune import Pruner
 from ._staged import StagedChanges
+from ._stats import collect_stats
 
-__all__ = ["generate", "quality_problems", "status", "validate", "validation_problems"]
+__all__ = ["generate", "quality_problems", "stats", "status", "validate", "validation_problems"]
 
 # Checks whose objection means the committed files are inconsistent, not merely out of date.
 _BROKEN_RECORD_CHECKS = frozenset({"record", "fingerprint", "name"})
@@ -234,4 +237,35 @@ def generate(
     else:
         what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
         print(f"{what} {name} ({outcome.usage.calls} model call(s){replayed})")
+    return True
+
+
+def stats(planner: Planner, json_output: bool, html_path: str, cwd: Path) -> bool | TaskFailed:
+    """``doit stats``: the catalog report as text, ``--json``, or an HTML page at ``--html PATH``
+    (relative to where doit was started). Unreadable fixtures are listed, never fatal."""
+    from ._stats_page import render_page
+    from ._stats_text import print_stats
+
+    report = collect_stats(planner)
+    if html_path:
+        target = cwd / html_path
+        try:
+            page = render_page(report, f"hotdata catalog: {planner.fixtures_path.parent.name}")
+            if target.is_dir():
+                raise CatalogError(f"--html {html_path}: is a directory; give a file name such as stats.html")
+            write_atomic(target, page.encode("utf-8"))
+        except HotDataError as exc:
+            return TaskFailed(str(exc))
+        except OSError as exc:
+            return TaskFailed(f"--html {html_path}: cannot be written ({exc.strerror}); choose another path")
+        print(
+            f"doit stats: {target} written ({len(report.fixtures)} fixture(s), {len(report.problems)} unreadable)"
+        )
+        for line in report.problems:
+            print(f"unreadable: {line}")
+        return True
+    if json_output:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        return True
+    print_stats(report)
     return True

@@ -108,6 +108,7 @@ def doit_project(
         "task_preview": _preview_creator(ws),
         "task_accept": _decision_creator(ws, "accept", ws.review.accept),
         "task_reject": _decision_creator(ws, "reject", ws.review.reject),
+        "task_stats": _stats_creator(ws),
         "task_catalog": _simple_creator(
             ws,
             "catalog",
@@ -238,6 +239,7 @@ def _broken(message: str) -> dict[str, Any]:
         "task_preview": creator("preview", _PREVIEW_PARAMS, "names"),
         "task_accept": creator("accept", _ALL, "names"),
         "task_reject": creator("reject", _ALL, "names"),
+        "task_stats": creator("stats", _STATS_PARAMS_ALL),
         "task_catalog": creator("catalog"),
     }
 
@@ -358,6 +360,33 @@ def _status_creator(ws: Workspace) -> Callable[[], TaskDict]:
         }
 
     return task_status
+
+
+_STATS_PARAMS_ALL: list[dict[str, Any]] = [
+    *_STATUS_PARAMS,
+    {"name": "html", "long": "html", "default": "", "help": "write the report as one HTML page at PATH"},
+]
+
+
+def _stats_creator(ws: Workspace) -> Callable[[], TaskDict]:
+    cwd = Path.cwd()  # where doit was started: --html PATH is relative to it
+
+    def stats(json_output: bool, html: str) -> bool | TaskFailed:
+        return _commands.stats(ws.planner, json_output, html, cwd)
+
+    def task_stats() -> TaskDict:
+        """The catalog as a whole: field lengths, distinct ratios, enum coverage, repeated phrases and names,
+        similar pairs, refusals, tokens, ages (--json; --html PATH; never calls a model)."""
+        doc = task_stats.__doc__ or ""
+        return _catalog_failure(ws, "stats", doc, _STATS_PARAMS_ALL) or {
+            "actions": [(stats, [], {})],
+            "params": _STATS_PARAMS_ALL,
+            "uptodate": [False],
+            "verbosity": 2,
+            "doc": doc,
+        }
+
+    return task_stats
 
 
 _GENERATE_PARAMS: list[dict[str, Any]] = [

@@ -33,6 +33,7 @@ _QUIET = frozenset(
         "verify",
         "prune",
         "preview",
+        "stats",
     }
 )
 
