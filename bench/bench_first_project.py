@@ -243,18 +243,24 @@ def figures(found: dict[str, Any]) -> list[dict[str, Any]]:
             **common,
         ),
     ]
-    for check, count in sorted(found["refusals"].items(), key=lambda kv: (-kv[1], kv[0])):
-        rows.append(
-            figure(
-                f"first_project_refusals_{check}",
-                f"{label}: attempts refused by `{check}`",
-                value=float(count),
-                unit="refusals",
-                target=Target.reported(),
-                **common,
-            )
+    return rows + refusal_rows("first_project", label, found["refusals"], common)
+
+
+def refusal_rows(
+    prefix: str, label: str, refusals: Counter[str], common: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One reported row per check that refused attempts, most refusals first."""
+    return [
+        figure(
+            f"{prefix}_refusals_{check}",
+            f"{label}: attempts refused by `{check}`",
+            value=float(count),
+            unit="refusals",
+            target=Target.reported(),
+            **common,
         )
-    return rows
+        for check, count in sorted(refusals.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
 
 
 def main(argv: list[str]) -> int:

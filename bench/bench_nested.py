@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import clean_env
-from bench.bench_first_project import check_of, python, reasons_of
+from bench.bench_first_project import check_of, python, reasons_of, refusal_rows
 from bench.figure import Target, figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,18 +156,7 @@ def figures(found: dict[str, Any]) -> list[dict[str, Any]]:
             **common,
         ),
     ]
-    for check, count in sorted(found["refusals"].items(), key=lambda kv: (-kv[1], kv[0])):
-        rows.append(
-            figure(
-                f"{prefix}_refusals_{check}",
-                f"{label}: attempts refused by `{check}`",
-                value=float(count),
-                unit="refusals",
-                target=Target.reported(),
-                **common,
-            )
-        )
-    return rows
+    return rows + refusal_rows(prefix, label, found["refusals"], common)
 
 
 def main(argv: list[str]) -> int:
