@@ -38,14 +38,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from email.parser import HeaderParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -53,6 +50,17 @@ from urllib.parse import parse_qs, urlsplit
 
 from ._batches import BATCH_ITEM_FAULTS, BatchApiError, BatchExecution, BatchStore
 from ._faker import fake_from_schema
+from ._wire import (
+    BATCH_CANCEL_ROUTE,
+    BATCH_ROUTE,
+    FILE_CONTENT_ROUTE,
+    FILE_ROUTE,
+    RateLimiter,
+    chat_completion,
+    multipart_fields,
+    route_id,
+    schema_from,
+)
 
 __all__ = ["BATCH_ITEM_FAULTS", "FAULT_KINDS", "BatchExecution", "FakeOpenAIServer"]
 
@@ -72,94 +80,6 @@ FAULT_KINDS = (
 _TRANSPORT_HEADERS = frozenset(
     {"host", "accept", "accept-encoding", "connection", "content-length", "content-type", "user-agent"}
 )
-_SCHEMA_MARKER = "JSON Schema:\n"
-
-
-def _schema_from(body: dict[str, Any]) -> dict[str, Any] | None:
-    fmt = body.get("response_format") or {}
-    if fmt.get("type") == "json_schema":
-        schema = (fmt.get("json_schema") or {}).get("schema")
-        if isinstance(schema, dict):
-            return schema
-    for message in reversed(body.get("messages", [])):
-        content = message.get("content")
-        if isinstance(content, str) and _SCHEMA_MARKER in content:
-            tail = content.rsplit(_SCHEMA_MARKER, 1)[1]
-            try:
-                parsed, _ = json.JSONDecoder().raw_decode(tail[tail.index("{") :])
-            except ValueError:
-                return None
-            return parsed if isinstance(parsed, dict) else None
-    return None
-
-
-def _usage(body: dict[str, Any], content: str) -> dict[str, int]:
-    prompt = len(json.dumps(body.get("messages", []))) // 4 + 1
-    completion = len(content) // 4 + 1
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def _chat_completion(body: dict[str, Any], content: str, created: int) -> dict[str, Any]:
-    """The ``chat.completion`` object, the same for synchronous requests and batch items."""
-    return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": created,
-        "model": body.get("model", "fake"),
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": _usage(body, content),
-    }
-
-
-def _seconds(value: float) -> str:
-    """``0.35`` for 0.35 s: header values without float noise, never zero."""
-    return f"{max(value, 0.001):.3f}".rstrip("0").rstrip(".")
-
-
-class _RateLimiter:
-    """A token bucket over chat completions: ``rate`` a second, bursts of up to ``rate``."""
-
-    def __init__(self, rate: float | None) -> None:
-        self._lock = threading.Lock()
-        self.set(rate)
-
-    def set(self, rate: float | None) -> None:
-        if rate is not None and rate <= 0:
-            raise ValueError(f"rate_limit must be a positive number of requests per second, not {rate}")
-        with self._lock:
-            self.rate = rate
-            self._capacity = max(rate or 0.0, 1.0)
-            self._tokens = self._capacity
-            self._stamp = time.monotonic()
-
-    def acquire(self) -> tuple[bool, dict[str, str]]:
-        """Take one request from the bucket: whether it may pass, and the headers to send."""
-        with self._lock:
-            rate = self.rate
-            if rate is None:
-                return True, {}
-            now = time.monotonic()
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * rate)
-            self._stamp = now
-            allowed = self._tokens >= 1.0
-            if allowed:
-                self._tokens -= 1.0
-            headers = {
-                "x-ratelimit-limit-requests": f"{rate:g}",
-                "x-ratelimit-remaining-requests": str(int(self._tokens)),
-                "x-ratelimit-reset-requests": _seconds((self._capacity - self._tokens) / rate) + "s",
-            }
-            if not allowed:
-                wait = (1.0 - self._tokens) / rate
-                headers["Retry-After"] = _seconds(wait)
-                headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
-            return allowed, headers
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -200,9 +120,9 @@ class FakeOpenAIServer:
         self._random_kinds: list[str] = []
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._limiter = _RateLimiter(rate_limit)
+        self._limiter = RateLimiter(rate_limit)
         self._batches = BatchStore(
-            seed=seed, answer=lambda body: self.answer(body), completion=_chat_completion, delay=batch_delay
+            seed=seed, answer=lambda body: self.answer(body), completion=chat_completion, delay=batch_delay
         )
         self._open = threading.Event()  # cleared by hold(): chat completions wait for release()
         self._open.set()
@@ -399,40 +319,10 @@ class FakeOpenAIServer:
         """The assistant's content for a chat request body (batch items answer through it too)."""
         prompt = json.dumps(body.get("messages", []), sort_keys=True)
         seed = hashlib.sha256(f"{self.seed}|{prompt}".encode()).hexdigest()
-        schema = _schema_from(body)
+        schema = schema_from(body)
         if schema is None:
             return "A fake answer."
         return json.dumps(fake_from_schema(schema, seed), ensure_ascii=False)
-
-
-_FILE = re.compile(r"/files/([^/]+)")
-_FILE_CONTENT = re.compile(r"/files/([^/]+)/content")
-_BATCH = re.compile(r"/batches/([^/]+)")
-_BATCH_CANCEL = re.compile(r"/batches/([^/]+)/cancel")
-
-
-def _id(route: re.Pattern[str], path: str) -> str:
-    """The id a route captures from ``path``, or "" when the route does not match."""
-    match = route.fullmatch(path)
-    return match[1] if match else ""
-
-
-def _multipart(content_type: str, data: bytes) -> dict[str, tuple[str | None, bytes]]:
-    """The fields of a multipart/form-data body: name → (filename, bytes)."""
-    header = HeaderParser().parsestr(f"Content-Type: {content_type}\r\n\r\n")
-    boundary = header.get_param("boundary")
-    if not isinstance(boundary, str):
-        raise BatchApiError(400, "multipart/form-data without a boundary")
-    fields: dict[str, tuple[str | None, bytes]] = {}
-    for part in data.split(b"--" + boundary.encode())[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, payload = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        headers = HeaderParser().parsestr(head.decode("utf-8", errors="replace") + "\r\n\r\n")
-        name = headers.get_param("name", header="content-disposition")
-        if isinstance(name, str):
-            fields[name] = (headers.get_filename(), payload.removesuffix(b"\r\n"))
-    return fields
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -526,20 +416,20 @@ class _Handler(BaseHTTPRequestHandler):
                     after=first("after"), limit=limit(10_000), order=order, purpose=first("purpose")
                 ),
             )
-        elif content_of := _id(_FILE_CONTENT, path):
+        elif content_of := route_id(FILE_CONTENT_ROUTE, path):
             self._api("GET", lambda: store.file_content(content_of))
-        elif file_id := _id(_FILE, path):
+        elif file_id := route_id(FILE_ROUTE, path):
             self._api("GET", lambda: store.get_file(file_id))
         elif path == "/batches":
             self._api("GET", lambda: store.list_batches(after=first("after"), limit=limit(20)))
-        elif batch_id := _id(_BATCH, path):
+        elif batch_id := route_id(BATCH_ROUTE, path):
             self._api("GET", lambda: store.get_batch(batch_id))
         else:
             self._error(404, f"no route GET {self.path}")
 
     def do_DELETE(self) -> None:
         path, _ = self._route()
-        if file_id := _id(_FILE, path):
+        if file_id := route_id(FILE_ROUTE, path):
             self._api("DELETE", lambda: self.owner._batches.delete_file(file_id))
         else:
             self._error(404, f"no route DELETE {self.path}")
@@ -555,7 +445,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/batches":
             data = self._body()
             self._api("POST", lambda: store.create_batch(self._json_body(data)))
-        elif batch_id := _id(_BATCH_CANCEL, path):
+        elif batch_id := route_id(BATCH_CANCEL_ROUTE, path):
             self._body()
             self._api("POST", lambda: store.cancel_batch(batch_id))
         else:
@@ -573,7 +463,7 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     def _upload(self, data: bytes) -> dict[str, Any]:
-        fields = _multipart(self.headers.get("Content-Type", ""), data)
+        fields = multipart_fields(self.headers.get("Content-Type", ""), data)
         if "file" not in fields:
             raise BatchApiError(400, "Missing required parameter: 'file'.", "file")
         if "purpose" not in fields:
@@ -659,7 +549,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _complete(self, body: dict[str, Any], content: str, headers: dict[str, str]) -> None:
         created = int(time.time())
-        completion = _chat_completion(body, content, created)
+        completion = chat_completion(body, content, created)
         with self.owner._lock:
             self.owner.usage.append(completion["usage"])
         if not body.get("stream"):
