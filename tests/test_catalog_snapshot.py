@@ -352,3 +352,21 @@ def test_a_fixture_past_its_ttl_is_never_answered_from_the_snapshot(project: Pro
     now = datetime.now(UTC)
     assert fresh_catalog(project.root, fresh, digest, now=now) is not None
     assert fresh_catalog(project.root, fresh, digest, now=now + timedelta(days=2)) is None
+
+
+def test_an_upgrade_of_pydantic_or_jinja2_is_never_taken_for_nothing_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydantic writes the JSON Schemas and jinja2 renders the prompts that fingerprints hash: the
+    quick path's environment key holds their installed dist-info folders, and no other library's."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    before = environment_digest({})
+    (site / "rich-99.0.0.dist-info").mkdir()
+    assert environment_digest({}) == before
+    for upgrade in ("pydantic-99.0.0.dist-info", "pydantic_core-99.0.0.dist-info", "Jinja2-99.0.dist-info"):
+        (site / upgrade).mkdir()
+        after = environment_digest({})
+        assert after != before, upgrade
+        before = after

@@ -12,7 +12,8 @@ depend on:
   catalog document and the failure log, by ``stat``; the templates, ad hoc declarations and
   batch jobs as trees (each file by ``stat``, each directory by its listing);
 * the ``HOTDATA_*`` variables, ``PYTHONPATH``, the Python and hotdata versions, and the
-  installed versions of the libraries ``ctx.sample`` draws from (their dist-info folders).
+  installed versions of the libraries ``ctx.sample`` draws from and of those that write what
+  fingerprints hash (pydantic's JSON Schemas, jinja2's prompts), by their dist-info folders.
 
 The next plain ``doit fixtures`` checks every key by ``stat`` and asks the local index
 whether each fixture is still exactly as verified; any doubt (a key changed, a damaged
@@ -42,6 +43,7 @@ from .._version import __version__
 from ._files import ensure_state_dir, write_atomic
 
 __all__ = [
+    "FINGERPRINT_DISTRIBUTIONS",
     "RACY_NS",
     "SAMPLING_DISTRIBUTIONS",
     "SNAPSHOT_FILE",
@@ -100,6 +102,10 @@ def plain_fixtures_run(argv: Sequence[str]) -> bool:
 # The libraries ``ctx.sample`` draws values from: a fixture that sampled records their version,
 # so an upgrade must not pass for "nothing changed" (their installed dist-info folders are keyed).
 SAMPLING_DISTRIBUTIONS = ("faker",)
+# The libraries that make what fingerprints hash, outside the project's files: pydantic writes
+# the JSON Schemas, jinja2 renders the prompts. An upgrade that changes either makes fixtures
+# stale on the full path, so the quick path must not call them fresh.
+FINGERPRINT_DISTRIBUTIONS = ("pydantic", "pydantic_core", "jinja2")
 
 
 def installed_distributions(names: Iterable[str], places: Iterable[str]) -> list[str]:
@@ -125,6 +131,7 @@ def environment_digest(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     parts = {
         "sampling": installed_distributions(SAMPLING_DISTRIBUTIONS, sys.path),
+        "fingerprinting": installed_distributions(FINGERPRINT_DISTRIBUTIONS, sys.path),
         "hotdata": sorted((k, v) for k, v in env.items() if k.startswith("HOTDATA_")),
         "PYTHONPATH": env.get("PYTHONPATH", ""),
         "python": [sys.version, sys.platform, sys.prefix, sys.executable],
