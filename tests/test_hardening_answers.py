@@ -534,3 +534,27 @@ def test_an_answer_nested_10000_deep_is_refused_and_re_asked_never_blamed_on_the
     assert "recursion limit exceeded" in line and "RecursionError" not in proc.stdout
     assert "generator welcome_note raised" not in proc.stdout
     no_traceback(proc)
+
+
+def test_reject_drops_a_staged_answer_that_is_word_for_word_the_committed_one(
+    built: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = built
+    committed = store(proj)
+    # the model answers exactly as before: each staged answer is a copy of a committed one
+    proc = proj.doit("fixtures", "force=1", "replay=off", "review=1", env=env, check=True)
+    assert "3 fixture(s) pending review: doit review" in proc.stdout and billed(server) == 3
+    assert len(staged_answers(proj)) == 3
+    for path in proj.path("fixtures/.answers").rglob("*.json.new"):
+        twin = path.with_name(path.name.removesuffix(".new"))
+        assert (
+            json.loads(path.read_text())["answer"]["text"] == json.loads(twin.read_text())["answer"]["text"]
+        )
+
+    proj.doit("reject", "--all", env=env, check=True)
+    assert staged_answers(proj) == []
+    assert store(proj) == committed
+    status = proj.doit("status", env=env, check=True).stdout
+    assert "no fixture uses" not in status
+    verify = proj.doit("verify", env=env, check=True)
+    assert "all 3 fixture(s) are what the committed code produces (0 model calls)" in verify.stdout

@@ -13,8 +13,8 @@ An answer is needed while anything may replay it:
   for a batch): paid for, and replayed by its next build.
 
 A staged answer (``<key>.json.new``) is needed only by a record that used that
-very answer (by digest): the committed record of the same key used the committed
-one. Prune takes the build lock, so it never runs while a build records answers;
+very answer (by digest), and only while the committed file of its key is another
+answer: the committed record of the same key used the committed one. Prune takes the build lock, so it never runs while a build records answers;
 a batch job it cannot read stops it (its requests' answers may be needed).
 ``doit status`` counts the unused answers by the same rule, so it never invites a
 prune that would cost money.
@@ -123,7 +123,18 @@ class Pruner:
             answer = self.answers.parse(file.key, file.path, file.path.read_bytes())
         except (OSError, AnswerError):
             return file.key in use.recorded  # unreadable: reported when used, never guessed away
-        return answer.digest in use.digests.get(file.key, ())
+        if answer.digest not in use.digests.get(file.key, ()):
+            return False
+        return not self._committed_holds(file.key, answer.digest)
+
+    def _committed_holds(self, key: str, digest: str) -> bool:
+        """Whether the committed file of ``key`` is that very answer: a rebuild under review that
+        was answered word for word as before stages a copy no record needs beside it."""
+        path = self.answers.path(key)
+        try:
+            return self.answers.parse(key, path, path.read_bytes()).digest == digest
+        except (OSError, AnswerError):
+            return False
 
     def unused(self, use: AnswerUse | None = None) -> list[AnswerFile]:
         """The answer files nothing needs (see the module docstring for what needs one)."""
