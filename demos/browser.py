@@ -123,6 +123,7 @@ def _run(page: Path, ready: str, probe: str, size: tuple[int, int], timeout: flo
     from PySide6.QtWebEngineCore import (
         QWebEnginePage,
         QWebEngineProfile,
+        QWebEngineSettings,
         QWebEngineUrlRequestInfo,
         QWebEngineUrlRequestInterceptor,
     )
@@ -153,6 +154,9 @@ def _run(page: Path, ready: str, probe: str, size: tuple[int, int], timeout: flo
     interceptor = BlockOthers()
     profile.setUrlRequestInterceptor(interceptor)
     web = Recording(profile)
+    # Let a local page ask for remote addresses, so that such a request reaches BlockOthers and is
+    # listed (by default Chromium drops it silently, which would hide a page that links the web).
+    web.settings().setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, True)
     view = QWebEngineView()
     view.setPage(web)
     view.resize(*size)
