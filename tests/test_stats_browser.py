@@ -89,8 +89,8 @@ def _check(seen: Look) -> None:
     errors = [m for m in seen.console if m["level"] == "ErrorMessageLevel"]
     assert errors == [], f"the page's console shows errors: {errors}"
     dom: dict[str, Any] = seen.value
-    assert dom["title"] == "hotdata catalog: project"
-    assert dom["headings"][:3] == ["hotdata catalog: project", "Fixtures", "Fields"]
+    assert dom["title"] == "hotdata catalog: demo-project"
+    assert dom["headings"][:3] == ["hotdata catalog: demo-project", "Fixtures", "Fields"]
     assert "Enum coverage" in dom["headings"] and "Gate refusals by check" in dom["headings"]
     assert dom["summary"].startswith("3 of 3 fixture(s) read;")
     assert dom["fixtures"] == ["agents/crisis", "agents/deliberating", "notes/welcome"]

@@ -9,13 +9,15 @@ command says how to install it. Every text from the catalog is escaped.
 from __future__ import annotations
 
 import html
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
 from ._stats import StatsReport
 from ._stats_text import age_text
 
-__all__ = ["INSTALL_HINT", "render_page"]
+__all__ = ["INSTALL_HINT", "page_title", "render_page"]
 
 INSTALL_HINT = "doit stats --html needs pygal: pip install 'hotdata[stats]'"
 
@@ -27,6 +29,20 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 0 0 1.5em; } figure svg { max-width: 100%; height: auto; }
 .problem { color: #a00; }
 """
+
+
+def page_title(root: Path) -> str:
+    """``hotdata catalog: NAME``, NAME being ``[project] name`` in the project's pyproject.toml, else
+    its folder's name (which says where a checkout was cloned, not what the project is)."""
+    try:
+        name = (
+            tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+            .get("project", {})
+            .get("name")
+        )
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        name = None
+    return f"hotdata catalog: {name if isinstance(name, str) and name.strip() else root.resolve().name}"
 
 
 def _charts() -> Any:
