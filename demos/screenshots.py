@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,30 +36,36 @@ async def capture(fixtures: Path, out: Path, size: tuple[int, int]) -> list[Path
     return written
 
 
-def capture_stats_page(out: Path, size: tuple[int, int] = (1200, 1500)) -> Path:
-    """``doit stats --html`` on this repository's committed catalog (it reads, never builds), then
-    the top of that page, once its charts are drawn, as ``out/stats_page.png``."""
+def write_stats_page(page: Path) -> None:
+    """``doit stats --html PAGE`` on this repository's committed catalog (it reads, never builds)."""
     root = HERE.parent
+    proc = subprocess.run(
+        [sys.executable, "-m", "doit", "stats", "--html", str(page)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"doit stats --html failed in {root}:\n{proc.stdout}{proc.stderr}")
+
+
+def capture_stats_page(out: Path, size: tuple[int, int] = (1200, 1500)) -> Path:
+    """The top of the committed catalog's stats page, once its charts are drawn, as
+    ``out/stats_page.png`` (written only when the page asked for nothing and the picture is not blank)."""
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "stats.html"
-        proc = subprocess.run(
-            [sys.executable, "-m", "doit", "stats", "--html", str(page)],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"doit stats --html failed in {root}:\n{proc.stdout}{proc.stderr}")
-        shot = out / "stats_page.png"
+        write_stats_page(page)
         seen = look(
             page,
             ready="document.querySelectorAll('figure svg rect.rect').length > 0",
-            screenshot=shot,
+            screenshot=Path(tmp) / "stats_page.png",
             size=size,
         )
-    if seen.requests or seen.colours < 2:
-        raise SystemExit(f"the stats page asked for {seen.requests} or its picture is blank: not written")
+        if seen.requests or seen.colours < 2 or seen.screenshot is None:
+            raise SystemExit(f"the stats page asked for {seen.requests} or its picture is blank: not written")
+        shot = out / "stats_page.png"
+        shutil.copyfile(seen.screenshot, shot)
     return shot
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 from demos.browser import BrowserError, Look, browser_missing, look
+from demos.screenshots import write_stats_page
 from tests.test_stats import _known_catalog
 
 pytestmark = pytest.mark.slow
@@ -54,7 +53,6 @@ PROBE = """({
     };
   }),
 })"""
-REPO = Path(__file__).parent.parent
 CHART_TITLES = [
     "Tokens per fixture",
     "Age (days)",
@@ -124,14 +122,7 @@ ORDER = """({
 def test_the_bars_of_a_long_chart_read_top_down_in_the_tables_order(tmp_path: Path) -> None:
     """Past 8 fixtures the charts lie on their side; the committed catalog has 15 (read only)."""
     page = tmp_path / "stats.html"
-    proc = subprocess.run(
-        [sys.executable, "-m", "doit", "stats", "--html", str(page)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    write_stats_page(page)
 
     seen = look(page, ready=READY, probe=ORDER)
 
