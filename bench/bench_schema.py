@@ -26,24 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import clean_env
-from bench.bench_replay import chat_requests, run_doit
+from bench.bench_replay import built_project, chat_requests, run_doit
 from bench.figure import Target, figure
 from hotdata.testing import FakeOpenAIServer
 
 COMMAND = "python -m bench.bench_schema {n} --repeats {repeats}"
-
-PYPROJECT = """
-[tool.hotdata]
-generators = ["gens"]
-templates_dir = "templates"
-model = "fake-gpt"
-concurrency = 16
-
-[tool.hotdata.retries]
-backoff_initial = 0.01
-backoff_max = 0.05
-"""
 
 GENS = """
 from pydantic import BaseModel, Field
@@ -220,19 +207,8 @@ def rows_of(change: Change, runs: Runs, n: int, total: int, repeats: int) -> lis
 
 def measure(n: int, repeats: int = 3) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(seed=3) as server:
-        project = Path(tmp) / "project"
-        (project / "gens").mkdir(parents=True)
-        (project / "templates").mkdir()
-        (project / "pyproject.toml").write_text(PYPROJECT)
-        (project / "gens" / "__init__.py").write_text(GENS.format(n=n))
-        (project / "templates" / "card.j2").write_text("A card numbered {{ i }}.\n")
-        (project / "dodo.py").write_text(
-            "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
-        )
-        server.write_llm_config(Path(tmp) / "llm", "fake-gpt")
-        env = clean_env(LLM_USER_PATH=str(Path(tmp) / "llm"))
-        run_doit(project, env, "fixtures")
-        chat_requests(server)
+        templates = {"card.j2": "A card numbered {{ i }}.\n"}
+        project, env = built_project(Path(tmp), server, GENS.format(n=n), templates)
         total = len(strings(project))
         rows = []
         for change in CHANGES:
