@@ -7,10 +7,8 @@ value must come out as it was, or the fixture is rebuilt. A field without a defa
 a ``default_factory``, which no JSON Schema holds) is rebuilt as before. A field added inside a
 nested model is found wherever the model is used (``/items/*/tags``); a recursive model is rebuilt.
 
->>> from hotdata.make.plan import diff_schemas
->>> old = {"properties": {"title": {"type": "string"}}, "required": ["title"]}
 >>> new = {"properties": {"title": {"type": "string"}, "tags": {"default": []}}, "required": ["title"]}
->>> plan_fill(new, diff_schemas(old, new)).words()
+>>> plan_fill(new, [("properties", "tags")]).words()
 "/tags filled from the schema's default, the rest kept — no call"
 """
 
@@ -18,12 +16,11 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .._schema import SchemaAdapter, canonical_json
-from .plan._schema_change import ChangeKind, SchemaDiff
 
 __all__ = ["FieldFill", "FillRefused", "fill_data", "plan_fill"]
 
@@ -112,22 +109,21 @@ def _pointers(schema: dict[str, Any], at: tuple[str, ...]) -> list[str]:
     return [_suffix(at)]
 
 
-def plan_fill(new_schema: dict[str, Any], diff: SchemaDiff) -> FieldFill | str:
-    """The fill of every field ``diff`` adds to ``new_schema`` (each must have a default), or why
-    there is none, in words (the fixture is then rebuilt)."""
+def plan_fill(new_schema: dict[str, Any], added: Iterable[tuple[str, ...]]) -> FieldFill | str:
+    """The fill of the fields ``added`` to ``new_schema`` (each where it is in the schema, as keys:
+    ``("properties", "tags")``; each must have a default), or why there is none, in words (the
+    fixture is then rebuilt). ``SchemaChange.at`` of a diff's additive changes says where."""
     pointers: list[str] = []
-    for change in diff.changes:
-        if change.kind is not ChangeKind.ADDITIVE:
-            continue
+    for at in added:
         try:
-            found = _pointers(new_schema, change.at)
+            found = _pointers(new_schema, at)
         except FillRefused as exc:
             return str(exc)
-        parent, name = _node(new_schema, change.at[:-2]), change.at[-1]
+        parent, name = _node(new_schema, at[:-2]), at[-1]
         shown = ", ".join(found) or f"`{name}`"
         if name in (parent.get("required") or ()):
             return f"{shown} is required (no default in the schema)"
-        if "default" not in _node(new_schema, change.at):
+        if "default" not in _node(new_schema, at):
             return f"{shown} has no default in the schema"
         pointers += found
     return FieldFill(tuple(sorted(set(pointers))))

@@ -273,7 +273,8 @@ class Planner:
         change = "; ".join(said)
         fill = None
         if worst is ChangeKind.ADDITIVE and added is not None and fillable:
-            found = plan_fill(*added)
+            new, diff = added
+            found = plan_fill(new, [c.at for c in diff.changes if c.kind is ChangeKind.ADDITIVE])
             if isinstance(found, str):
                 return dataclasses.replace(status, reason=f"{change} (additive); {found}: rebuilt")
             fill = found
