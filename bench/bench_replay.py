@@ -93,7 +93,7 @@ def bodies(project: Path, prefix: str) -> dict[str, str]:
 
 
 def built_project(
-    tmp: Path, server: FakeOpenAIServer, gens: str, templates: dict[str, str]
+    tmp: Path, server: FakeOpenAIServer, gens: str, templates: dict[str, str], pyproject: str = PYPROJECT
 ) -> tuple[Path, dict[str, str]]:
     """A project in ``tmp`` of one generator module (``gens``) and ``templates`` (name -> text),
     answered by model fake-gpt of ``server`` and built once; its root and the environment to run
@@ -101,7 +101,7 @@ def built_project(
     project = tmp / "project"
     (project / "gens").mkdir(parents=True)
     (project / "templates").mkdir()
-    (project / "pyproject.toml").write_text(PYPROJECT)
+    (project / "pyproject.toml").write_text(pyproject)
     (project / "gens" / "__init__.py").write_text(gens)
     for name, text in templates.items():
         (project / "templates" / name).write_text(text)
