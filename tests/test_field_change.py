@@ -142,6 +142,10 @@ def test_under_review_the_filled_fixture_is_staged(
     assert data(proj, "cards/0") == before  # the committed pair is untouched until accepted
     staged = proj.path("fixtures/cards/0.json.new").read_bytes()
     assert staged.replace(b'  "tags": [],\n', b"") == before
+    proj.doit("accept", "--all", env=env, check=True)
+    assert data(proj, "cards/0") == staged
+    assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, server, 7)
 
 
 @pytest.mark.slow
