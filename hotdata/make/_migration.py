@@ -168,10 +168,7 @@ def _apply_rename(data: Any, rename: Rename, name: str) -> list[str]:
                 f"fixture {name}: --rename {rename.old}={rename.new}: {pointer((*at, rename.new_key))} is "
                 "there already and would be overwritten; remove it with --fn module:function first"
             )
-        # the new key takes the old one's place, so the order of keys is kept
-        items = [(rename.new_key if k == old_key else k, v) for k, v in parent.items()]
-        parent.clear()
-        parent.update(items)
+        parent[rename.new_key] = parent.pop(old_key)
         moved.append(pointer((*at, rename.new_key)))
     return moved
 
