@@ -179,6 +179,34 @@ class Output:
         return "\n".join(self.lines)
 
 
+def built_on_fake(
+    tmp: Path, server: FakeOpenAIServer, files: dict[str, str]
+) -> tuple[Project, dict[str, str]]:
+    """A project from the template with ``files`` (path -> text) written into it, its model the fake
+    server's ``fake-gpt``, built once; the project and the environment its runs need."""
+    proj = Project.create(tmp)
+    for rel, text in files.items():
+        proj.path(rel).write_text(text)
+    user_dir = tmp / "llm"
+    server.write_llm_config(user_dir, "fake-gpt")
+    env = {"LLM_USER_PATH": str(user_dir), "HOTDATA_MODEL": "fake-gpt"}
+    proj.doit("fixtures", env=env, check=True)
+    chat_requests(server)
+    return proj, env
+
+
+def chat_requests(server: FakeOpenAIServer) -> int:
+    """How many completions the fake server answered since last asked (then forgotten)."""
+    count = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
+    server.requests.clear()
+    return count
+
+
+def stale_reasons(proj: Project, env: dict[str, str]) -> dict[str, str]:
+    """Every fixture ``doit status`` does not call fresh, with its reason."""
+    return {n: r["reason"] for n, r in proj.status(env).items() if r["state"] != "fresh"}
+
+
 def wait_for_request(server: FakeOpenAIServer, count: int, timeout: float = 60.0) -> None:
     """Until the server has recorded ``count`` requests (an observed event, not a guess)."""
     deadline = time.monotonic() + timeout

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from doit_project import Project
+from doit_project import Project, built_on_fake
+from doit_project import chat_requests as requests
+from doit_project import stale_reasons as stale
 
 from hotdata.testing import FakeOpenAIServer
 
@@ -52,6 +54,11 @@ def boom(data, name):
     raise ValueError("no level for " + name)
 
 
+def stretch(data, name):
+    data["talks"][0]["minutes"] = 999 if name == "agendas/1" else 10
+    return data
+
+
 NOT_A_FUNCTION = 3
 """
 
@@ -66,26 +73,8 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 @pytest.fixture
 def project(tmp_path: Path, server: FakeOpenAIServer) -> tuple[Project, dict[str, str]]:
-    proj = Project.create(tmp_path)
-    proj.path("gens/shapes.py").write_text(SHAPES)
-    proj.path("gens/agendas.py").write_text(AGENDAS)
-    proj.path("migrations.py").write_text(MIGRATIONS)
-    user_dir = tmp_path / "llm"
-    server.write_llm_config(user_dir, "fake-gpt")
-    env = {"LLM_USER_PATH": str(user_dir), "HOTDATA_MODEL": "fake-gpt"}
-    proj.doit("fixtures", env=env, check=True)
-    requests(server)
-    return proj, env
-
-
-def requests(server: FakeOpenAIServer) -> int:
-    count = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
-    server.requests.clear()
-    return count
-
-
-def stale(proj: Project, env: dict[str, str]) -> dict[str, str]:
-    return {n: r["reason"] for n, r in proj.status(env).items() if r["state"] != "fresh"}
+    files = {"gens/shapes.py": SHAPES, "gens/agendas.py": AGENDAS, "migrations.py": MIGRATIONS}
+    return built_on_fake(tmp_path, server, files)
 
 
 def files(proj: Project) -> dict[str, bytes]:
@@ -165,3 +154,154 @@ def test_renames_of_a_top_level_and_a_nested_field_keep_the_values_and_ask_nothi
     out = verified(proj, env, server)
     assert "all 5 fixture(s) are what the committed code produces (0 model calls)" in out
     assert "2 of them migrated by `doit migrate`: checked by their schema and gates" in out
+
+
+@pytest.mark.slow
+def test_a_function_computes_a_new_field(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = data(proj, "agendas/0")
+    proj.edit(
+        "gens/shapes.py",
+        "    minutes: int = Field(ge=5, le=60)",
+        "    minutes: int = Field(ge=5, le=60)\n    level: str",
+    )
+    assert set(stale(proj, env)) == set(NAMES)
+    proc = proj.doit("migrate", "--fn", "migrations:add_level", "agendas/0", "agendas/1", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert requests(server) == 0
+    after = data(proj, "agendas/0")
+    assert [t["level"] for t in after["talks"]] == [
+        "advanced" if t["minutes"] > 30 else "beginner" for t in before["talks"]
+    ]
+    assert {k: v for k, v in after.items() if k != "talks"} == {
+        k: v for k, v in before.items() if k != "talks"
+    }
+    assert stale(proj, env) == {}
+    (migration,) = record(proj, "agendas/0")["migrated"]
+    assert migration["fn"] == "migrations:add_level" and migration["renames"] == []
+    assert "/talks/0/level" in migration["changed"]
+    verified(proj, env, server)
+
+
+@pytest.mark.slow
+def test_dry_run_shows_the_change_and_writes_nothing(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    rename_in_schema(proj)
+    before = files(proj)
+    proc = proj.doit(
+        "migrate",
+        "--rename=name=title_of_day",
+        "--rename=talks.*.title=headline",
+        "agendas/*",
+        "dry=1",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (
+        "would migrate agendas/1 (migrated: /name → /title_of_day, /talks/*/title → /talks/*/headline)"
+        in proc.stdout
+    )
+    assert "/talks/0/headline" in proc.stdout
+    assert "2 fixture(s) would be migrated, 0 unchanged; nothing written, 0 model calls" in proc.stdout
+    assert files(proj) == before
+    assert set(stale(proj, env)) == set(NAMES)
+
+
+@pytest.mark.slow
+def test_one_fixture_the_schema_refuses_and_nothing_is_written(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = files(proj)
+    proc = proj.doit("migrate", "--fn=migrations:stretch", "agendas/*", env=env)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out
+    assert "cannot migrate agendas/1: the migrated data is refused: " in out
+    assert "at talks/0/minutes: Input should be less than or equal to 60" in out
+    assert "cannot migrate agendas/0" not in out  # it alone would pass
+    assert "nothing was written (all or nothing)" in out
+    assert files(proj) == before
+    assert requests(server) == 0
+
+
+@pytest.mark.slow
+def test_under_review_the_migration_is_staged_then_accepted(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = data(proj, "agendas/0")
+    rename_in_schema(proj)
+    proc = proj.doit(
+        "migrate",
+        "--rename=name=title_of_day",
+        "--rename=talks.*.title=headline",
+        "agendas/*",
+        "review=1",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 fixture(s) staged for review" in proc.stdout
+    assert data(proj, "agendas/0") == before  # the committed data is untouched until accepted
+    rows = proj.status(env)
+    assert rows["agendas/0"]["state"] == "pending"
+    assert "migrated: /name → /title_of_day" in rows["agendas/0"]["reason"]
+    proc = proj.doit("accept", "--all", env=env, check=True)
+    assert "accepted agendas/0 (migrated: /name → /title_of_day" in proc.stdout
+    assert data(proj, "agendas/0") == renamed(before)
+    assert stale(proj, env) == {}
+    assert requests(server) == 0
+    verified(proj, env, server)
+
+
+@pytest.mark.slow
+def test_a_rename_whose_old_path_is_missing_names_the_fixture_and_the_right_path(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    rename_in_schema(proj)
+    before = files(proj)
+    proc = proj.doit("migrate", "--rename=/talks/*/titel=headline", "agendas/0", env=env)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out
+    assert (
+        "cannot migrate agendas/0: --rename /talks/*/titel=/talks/*/headline: /talks/0/titel is not in its data; did you mean /talks/0/title?"
+        in out
+    )
+    assert files(proj) == before
+    # a rename written as a doit variable (with a space) is told how to write it
+    proc = proj.doit("migrate", "--rename", "name=title_of_day", "agendas/0", env=env)
+    assert proc.returncode != 0
+    assert "--rename=OLD=NEW" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_a_bad_function_is_a_clear_error(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = files(proj)
+    for fn, said in [
+        (
+            "no_such_module:f",
+            "--fn no_such_module:f: module 'no_such_module' cannot be imported (ModuleNotFoundError",
+        ),
+        (
+            "migrations:NOT_A_FUNCTION",
+            "--fn migrations:NOT_A_FUNCTION: NOT_A_FUNCTION is a int, not a function",
+        ),
+        (
+            "migrations:boom",
+            "cannot migrate agendas/0: --fn migrations:boom raised ValueError: no level for agendas/0",
+        ),
+    ]:
+        proc = proj.doit("migrate", f"--fn={fn}", "agendas/0", env=env)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and said in out, out
+        assert "Traceback" not in out
+    assert files(proj) == before

@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from doit_project import Project
+from doit_project import Project, built_on_fake
+from doit_project import chat_requests as requests
+from doit_project import stale_reasons as stale
 
 from hotdata.make.plan import ChangeKind, diff_schemas
 from hotdata.testing import FakeOpenAIServer
@@ -75,25 +77,7 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 @pytest.fixture
 def project(tmp_path: Path, server: FakeOpenAIServer) -> tuple[Project, dict[str, str]]:
-    proj = Project.create(tmp_path)
-    proj.path("gens/shapes.py").write_text(SHAPES)
-    proj.path("gens/cards.py").write_text(CARDS)
-    user_dir = tmp_path / "llm"
-    server.write_llm_config(user_dir, "fake-gpt")
-    env = {"LLM_USER_PATH": str(user_dir), "HOTDATA_MODEL": "fake-gpt"}
-    proj.doit("fixtures", env=env, check=True)
-    requests(server)
-    return proj, env
-
-
-def requests(server: FakeOpenAIServer) -> int:
-    count = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
-    server.requests.clear()
-    return count
-
-
-def stale(proj: Project, env: dict[str, str]) -> dict[str, str]:
-    return {n: r["reason"] for n, r in proj.status(env).items() if r["state"] != "fresh"}
+    return built_on_fake(tmp_path, server, {"gens/shapes.py": SHAPES, "gens/cards.py": CARDS})
 
 
 def files(proj: Project, *names: str) -> dict[str, bytes]:

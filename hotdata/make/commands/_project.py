@@ -45,8 +45,12 @@ def doit_project(
         config = load_config(Path(root) if root is not None else None)
         switches = read_run_switches(_command_line_variables())
     except HotDataError as exc:
-        _say(str(exc))
-        return _broken(str(exc))
+        message = str(exc)
+        if "migrate" in sys.argv[1:] and message.startswith("unknown argument"):
+            # doit takes every NAME=VALUE word for a variable, `--rename old=new`'s value too
+            message += "; `doit migrate` takes a rename joined to its option: --rename=OLD=NEW"
+        _say(message)
+        return _broken(message)
     ws = open_workspace(config, switches)
     try:
         ws.planner.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
