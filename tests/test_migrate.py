@@ -63,6 +63,8 @@ NOT_A_FUNCTION = 3
 """
 
 NAMES = ("agendas/0", "agendas/1")
+# the renames that follow rename_in_schema, one dotted, one a JSON pointer
+RENAMES = ("--rename=name=title_of_day", "--rename=talks.*.title=talks.*.headline")
 
 
 @pytest.fixture
@@ -124,9 +126,7 @@ def test_renames_of_a_top_level_and_a_nested_field_keep_the_values_and_ask_nothi
     old = record(proj, "agendas/0")
     rename_in_schema(proj)
     assert set(stale(proj, env)) == set(NAMES)
-    proc = proj.doit(
-        "migrate", "--rename=name=title_of_day", "--rename=/talks/*/title=headline", "agendas/*", env=env
-    )
+    proc = proj.doit("migrate", *RENAMES, "agendas/*", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert requests(server) == 0
     assert "doit migrate: 2 fixture(s) migrated, 0 unchanged; 0 model calls" in proc.stdout
@@ -194,8 +194,7 @@ def test_dry_run_shows_the_change_and_writes_nothing(
     before = files(proj)
     proc = proj.doit(
         "migrate",
-        "--rename=name=title_of_day",
-        "--rename=talks.*.title=headline",
+        *RENAMES,
         "agendas/*",
         "dry=1",
         env=env,
@@ -238,8 +237,7 @@ def test_under_review_the_migration_is_staged_then_accepted(
     rename_in_schema(proj)
     proc = proj.doit(
         "migrate",
-        "--rename=name=title_of_day",
-        "--rename=talks.*.title=headline",
+        *RENAMES,
         "agendas/*",
         "review=1",
         env=env,
