@@ -194,6 +194,15 @@ def migrate(
             "doit migrate --rename=OLD=NEW [--fn module:function] NAME... (names or globs such as talks/*)"
         )
     try:
+        return _migrate(planner, writer, pipeline, request)
+    finally:
+        writer.release()  # a refused migration holds the build lock no longer than one that wrote
+
+
+def _migrate(
+    planner: Planner, writer: Writer, pipeline: Pipeline, request: MigrationRequest
+) -> bool | TaskFailed:
+    try:
         renames = [parse_rename(text) for text in request.renames]
         function = load_function(request.fn) if request.fn else None
         specs = select(planner, request.names)
@@ -244,8 +253,6 @@ def _write(
         pipeline.write_catalog()
     except HotDataError as exc:
         return TaskFailed(f"{exc} (the fixtures said {verb} above are written)")
-    finally:
-        writer.release()
     then = "; `doit review` shows them, `doit accept` takes them" if review else ""
     print(
         f"doit migrate: {len(migrated)} fixture(s) {'staged for review' if review else 'migrated'}, "
