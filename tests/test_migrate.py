@@ -153,7 +153,10 @@ def test_renames_of_a_top_level_and_a_nested_field_keep_the_values_and_ask_nothi
     proj.doit("validate", env=env, check=True)
     out = verified(proj, env, server)
     assert "all 5 fixture(s) are what the committed code produces (0 model calls)" in out
-    assert "2 of them migrated by `doit migrate`: checked by their schema and gates" in out
+    assert (
+        "2 of them migrated by `doit migrate`: 2 rebuilt byte for byte through their recorded "
+        "migrations, 0 checked by their schema and gates only"
+    ) in out
 
 
 @pytest.mark.slow
@@ -182,7 +185,19 @@ def test_a_function_computes_a_new_field(
     (migration,) = record(proj, "agendas/0")["migrated"]
     assert migration["fn"] == "migrations:add_level" and migration["renames"] == []
     assert "/talks/0/level" in migration["changed"]
-    verified(proj, env, server)
+    # its answers, asked before `level` existed, replayed through add_level: the committed bytes
+    assert "2 rebuilt byte for byte through their recorded migrations" in verified(proj, env, server)
+    # the function changed since: what it makes now is not committed; the data is checked as data
+    proj.edit("migrations.py", '"advanced"', '"expert"')
+    assert (
+        "0 rebuilt byte for byte through their recorded migrations, 2 checked by their schema and gates only"
+        in (verified(proj, env, server))
+    )
+    # a hand edit of migrated data is found
+    edited = proj.path("fixtures/agendas/0.json")
+    edited.write_text(edited.read_text().replace('"talks"', '"talks" ', 1))
+    proc = proj.doit("verify", env={**env, "HOTDATA_OFFLINE": "1"})
+    assert proc.returncode != 0 and "agendas/0: migrated, then edited" in proc.stdout, proc.stdout
 
 
 @pytest.mark.slow

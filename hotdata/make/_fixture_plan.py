@@ -10,7 +10,7 @@ decided: the fixture's paths, why it is rebuilt, its replay mode, and what it mu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -148,6 +148,9 @@ class FixturePlan:
     # its record was kept through a schema change: an answer it was built from may have been asked
     # under the schema before, and is replayed for the same request under the schema now (replay only)
     kept_through_schema_change: bool = False
+    # the recorded migrations of a migrated fixture (``doit migrate``), applied to the text of each
+    # replayed answer before the generator reads it (``doit verify``; None: answers as recorded)
+    answer_migration: Callable[[str], str] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import copy
 import difflib
 import importlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._provenance import Migration
 from ._errors import MigrationError
 
 __all__ = [
@@ -30,9 +32,11 @@ __all__ = [
     "apply_renames",
     "call_function",
     "load_function",
+    "migrate_value",
     "parse_path",
     "parse_rename",
     "pointer",
+    "replay_migrations",
 ]
 
 # ``function(data, name) -> data``: a computed default or a transform, decided by code.
@@ -218,3 +222,39 @@ def call_function(function: MigrationFn, spec: str, data: Any, name: str) -> Any
             f"fixture {name}: --fn {spec} returned None; it must return the new data (data, name) -> data"
         )
     return result
+
+
+def migrate_value(
+    data: Any, renames: Sequence[Rename], fn: str, function: MigrationFn | None, name: str
+) -> tuple[Any, list[str]]:
+    """``data`` renamed, then through ``function`` (named ``fn``): what ``doit migrate`` does to one
+    fixture; the new data and the pointers the renames moved."""
+    out, moved = apply_renames(data, renames, name)
+    if function is not None:
+        out = call_function(function, fn, out, name)
+    return out, moved
+
+
+def replay_migrations(migrations: Sequence[Migration], name: str) -> Callable[[str], str]:
+    """The recorded ``migrations`` of fixture ``name`` as one function of a JSON text: what ``doit
+    verify`` applies to each answer replayed for it. Its functions are imported now
+    (``MigrationError`` when one cannot be); a text they cannot migrate raises ``MigrationError``."""
+    steps = [
+        (
+            [parse_rename(f"{old}={new}") for old, new in m.renames],
+            m.fn,
+            load_function(m.fn) if m.fn else None,
+        )
+        for m in migrations
+    ]
+
+    def migrate_text(text: str) -> str:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise MigrationError(f"fixture {name}: a replayed answer is not JSON ({exc})") from None
+        for renames, fn, function in steps:
+            data, _ = migrate_value(data, renames, fn, function, name)
+        return json.dumps(data, ensure_ascii=False)
+
+    return migrate_text

@@ -31,7 +31,7 @@ from ..._freshness import FixtureState, FixtureStatus
 from ..._provenance import Migration, sha256_hex
 from .._candidate import Candidate, InvalidValue, migrated_candidate
 from .._errors import MigrationError
-from .._migration import MigrationFn, Rename, apply_renames, call_function, load_function, parse_rename
+from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename
 from .._pipeline import Pipeline
 from .._spec import FixtureSpec
 from ..commit._writer import Writer
@@ -138,9 +138,7 @@ class _Migrator:
         assert record is not None  # _refusal says so when there is none
         raw = status.data_path.read_bytes()
         before = json.loads(raw)
-        after, _ = apply_renames(before, self.renames, spec.name)
-        if self.function is not None:
-            after = call_function(self.function, self.fn, after, spec.name)
+        after, _ = migrate_value(before, self.renames, self.fn, self.function, spec.name)
         if after == before and status.state is FixtureState.FRESH:
             return None
         plan = planner.plan(spec, status)
