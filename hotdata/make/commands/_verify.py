@@ -9,7 +9,9 @@ judged, and a value that differs by a byte is gated in full. Drift is reported p
 the classifier's reason and a field-level diff; a missing answer is reported with
 what differed from the closest recorded request. A recorded answer that is not the
 one the fixture's record was built from (by digest) is reported as a change of the
-store, not of the code; staged answers (a build under review) are never used.
+store, not of the code; staged answers (a build under review) are never used. A fixture
+``doit migrate`` changed is rebuilt from its answers replayed through its recorded migrations;
+when that cannot make its bytes, its data is checked by its schema and gates, and said so.
 """
 
 from __future__ import annotations
