@@ -22,6 +22,7 @@ from ._schema import canonical_json
 __all__ = [
     "PROVENANCE_FORMAT",
     "FailedAttempt",
+    "Migration",
     "Provenance",
     "Repair",
     "Usage",
@@ -32,6 +33,12 @@ __all__ = [
 
 # Bump when the meaning of a record changes: every older record becomes stale on purpose.
 PROVENANCE_FORMAT = 1
+
+
+def _in_utc(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{field} must carry a timezone (UTC, ISO 8601 with 'Z' or '+00:00')")
+    return value.astimezone(UTC)
 
 
 class Usage(BaseModel):
@@ -76,6 +83,23 @@ class Repair(BaseModel):
     whole_output_tokens: int | None = None  # what the whole answer it stands in for took
 
 
+class Migration(BaseModel):
+    """One ``doit migrate`` of the committed data: what code decided, not a model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: datetime
+    renames: list[tuple[str, str]] = Field(
+        default_factory=list
+    )  # (old, new) JSON pointers, ``*``: every item
+    fn: str = ""  # ``module:function`` the data went through after the renames ("" : none)
+    changed: list[str] = Field(default_factory=list)  # JSON pointers of the values it changed
+    from_sha256: str  # the data before
+    from_schema_hash: str  # the fixture's schema the data was valid under before
+
+    _aware_utc = field_validator("at")(lambda value: _in_utc(value, "at"))
+
+
 class Provenance(BaseModel):
     """One fixture's provenance record."""
 
@@ -118,20 +142,18 @@ class Provenance(BaseModel):
     # The schema changes the data was kept through since it was generated, in words: its answers
     # were asked under the schemas before them (``doit verify`` replays them so); left out when none.
     kept_through: list[str] = Field(default_factory=list)
+    # What ``doit migrate`` did to the data since it was generated, oldest first; left out when none
+    # (records from before migrations read as they did).
+    migrated: list[Migration] = Field(default_factory=list)
 
-    @field_validator("generated_at")
-    @classmethod
-    def _aware_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("generated_at must carry a timezone (UTC, ISO 8601 with 'Z' or '+00:00')")
-        return value.astimezone(UTC)
+    _aware_utc = field_validator("generated_at")(lambda value: _in_utc(value, "generated_at"))
 
     def to_bytes(self) -> bytes:
         data = self.model_dump(mode="json")
         if not self.verdicts:  # a record without a judge reads as it did before judges existed
             del data["verdicts"]
         data["generated_at"] = self.generated_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        for optional in ("repairs", "schemas", "kept_through"):
+        for optional in ("repairs", "schemas", "kept_through", "migrated"):
             if not data[optional]:
                 del data[optional]
         return canonical_json(data)

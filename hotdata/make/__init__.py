@@ -26,7 +26,15 @@ from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ._config import HotDataConfig, RetrySettings, load_config
-    from ._errors import CatalogError, ConfigError, GenerationError, ModelError, SampleError, TemplateError
+    from ._errors import (
+        CatalogError,
+        ConfigError,
+        GenerationError,
+        MigrationError,
+        ModelError,
+        SampleError,
+        TemplateError,
+    )
     from ._pipeline import Pipeline
     from ._secrets import redact
     from ._spec import FixtureSpec, fixture
@@ -46,6 +54,7 @@ _LAZY = {
     "CatalogError": "_errors",
     "ConfigError": "_errors",
     "GenerationError": "_errors",
+    "MigrationError": "_errors",
     "ModelError": "_errors",
     "SampleError": "_errors",
     "TemplateError": "_errors",
@@ -64,6 +73,7 @@ __all__ = [
     "GenerationContext",
     "GenerationError",
     "HotDataConfig",
+    "MigrationError",
     "ModelError",
     "Person",
     "Pipeline",

@@ -16,14 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import SchemaError
-from .._provenance import FailedAttempt, Provenance, Repair, Usage, Verdict, sha256_hex
+from .._provenance import FailedAttempt, Migration, Provenance, Repair, Usage, Verdict, sha256_hex
 from .._schema import SchemaAdapter, canonical_json
 from .._version import __version__
 from ._field_change import FillRefused, fill_data
 from ._fixture_plan import FixturePlan
 from .models._seam import ModelReply
 
-__all__ = ["Candidate", "InvalidValue", "Tally", "encode_value", "kept_candidate", "make_candidate"]
+__all__ = [
+    "Candidate",
+    "InvalidValue",
+    "Tally",
+    "encode_value",
+    "kept_candidate",
+    "make_candidate",
+    "migrated_candidate",
+]
 
 
 class InvalidValue(ValueError):
@@ -178,6 +186,31 @@ def make_candidate(
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)
 
 
+def _up_to_date(
+    plan: FixturePlan, record: Provenance, used: Mapping[str, SchemaAdapter[Any]]
+) -> dict[str, Any]:
+    """What a kept record changes to describe the schemas as they are now: the schema hashes and
+    copies, the current fingerprint (its templates and samplers as recorded), the plan's reason.
+    ``used``: the other schemas the generator asked for, as they are now, by name."""
+    inputs = plan.inputs
+    own = inputs.adapter.canonical_schema()
+    schemas: dict[str, Any] = {} if own is None else {inputs.adapter.name: own}
+    for name, adapter in used.items():
+        copy = adapter.canonical_schema()
+        if copy is not None:
+            schemas[name] = copy
+    templates = dict((record.fingerprint or {}).get("templates") or {})
+    samplers = dict((record.fingerprint or {}).get("samplers") or {})
+    return {
+        "schema_name": inputs.adapter.name,
+        "schema_hash": inputs.adapter.schema_hash(),
+        "fingerprint": inputs.fingerprint(templates, {n: a.schema_hash() for n, a in used.items()}, samplers),
+        "reason": plan.reason,
+        "hotdata_version": __version__,
+        "schemas": _copies(schemas, inputs.secrets),
+    }
+
+
 def kept_candidate(
     plan: FixturePlan, record: Provenance, data: bytes, used: Mapping[str, SchemaAdapter[Any]]
 ) -> Candidate:
@@ -200,26 +233,30 @@ def kept_candidate(
     errors = inputs.adapter.errors_for(data)
     if errors:
         raise InvalidValue(f"a value that does not validate against {inputs.adapter.label}: {errors[0]}")
-    own = inputs.adapter.canonical_schema()
-    schemas: dict[str, Any] = {} if own is None else {inputs.adapter.name: own}
-    for name, adapter in used.items():
-        copy = adapter.canonical_schema()
-        if copy is not None:
-            schemas[name] = copy
-    templates = dict((record.fingerprint or {}).get("templates") or {})
-    samplers = dict((record.fingerprint or {}).get("samplers") or {})
-    kept = record.model_copy(
-        update={
-            "schema_name": inputs.adapter.name,
-            "schema_hash": inputs.adapter.schema_hash(),
-            "data_sha256": sha256_hex(data),
-            "fingerprint": inputs.fingerprint(
-                templates, {n: a.schema_hash() for n, a in used.items()}, samplers
-            ),
-            "reason": plan.reason,
-            "hotdata_version": __version__,
-            "schemas": _copies(schemas, inputs.secrets),
-            "kept_through": [*record.kept_through, plan.reason],
-        }
-    )
-    return Candidate(inputs.name, plan.data_path, plan.meta_path, data, kept)
+    update = {
+        **_up_to_date(plan, record, used),
+        "data_sha256": sha256_hex(data),
+        "kept_through": [*record.kept_through, plan.reason],
+    }
+    return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record.model_copy(update=update))
+
+
+def migrated_candidate(
+    plan: FixturePlan,
+    record: Provenance,
+    value: Any,
+    used: Mapping[str, SchemaAdapter[Any]],
+    migration: Migration,
+) -> Candidate:
+    """The migrated ``value`` (``doit migrate``), encoded and validated like a generated one, under
+    the committed record brought up to the schemas as they are now, with ``migration`` added to
+    its ``migrated`` list and the quality hash of the gates it was just run through. When and how
+    the data was first made (answers, usage, ``generated_at``) is kept. Raises ``InvalidValue``."""
+    data = encode_value(plan.inputs.adapter, value)
+    update = {
+        **_up_to_date(plan, record, used),
+        "data_sha256": sha256_hex(data),
+        "quality": plan.inputs.quality_hash,
+        "migrated": [*record.migrated, migration],
+    }
+    return Candidate(plan.name, plan.data_path, plan.meta_path, data, record.model_copy(update=update))

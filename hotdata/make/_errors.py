@@ -4,6 +4,7 @@ HotDataError
 ├── ConfigError            bad [tool.hotdata] key or value, bad HOTDATA_* variable
 ├── CatalogError           a generator module that fails to import, a bad declaration
 ├── TemplateError          a template that is missing, has a syntax error or an undefined variable
+├── MigrationError         `doit migrate` cannot migrate: a path missing, a --fn that fails, data the schema refuses
 └── GenerationError        a generator that raised or a model answer that never validated
     ├── ModelError         the model could not be called (offline, key, network, budget)
     ├── SampleError        ctx.sample called with what it cannot draw from (no weights, a range backwards)
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigError",
     "DamagedAnswer",
     "GenerationError",
+    "MigrationError",
     "ModelError",
     "SampleError",
     "TemplateError",
@@ -39,6 +41,10 @@ class CatalogError(HotDataError):
 
 class TemplateError(HotDataError):
     """A prompt template cannot be found, parsed or rendered."""
+
+
+class MigrationError(HotDataError):
+    """``doit migrate`` cannot migrate the selected fixtures; none of them was written."""
 
 
 class GenerationError(HotDataError):

@@ -10,7 +10,7 @@ decided: the fixture's paths, why it is rebuilt, its replay mode, and what it mu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -151,6 +151,9 @@ class FixturePlan:
     kept_through_schema_change: bool = False
     # its schema gained fields with defaults: the committed data is kept with them filled in, no call
     fill: FieldFill | None = None
+    # the recorded migrations of a migrated fixture (``doit migrate``), applied to the text of each
+    # replayed answer before the generator reads it (``doit verify``; None: answers as recorded)
+    answer_migration: Callable[[str], str] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:

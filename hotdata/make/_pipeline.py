@@ -191,13 +191,7 @@ class Pipeline:
         matter, or gained fields with defaults, filled in (the planner revalidated it); no model is asked."""
         record = status.record
         assert record is not None  # a SCHEMA_KEPT status always carries the record it judged
-        fp = record.fingerprint or {}
-        used = {}
-        for name in sorted(fp.get("schemas_used") or {}):
-            adapter = self.planner.resolver.named_adapter(name)
-            if adapter is None:
-                raise GenerationError(f"fixture {plan.name}: schema {name} is gone; rebuild it with force=1")
-            used[name] = adapter
+        used = self.planner.schemas_used_now(plan.name, record)
         try:
             return kept_candidate(plan, record, plan.data_path.read_bytes(), used)
         except (OSError, InvalidValue) as exc:

@@ -2,7 +2,7 @@
 
 ``_project`` makes the tasks (``doit_project``); ``_commands`` is ``doit status``,
 ``validate``, ``generate`` and ``stats`` (``_stats`` gathers its figures, ``_stats_text`` prints
-them, ``_stats_page`` draws the ``--html`` page); ``_verify``, ``_prune``, ``_doctor``, ``_preview``, ``_review``
+them, ``_stats_page`` draws the ``--html`` page); ``_verify``, ``_prune``, ``_doctor``, ``_preview``, ``_migrate``, ``_review``
 (with ``_staged`` and ``_diff``) are the other commands; ``_reporter`` and ``_progress`` print a
 build; ``_auto`` (with ``_warm``) is the ``doit auto`` command plugin.
 """

@@ -35,7 +35,15 @@ from ._prune import Pruner
 from ._staged import StagedChanges
 from ._stats import collect_stats
 
-__all__ = ["generate", "quality_problems", "stats", "status", "validate", "validation_problems"]
+__all__ = [
+    "generate",
+    "quality_problems",
+    "stats",
+    "status",
+    "validate",
+    "validation_problems",
+    "value_problems",
+]
 
 # Checks whose objection means the committed files are inconsistent, not merely out of date.
 _BROKEN_RECORD_CHECKS = frozenset({"record", "fingerprint", "name"})
@@ -69,12 +77,20 @@ def quality_problems(
         data = json.loads(status.data_path.read_bytes())
     except (OSError, ValueError):
         return []  # missing or not JSON: reported as such already
+    return [f"{status.data_path}: {p}" for p in value_problems(planner, spec, data, prose)]
+
+
+def value_problems(
+    planner: Planner, spec: FixtureSpec, data: Any, prose: FamilyProse | None = None
+) -> list[str]:
+    """What the quality gates of ``spec`` say of ``data`` (against its family as the planner last
+    read or was told it), as ``message [check]``."""
     fixture = planner.inputs(spec)
     later = {n: v for n, v in planner.family(spec).items() if n > spec.name}  # each pair once
     found = check_value(data, fixture.quality, QualityContext(), fixture.checks) + near_duplicates(
         data, later, fixture.quality, prose
     )
-    return [f"{status.data_path}: {p.message} [{p.check}]" for p in found]
+    return [f"{p.message} [{p.check}]" for p in found]
 
 
 def validate(planner: Planner, staged: StagedChanges) -> bool | TaskFailed:

@@ -17,7 +17,7 @@ from .._config import load_config, read_run_switches
 from .._secrets import mask_secrets
 from .._snapshot import environment_digest
 from .._spec import FixtureSpec
-from . import _commands, _doctor, _preview, _verify
+from . import _commands, _doctor, _migrate, _preview, _verify
 from ._estimate import RunEstimate, cost_refusal, estimate_run, limit_text, replay_checker
 from ._remember import remember_catalog
 from ._reporter import EstimateReporter, HotDataReporter
@@ -45,8 +45,12 @@ def doit_project(
         config = load_config(Path(root) if root is not None else None)
         switches = read_run_switches(_command_line_variables())
     except HotDataError as exc:
-        _say(str(exc))
-        return _broken(str(exc))
+        message = str(exc)
+        if "migrate" in sys.argv[1:] and message.startswith("unknown argument"):
+            # doit takes every NAME=VALUE word for a variable, `--rename old=new`'s value too
+            message += "; `doit migrate` takes a rename joined to its option: --rename=OLD=NEW"
+        _say(message)
+        return _broken(message)
     ws = open_workspace(config, switches)
     try:
         ws.planner.catalog  # noqa: B018 - imports the generator modules now, to report a failure once
@@ -109,6 +113,7 @@ def doit_project(
         "task_accept": _decision_creator(ws, "accept", ws.review.accept),
         "task_reject": _decision_creator(ws, "reject", ws.review.reject),
         "task_stats": _stats_creator(ws),
+        "task_migrate": _migrate_creator(ws),
         "task_catalog": _simple_creator(
             ws,
             "catalog",
@@ -240,6 +245,7 @@ def _broken(message: str) -> dict[str, Any]:
         "task_accept": creator("accept", _ALL, "names"),
         "task_reject": creator("reject", _ALL, "names"),
         "task_stats": creator("stats", _STATS_PARAMS_ALL),
+        "task_migrate": creator("migrate", _MIGRATE_PARAMS, "names"),
         "task_catalog": creator("catalog"),
     }
 
@@ -488,3 +494,43 @@ def _preview_creator(ws: Workspace) -> Callable[[], TaskDict]:
         }
 
     return task_preview
+
+
+_MIGRATE_PARAMS: list[dict[str, Any]] = [
+    {
+        "name": "rename",
+        "long": "rename",
+        "type": list,
+        "default": [],
+        "help": "--rename=OLD=NEW: the field at OLD (talks.*.title or /talks/*/title) renamed NEW (repeatable)",
+    },
+    {
+        "name": "fn",
+        "long": "fn",
+        "default": "",
+        "help": "module:function (data, name) -> data, after the renames",
+    },
+]
+
+
+def _migrate_creator(ws: Workspace) -> Callable[[], TaskDict]:
+    def migrate(rename: list[str], fn: str, names: list[str]) -> bool | TaskFailed:
+        request = _migrate.MigrationRequest(
+            tuple(rename), fn, tuple(names), dry=ws.switches.dry, review=ws.pipeline.review
+        )
+        return _migrate.migrate(ws.planner, ws.writer, ws.pipeline, request)
+
+    def task_migrate() -> TaskDict:
+        """Migrate committed data by code, no model: doit migrate --rename=OLD=NEW [--fn module:function]
+        NAME... [dry=1] [review=1]; checked by the schema and the gates, all or nothing."""
+        doc = task_migrate.__doc__ or ""
+        return _catalog_failure(ws, "migrate", doc, _MIGRATE_PARAMS, "names") or {
+            "actions": [(migrate, [], {})],
+            "params": _MIGRATE_PARAMS,
+            "pos_arg": "names",
+            "uptodate": [False],
+            "verbosity": 2,
+            "doc": doc,
+        }
+
+    return task_migrate

@@ -9,7 +9,9 @@ judged, and a value that differs by a byte is gated in full. Drift is reported p
 the classifier's reason and a field-level diff; a missing answer is reported with
 what differed from the closest recorded request. A recorded answer that is not the
 one the fixture's record was built from (by digest) is reported as a change of the
-store, not of the code; staged answers (a build under review) are never used.
+store, not of the code; staged answers (a build under review) are never used. A fixture
+``doit migrate`` changed is rebuilt from its answers replayed through its recorded migrations;
+when that cannot make its bytes, its data is checked by its schema and gates, and said so.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from ..._provenance import Verdict
 from .._candidate import Tally
 from .._errors import ChangedAnswer
 from .._fixture_plan import FixturePlan
+from .._migration import replay_migrations
 from .._spec import FixtureSpec
 from ..generate._maker import CandidateMaker
 from ..plan._planner import Planner
+from ._commands import quality_problems
 from ._diff import diff_values, render_changes
 
 __all__ = ["Drift", "verify"]
@@ -55,8 +59,44 @@ def _passed_these_gates(status: FixtureStatus, plan: FixturePlan) -> bool:
     )
 
 
-def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> Drift | None:
+def _migrated(
+    planner: Planner, maker: CandidateMaker, spec: FixtureSpec, status: FixtureStatus
+) -> tuple[Drift | None, str]:
+    """A fixture ``doit migrate`` changed since it was generated, and how it was checked: rebuilt
+    from its answers, each replayed through the recorded migrations (``"bytes"``), when that makes
+    the committed bytes; else (a generator that does more than return its answer, a migration
+    function changed since) by its schema and gates (``"gates"``)."""
+    record = status.record
+    assert record is not None
+    if status.state is not FixtureState.FRESH:
+        return Drift(
+            spec.name, [f"{spec.name}: migrated, then {status.state.value}: {status.reason}"]
+        ), "gates"
+    try:
+        committed = status.data_path.read_bytes()
+        plan = planner.plan(spec, status, replay="only", staged_answers=False)
+        through = replay_migrations(record.migrated, spec.name)
+        plan = dataclasses.replace(plan, kept_through_schema_change=True, answer_migration=through)
+        if maker.make(plan, Tally()).data == committed:
+            return None, "bytes"
+    except (HotDataError, OSError):
+        pass  # not rebuilt through its migrations: checked as data below
+    problems = quality_problems(planner, spec, status)
+    if problems:
+        return Drift(spec.name, [f"{spec.name}: migrated data fails its gates: {problems[0]}"]), "gates"
+    return None, "gates"
+
+
+def _checked(planner: Planner, maker: CandidateMaker, spec: FixtureSpec) -> tuple[Drift | None, str]:
+    """How ``spec`` drifted (None: it did not), and how it was checked: ``""`` (rebuilt, as every
+    fixture), or a migrated one's ``"bytes"`` or ``"gates"`` (``_migrated``)."""
     status = planner.status(spec)
+    if status.record is not None and status.record.migrated:
+        return _migrated(planner, maker, spec, status)
+    return _check(planner, maker, spec, status), ""
+
+
+def _check(planner: Planner, maker: CandidateMaker, spec: FixtureSpec, status: FixtureStatus) -> Drift | None:
     if status.state is FixtureState.MISSING:
         return Drift(spec.name, [f"{spec.name}: {status.reason}; build it with `doit fixtures`"])
     try:
@@ -120,7 +160,10 @@ def verify(planner: Planner, maker: CandidateMaker, concurrency: int) -> bool | 
     workers = concurrent.futures.ThreadPoolExecutor(threads, "hotdata-verify")
     try:
         catalog = list(planner.catalog)
-        drifts = [d for d in workers.map(lambda spec: _check(planner, maker, spec), catalog) if d is not None]
+        checked = list(workers.map(lambda spec: _checked(planner, maker, spec), catalog))
+        drifts = [d for d, _ in checked if d is not None]
+        by_bytes = sum(how == "bytes" for _, how in checked)
+        by_gates = sum(how == "gates" for _, how in checked)
     finally:
         workers.shutdown()
         maker.close()
@@ -131,4 +174,9 @@ def verify(planner: Planner, maker: CandidateMaker, concurrency: int) -> bool | 
         print(f"doit verify: {len(drifts)} of {count} fixture(s) are not what the committed code produces")
         return TaskFailed(f"{len(drifts)} fixture(s) drifted; see above")
     print(f"doit verify: all {count} fixture(s) are what the committed code produces (0 model calls)")
+    if by_bytes or by_gates:
+        print(
+            f"  {by_bytes + by_gates} of them migrated by `doit migrate`: {by_bytes} rebuilt byte for byte "
+            f"through their recorded migrations, {by_gates} checked by their schema and gates only"
+        )
     return True

@@ -14,6 +14,7 @@ alone: neither knows about the store's files, batches or the budget.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,14 +180,15 @@ class AnswerSource:
                     f"`doit fixtures:{name} force=1 replay=off`"
                 )
             self.tally.answered(key, recorded.digest, replayed=True)
-            return Answer(recorded.reply, recorded, True)
+            return Answer(self._migrated(recorded.reply), recorded, True)
         if self.plan.replay == "only" and self.plan.kept_through_schema_change and not fresh:
-            # a record kept through a schema change that did not matter was built from answers
-            # asked under the schema before: it is rebuilt from them (``doit verify``)
+            # a record kept through a schema change that did not matter (or migrated through one)
+            # was built from answers asked under the schema before: it is rebuilt from them
+            # (``doit verify``)
             kept = store.under_another_schema(request, round_, self.plan.built_from)
             if kept is not None:
                 self.tally.answered(kept[0], kept[1].digest, replayed=True)
-                return Answer(kept[1].reply, kept[1], True)
+                return Answer(self._migrated(kept[1].reply), kept[1], True)
         if self.plan.replay == "only":
             raise ReplayMiss(self._miss(store, request, round_, refused))
         with self._naming_fixture():
@@ -203,6 +205,11 @@ class AnswerSource:
         stored = store.put(key, request, reply, name, round_)
         self.tally.answered(key, stored.digest, replayed=False)
         return Answer(reply, stored, False)
+
+    def _migrated(self, reply: ModelReply) -> ModelReply:
+        """A replayed answer as the fixture's recorded migrations make it (none: as recorded)."""
+        migration = self.plan.answer_migration
+        return reply if migration is None else dataclasses.replace(reply, text=migration(reply.text))
 
     async def _ask(self, request: ModelRequest) -> ModelReply:
         await self.budget.before_call()

@@ -26,6 +26,7 @@ from ..._provenance import Provenance, parse_provenance, read_provenance
 from ..._schema import SchemaAdapter, canonical_json
 from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
 from .._config import ReplayMode
+from .._errors import GenerationError
 from .._field_change import FieldFill, FillRefused, fill_data, plan_fill
 from .._fixture_plan import FixtureInputs, FixturePlan
 from .._spec import FixtureSpec
@@ -309,6 +310,17 @@ class Planner:
             reason = f"{change} (additive); {fill.words()}"
             self._fills[spec.name] = fill
         return dataclasses.replace(status, reason=reason, check=SCHEMA_KEPT)
+
+    def schemas_used_now(self, name: str, record: Provenance) -> dict[str, SchemaAdapter[Any]]:
+        """The other schemas ``record``'s generator asked the model for, as they are now, by name
+        (a record kept or migrated is brought up to them); ``GenerationError`` when one is gone."""
+        used = {}
+        for schema in sorted((record.fingerprint or {}).get("schemas_used") or {}):
+            adapter = self.resolver.named_adapter(schema)
+            if adapter is None:
+                raise GenerationError(f"fixture {name}: schema {schema} is gone; rebuild it with force=1")
+            used[schema] = adapter
+        return used
 
     # -- what a rebuild is planned from --------------------------------------------------
 
