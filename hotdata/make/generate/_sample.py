@@ -48,6 +48,8 @@ Moment = datetime
 Number = int | float
 N = TypeVar("N", int, float)
 T = TypeVar("T")
+K = TypeVar("K", bound=str)  # a category: a str, or a Literal of them, given back as it was typed
+C = TypeVar("C", bound=str)
 Gender = Literal["female", "male"]
 # (subject, object, possessive) by gender; a name of no known gender is "they"
 PRONOUNS: dict[Gender | None, tuple[str, str, str]] = {
@@ -301,13 +303,13 @@ class Sampler:
 
     # categories
 
-    def category(self, weights: Mapping[str, Number] | Sequence[str]) -> str:
+    def category(self, weights: Mapping[K, Number] | Sequence[K]) -> K:
         """One key of ``weights`` ({"open": 3, "closed": 1}: open three times as often), or one
         item of a list, all equally likely."""
         keys, values = self._weights(weights, "category")
         return self._random().choices(keys, weights=values)[0]
 
-    def subcategory(self, category: str, options: Mapping[str, Mapping[str, Number] | Sequence[str]]) -> str:
+    def subcategory(self, category: C, options: Mapping[C, Mapping[K, Number] | Sequence[K]]) -> K:
         """One subcategory of ``category``: ``options`` maps each category to its list (or weights)."""
         if category not in options:
             known = ", ".join(repr(k) for k in options)
@@ -326,7 +328,7 @@ class Sampler:
         return self._random().sample(list(options), k)
 
     @staticmethod
-    def _weights(weights: Mapping[str, Number] | Sequence[str], what: str) -> tuple[list[str], list[float]]:
+    def _weights(weights: Mapping[K, Number] | Sequence[K], what: str) -> tuple[list[K], list[float]]:
         if isinstance(weights, str):
             raise SampleError(
                 f"ctx.sample.{what}: give a list or a mapping of weights, not the string {weights!r}"
