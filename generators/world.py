@@ -1,21 +1,21 @@
-"""Gardens, state machines and thought streams: structure computed here, prose by the model.
+"""Gardens, state machines and thought streams: structure drawn here, prose by the model.
 
-Every prose field is asked for on its own (``ctx.write``) with an opener that pins
-its subject; the openers rotate with the variant, so two variants of one family
-never read alike.
+Structure (who, how coherent, which state, which trigger, when) is drawn with
+``ctx.sample``. Every prose field is asked for on its own (``ctx.write``) with an opener
+that pins its subject; the openers rotate with the variant, so two variants of one
+family never read alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from hotdata.make import GenerationContext, fixture
 
+from .crew import crew
 from .schemas import GardenAgent, GardenSnapshot, PolynomialState, Thought, ThoughtsStream, Transition
-
-GARDENERS = ("Juniper", "Basalt", "Wren", "Calder", "Ilex", "Moss")
 
 OPENERS: dict[str, tuple[str, ...]] = {
     "open": (
@@ -54,19 +54,26 @@ STANCES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+# How coherent a garden is, by mode: the mean and spread of a normal draw, within bounds.
+COHERENCE: dict[str, tuple[float, float, float, float]] = {
+    "converging": (0.78, 0.08, 0.55, 0.97),
+    "diverging": (0.2, 0.08, 0.03, 0.4),
+}
+
 # Trigger labels are structure: a 135M model's own 2-6 word labels were junk most of the time.
-TRIGGERS = (
-    "new signal arrives",
-    "evidence crosses threshold",
-    "options ranked",
-    "plan approved",
-    "action completes",
-    "feedback received",
-    "timer expires",
-    "confidence drops",
-    "goal reached",
-    "anomaly detected",
-)
+# What ends a state depends on its kind; the weights say how common each event is.
+StateKind = Literal["sensing", "deciding", "acting"]
+TRIGGERS: dict[StateKind, dict[str, int]] = {
+    "sensing": {"new signal arrives": 3, "scan completes": 2, "anomaly detected": 1, "sensor sweep done": 1},
+    "deciding": {
+        "options ranked": 2,
+        "evidence crosses threshold": 2,
+        "plan approved": 2,
+        "confidence drops": 1,
+        "fault isolated": 1,
+    },
+    "acting": {"action completes": 3, "feedback received": 2, "goal reached": 1, "timer expires": 1},
+}
 
 THOUGHT_HINTS = {
     "observation": "something you notice right now",
@@ -97,22 +104,29 @@ def names_at_least(text: str, names: Sequence[str], count: int, what: str) -> li
     schema=GardenSnapshot,
     template="garden.j2",
     variants=[
-        {"variant": "main_converging", "mode": "converging", "coherence": 0.86, "index": 0},
-        {"variant": "experiment_diverging", "mode": "diverging", "coherence": 0.21, "index": 1},
-        {"variant": "late_converging", "mode": "converging", "coherence": 0.71, "index": 2},
-        {"variant": "split_diverging", "mode": "diverging", "coherence": 0.12, "index": 3},
+        {"variant": "main_converging", "mode": "converging", "index": 0},
+        {"variant": "experiment_diverging", "mode": "diverging", "index": 1},
+        {"variant": "late_converging", "mode": "converging", "index": 2},
+        {"variant": "split_diverging", "mode": "diverging", "index": 3},
     ],
 )
 async def generate_garden(
     ctx: GenerationContext,
     variant: str,
     mode: Literal["converging", "diverging"],
-    coherence: float,
     index: int,
 ) -> GardenSnapshot:
-    names = ctx.rng.sample(GARDENERS, 3)
+    people = crew(ctx, 3)
+    names = [p.first_name for p in people]
     a, b, c = names
-    about = ctx.render(names=names).strip()
+    mean, spread, low, high = COHERENCE[mode]
+    coherence = round(ctx.sample.gaussian(mean, spread, low=low, high=high), 2)
+    cares = [STANCES[mode][(index + i) % len(STANCES[mode])] for i in range(len(names))]
+    # each agent says what it cares about with its pronoun: the model then refers to it rightly
+    about = ctx.render(
+        names=names,
+        says=[f"{p.first_name} says {p.pronoun} {care}" for p, (care, _) in zip(people, cares, strict=True)],
+    ).strip()
     narrative = await ctx.write(
         f"{about}\nTell how their debate goes.",
         start=[opener("open", index, a=a), opener(mode, index, b=b, c=c)],
@@ -122,8 +136,7 @@ async def generate_garden(
         check=lambda text: names_at_least(text, names, 2, "agents"),
     )
     stances: list[str] = []
-    for i, name in enumerate(names):
-        care, start = STANCES[mode][(index + i) % len(STANCES[mode])]
+    for name, (care, start) in zip(names, cares, strict=True):
         stances.append(
             await ctx.write(
                 f"{about}\n{name} {care}. Write {name}'s position in one short sentence, in the first person.",
@@ -147,45 +160,40 @@ async def generate_garden(
     variants=[
         {
             "variant": "three_phase_cycle",
-            "agent": "Vesper",
             "positions": ["sense", "weigh", "commit"],
+            "kinds": ["sensing", "deciding", "acting"],
             "duties": ["reads the station's sensors", "compares the options", "acts on the best one"],
-            "current": 1,
-            "index": 0,
         },
         {
             "variant": "ooda_loop",
-            "agent": "Kestrel",
             "positions": ["observe", "orient", "decide", "act"],
+            "kinds": ["sensing", "deciding", "deciding", "acting"],
             "duties": [
                 "watches the docking bay",
                 "checks what changed",
                 "picks a response",
                 "carries it out",
             ],
-            "current": 2,
-            "index": 1,
         },
         {
             "variant": "repair_cycle",
-            "agent": "Basalt",
             "positions": ["scan", "diagnose", "repair"],
+            "kinds": ["sensing", "deciding", "acting"],
             "duties": ["scans the hull for faults", "finds the cause", "fixes the damaged panel"],
-            "current": 0,
-            "index": 2,
         },
     ],
 )
 async def generate_polynomial_state(
     ctx: GenerationContext,
     variant: str,
-    agent: str,
     positions: list[str],
+    kinds: list[StateKind],
     duties: list[str],
-    current: int,
-    index: int,
 ) -> PolynomialState:
-    about = ctx.render().strip()
+    (person,) = crew(ctx, 1)
+    agent = person.first_name
+    current = ctx.sample.integer(0, len(positions) - 1)
+    about = ctx.render(agent=agent, pronoun=person.pronoun, current=current).strip()
     # the plainest openers, one state each: a loop described in other words came out garbled
     here, after = positions[current], positions[(current + 1) % len(positions)]
     description = await ctx.write(
@@ -196,12 +204,14 @@ async def generate_polynomial_state(
         protect=[*positions, agent],
         check=lambda text: names_at_least(text, positions, 2, "states"),
     )
-    # The cycle is structure: each move gets its own trigger label.
-    labels = ctx.rng.sample(TRIGGERS, len(positions))
-    transitions = [
-        Transition(source=state, target=positions[(i + 1) % len(positions)], trigger=labels[i])
-        for i, state in enumerate(positions)
-    ]
+    # The cycle is structure: each move gets its own trigger, one that ends a state of its kind.
+    transitions: list[Transition] = []
+    for i, (state, kind) in enumerate(zip(positions, kinds, strict=True)):
+        used = {t.trigger for t in transitions}
+        trigger = ctx.sample.category({t: w for t, w in TRIGGERS[kind].items() if t not in used})
+        transitions.append(
+            Transition(source=state, target=positions[(i + 1) % len(positions)], trigger=trigger)
+        )
     return PolynomialState(
         id=variant,
         positions=positions,
@@ -218,33 +228,32 @@ async def generate_polynomial_state(
     variants=[
         {
             "agent": "soul_deliberating",
-            "name": "Halcyon",
             "mood": "torn between two options",
             "situation": "a storm front is moving over the eastern ridge",
-            "start": "2026-03-14T09:00:00+00:00",
+            "day": "2026-03-14",
             "index": 0,
         },
         {
             "agent": "soul_in_crisis",
-            "name": "Vesper",
             "mood": "close to breaking down",
             "situation": "the drone has little battery left",
-            "start": "2026-03-14T22:40:00+00:00",
+            "day": "2026-03-14",
             "index": 1,
         },
         {
             "agent": "cockpit_calm",
-            "name": "Marlow",
             "mood": "calm and focused",
             "situation": "the usual landing pad at the quarry is flooded",
-            "start": "2026-03-15T06:15:00+00:00",
+            "day": "2026-03-15",
             "index": 2,
         },
     ],
 )
 async def generate_thoughts_stream(
-    ctx: GenerationContext, agent: str, name: str, mood: str, situation: str, start: str, index: int
+    ctx: GenerationContext, agent: str, mood: str, situation: str, day: str, index: int
 ) -> ThoughtsStream:
+    (person,) = crew(ctx, 1)
+    name = person.first_name
     about = ctx.render(agent=name).strip()
     texts: list[str] = []
     for kind, hint in THOUGHT_HINTS.items():
@@ -259,9 +268,10 @@ async def generate_thoughts_stream(
                 avoid=texts,
             )
         )
-    begin = datetime.fromisoformat(start).astimezone(UTC)
-    thoughts = [
-        Thought(at=begin + timedelta(seconds=37 * i + ctx.rng.randint(0, 20)), kind=kind, text=text)
-        for i, (kind, text) in enumerate(zip(THOUGHT_HINTS, texts, strict=True))
-    ]
+    # a working day's moment, then each thought a few seconds to two minutes after the last
+    at: datetime = ctx.sample.datetime(f"{day}T06:00", f"{day}T23:00")
+    thoughts: list[Thought] = []
+    for kind, text in zip(THOUGHT_HINTS, texts, strict=True):
+        thoughts.append(Thought(at=at, kind=kind, text=text))
+        at += ctx.sample.duration("15s", "2m")
     return ThoughtsStream(agent=name, thoughts=thoughts)
