@@ -35,22 +35,28 @@ OPENERS: dict[str, tuple[str, ...]] = {
     "doubt": ("But what if", "What if", "I am not sure that", "Maybe I am wrong and"),
     "memory": ("Last winter,", "I remember when", "Once before,", "Two seasons ago,"),
     "plan": ("First, I will", "My plan is to", "Next, I will", "I am going to"),
-    "decision": ("In the end, I", "So I decide to", "My decision is to", "I choose to"),
+    "decision": ("In the end, I decide to", "So I decide to", "My decision is to", "I choose to"),
 }
 
-# (what the agent cares about, how its stance begins): on topic and distinct by construction.
+# (what the agent cares about, how its stance begins): on topic and distinct by construction,
+# begun in the first person. Two sets of three per mode, one for each garden of that mode:
+# gardens that shared an opener and a care wrote the same sentence word for word.
 STANCES: dict[str, tuple[tuple[str, str], ...]] = {
     "converging": (
         ("cares most about the ice-core record", "I think the ice cores"),
         ("thinks a small crew could winter there", "I am sure a small crew"),
         ("trusts the supply planes", "As long as the supply planes"),
-        ("values the winter measurements", "The winter measurements"),
+        ("values the winter measurements", "I value the winter measurements because"),
+        ("wants the station's lab kept warm", "I would keep the lab"),
+        ("thinks the others are right about the risk", "I agree that"),
     ),
     "diverging": (
         ("cares most about the ice-core record", "We cannot abandon"),
         ("fears the sea ice", "We must close"),
         ("puts the crew's safety first", "No data is worth risking"),
         ("worries about money", "We cannot afford"),
+        ("does not trust the weather forecasts", "I do not trust"),
+        ("thinks the station is needed for rescues", "If we close the station,"),
     ),
 }
 
@@ -90,8 +96,9 @@ def opener(key: str, variant: int, **names: str) -> str:
 
 
 def speaker_not_named(name: str) -> Callable[[str], list[str]]:
-    """A stance is said by its agent: one that names its own speaker reads as a quote of someone else."""
-    return lambda text: [f"the stance of {name} names {name}"] if name in text else []
+    """A stance or a thought is said by its agent: one that names its own speaker (in any
+    case) reads as a quote of someone else."""
+    return lambda text: [f"the words of {name} name {name}"] if name.lower() in text.lower() else []
 
 
 def names_at_least(text: str, names: Sequence[str], count: int, what: str) -> list[str]:
@@ -121,7 +128,9 @@ async def generate_garden(
     a, b, c = names
     mean, spread, low, high = COHERENCE[mode]
     coherence = round(ctx.sample.gaussian(mean, spread, low=low, high=high), 2)
-    cares = [STANCES[mode][(index + i) % len(STANCES[mode])] for i in range(len(names))]
+    # the two gardens of a mode (index 0 and 2, 1 and 3) take different sets of stances
+    first = 3 * (index // 2)
+    cares = STANCES[mode][first : first + 3]
     # each agent says what it cares about with its pronoun: the model then refers to it rightly
     about = ctx.render(
         names=names,
@@ -195,10 +204,12 @@ async def generate_polynomial_state(
     current = ctx.sample.integer(0, len(positions) - 1)
     about = ctx.render(agent=agent, pronoun=person.pronoun, current=current).strip()
     # the plainest openers, one state each: a loop described in other words came out garbled
-    here, after = positions[current], positions[(current + 1) % len(positions)]
+    following = (current + 1) % len(positions)
+    here, after = positions[current], positions[following]
+    verbs = [duty.split()[0] for duty in duties]  # each state's verb pins what the agent does there
     description = await ctx.write(
         f"{about}\nIn two sentences, explain what {agent} does in each state.",
-        start=[f"Now in {here}, {agent}", f"Next, in {after}, {agent}"],
+        start=[f"Now in {here}, {agent} {verbs[current]}", f"Next, in {after}, {agent} {verbs[following]}"],
         min_length=40,
         max_length=300,
         protect=[*positions, agent],
@@ -266,6 +277,7 @@ async def generate_thoughts_stream(
                 max_length=140,
                 protect=[name],
                 avoid=texts,
+                check=speaker_not_named(name),
             )
         )
     # a working day's moment, then each thought a few seconds to two minutes after the last
