@@ -145,10 +145,13 @@ async def generate_garden(
         check=lambda text: names_at_least(text, names, 2, "agents"),
     )
     stances: list[str] = []
-    for name, (care, start) in zip(names, cares, strict=True):
+    for person, (care, start) in zip(people, cares, strict=True):
+        name = person.first_name
+        # "{name}'s position" in the instruction came back as "... Alondra's opinion ..."
         stances.append(
             await ctx.write(
-                f"{about}\n{name} {care}. Write {name}'s position in one short sentence, in the first person.",
+                f"{about}\n{name} {care}. Say {person.possessive} position in one short sentence, "
+                "in the first person, as I or we.",
                 start=start,
                 sentences=1,
                 min_length=10,
@@ -156,6 +159,7 @@ async def generate_garden(
                 protect=names,
                 avoid=stances,
                 check=speaker_not_named(name),
+                best_of=3,
             )
         )
     agents = [GardenAgent(name=name, stance=stance) for name, stance in zip(names, stances, strict=True)]
