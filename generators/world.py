@@ -48,7 +48,7 @@ STANCES: dict[str, tuple[tuple[str, str], ...]] = {
         ("trusts the supply planes", "As long as the supply planes"),
         ("values the winter measurements", "I value the winter measurements because"),
         ("wants the station's lab kept warm", "I would keep the lab"),
-        ("thinks the others are right about the risk", "I agree that"),
+        ("wants the runway kept clear for the planes", "I will keep the runway"),
     ),
     "diverging": (
         ("cares most about the ice-core record", "We cannot abandon"),
