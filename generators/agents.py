@@ -7,6 +7,8 @@ prose, one field at a time, as free text begun for it (``ctx.write``).
 
 from __future__ import annotations
 
+import re
+
 from hotdata.make import GenerationContext, fixture
 
 from .crew import crew
@@ -57,7 +59,7 @@ TIES: dict[Relation, str] = {
     "rival": "distrusts {x}",
     "mentor": "learns from {x}",
     "student": "teaches {x}",
-    "observer": "is watched by {x}",
+    "observer": "has {x} sit in on {their} shifts",  # "is watched by" made every text about watching
 }
 STRENGTH: dict[Relation, tuple[float, float]] = {
     "ally": (0.75, 0.12),
@@ -66,6 +68,13 @@ STRENGTH: dict[Relation, tuple[float, float]] = {
     "student": (0.5, 0.15),
     "observer": (0.3, 0.1),
 }
+
+
+def one_action(text: str) -> list[str]:
+    """An activity is one thing done: a second clause ("..., but she's not there") was junk."""
+    return (
+        [f"the activity goes on after one action: {text!r}"] if re.search(r", (and|but|while) ", text) else []
+    )
 
 
 @fixture(
@@ -90,7 +99,7 @@ async def generate_rich_agent_snapshot(
         mean, spread = STRENGTH[kind]
         strength = ctx.sample.gaussian(mean, spread, low=0.05, high=1.0)
         connections.append(Connection(target=other.first_name, relation=kind, strength=round(strength, 2)))
-    ties = [TIES[c.relation].format(x=c.target) for c in connections]
+    ties = [TIES[c.relation].format(x=c.target, their=agent.possessive) for c in connections]
     entropy = round(ctx.sample.gaussian(ENTROPY[phase], 0.06, low=0.0, high=1.0), 2)
     verb = ctx.sample.subcategory(ctx.sample.category(ACTIVITY_KINDS[phase]), ACTIVITIES)
     about = ctx.render(name=name, pronoun=agent.pronoun, mood=MOODS[phase], ties=ties).strip()
@@ -103,6 +112,7 @@ async def generate_rich_agent_snapshot(
         max_length=100,
         max_words=16,
         protect=people,
+        check=one_action,
     )
     activity = doing.removeprefix(f"{name} is ")
     activity = activity[:1].upper() + activity[1:]
