@@ -22,7 +22,7 @@ OPENERS: dict[str, tuple[str, ...]] = {
         "{a} opens the debate by arguing that",
         "{a} starts by insisting that",
         "From the first minute, {a} argues that",
-        "{a} reminds the others that",
+        "{a} warns the others that",
     ),
     "converging": (
         "By the end, {b} and {c}",
@@ -31,7 +31,12 @@ OPENERS: dict[str, tuple[str, ...]] = {
         "In the end, {b} and {c}",
     ),
     "diverging": ("But {b} and {c}", "{b} and {c}, however,", "Neither {b} nor {c}", "Meanwhile {b} and {c}"),
-    "observation": ("Right now, the", "Out there, the", "On my screen, the", "I notice that the"),
+    "observation": (
+        "Right now, the",
+        "Out on the ridge, the drone",
+        "On my screen, the",
+        "I notice that the",
+    ),
     "doubt": ("But what if", "What if", "I am not sure that", "Maybe I am wrong and"),
     "memory": ("Last winter,", "I remember when", "Once before,", "Two seasons ago,"),
     "plan": ("First, I will", "My plan is to", "Next, I will", "I am going to"),
@@ -185,7 +190,7 @@ async def generate_garden(
                 "watches the docking bay",
                 "checks what changed",
                 "picks a response",
-                "carries it out",
+                "sends the chosen response to the crew",
             ],
         },
         {
