@@ -190,7 +190,7 @@ async def generate_garden(
                 "watches the docking bay",
                 "checks what changed",
                 "picks a response",
-                "sends the chosen response to the crew",
+                "docks the supply ship",
             ],
         },
         {
