@@ -92,23 +92,34 @@ def bodies(project: Path, prefix: str) -> dict[str, str]:
     }
 
 
+def built_project(
+    tmp: Path, server: FakeOpenAIServer, gens: str, templates: dict[str, str], pyproject: str = PYPROJECT
+) -> tuple[Path, dict[str, str]]:
+    """A project in ``tmp`` of one generator module (``gens``) and ``templates`` (name -> text),
+    answered by model fake-gpt of ``server`` and built once; its root and the environment to run
+    doit in (the requests of that first build are forgotten)."""
+    project = tmp / "project"
+    (project / "gens").mkdir(parents=True)
+    (project / "templates").mkdir()
+    (project / "pyproject.toml").write_text(pyproject)
+    (project / "gens" / "__init__.py").write_text(gens)
+    for name, text in templates.items():
+        (project / "templates" / name).write_text(text)
+    (project / "dodo.py").write_text(
+        "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
+    )
+    server.write_llm_config(tmp / "llm", "fake-gpt")
+    env = clean_env(LLM_USER_PATH=str(tmp / "llm"))
+    run_doit(project, env, "fixtures")
+    chat_requests(server)
+    return project, env
+
+
 def measure(n: int) -> list[dict[str, Any]]:
     half = n // 2
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(seed=2) as server:
-        project = Path(tmp) / "project"
-        (project / "gens").mkdir(parents=True)
-        (project / "templates").mkdir()
-        (project / "pyproject.toml").write_text(PYPROJECT)
-        (project / "gens" / "__init__.py").write_text(GENS.format(half=half))
-        (project / "templates" / "card.j2").write_text("A card numbered {{ i }}.\n")
-        (project / "templates" / "note.j2").write_text("A note numbered {{ i }}.\n")
-        (project / "dodo.py").write_text(
-            "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
-        )
-        server.write_llm_config(Path(tmp) / "llm", "fake-gpt")
-        env = clean_env(LLM_USER_PATH=str(Path(tmp) / "llm"))
-        run_doit(project, env, "fixtures")
-        chat_requests(server)
+        templates = {"card.j2": "A card numbered {{ i }}.\n", "note.j2": "A note numbered {{ i }}.\n"}
+        project, env = built_project(Path(tmp), server, GENS.format(half=half), templates)
         before = bodies(project, "cards")
 
         gens = project / "gens" / "__init__.py"  # (a) post-processing code of one generator

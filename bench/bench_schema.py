@@ -1,42 +1,42 @@
-"""A schema change that does not matter: what a description change costs, against a full rebuild.
+"""Schema changes: what each kind costs, against the full rebuild it was before.
 
-Run: python -m bench.bench_schema [N] [--record]   (default N = 200; ``--record`` writes the
-     figures into bench/results.json)
+Run: python -m bench.bench_schema [N] [--repeats R] [--record]   (default N = 200, R = 3;
+     ``--record`` writes the figures into bench/results.json)
 
-N fixtures of one generator, answered by the fake OpenAI server over real HTTP. The schema's
-field description changes: `doit fixtures` keeps every data file (revalidated) and rewrites
-only the records, with 0 requests. Beside it, from the same project and run: the full rebuild
-the same change cost before (issue 25: every fixture asked again), measured as
-`doit fixtures force=1 replay=off`. Only the description change is measured here; the other
-changes issue 25 lists (new field, rename, ...) are still full rebuilds.
+N fixtures of one generator, answered by the fake OpenAI server over real HTTP, built once. Each
+change is then made on a fresh copy of that project, R times: `doit fixtures` (its requests, the
+string values kept byte for byte at the same JSON pointer, its median seconds), and beside it, on
+the same copy and in the same run, the full rebuild the change cost before issue 25 (every fixture
+asked again): `doit fixtures force=1 replay=off`. After the first build the fake answers from
+another seed, as a model samples anew: what is asked again is written again. The changes: a new field with a default (filled
+from the schema's default, no call), a new required prose field and a renamed field (rebuilt), a
+field description and a tightened `max_length` the data meets (record updated, no call).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import clean_env
-from bench.bench_replay import chat_requests, run_doit
+from bench import bench_replay
+from bench.bench_replay import built_project, chat_requests, run_doit
 from bench.figure import Target, figure
 from hotdata.testing import FakeOpenAIServer
 
-COMMAND = "python -m bench.bench_schema {n}"
+COMMAND = "python -m bench.bench_schema {n} --repeats {repeats}"
 
-PYPROJECT = """
-[tool.hotdata]
-generators = ["gens"]
-templates_dir = "templates"
-model = "fake-gpt"
-concurrency = 16
-
-[tool.hotdata.retries]
-backoff_initial = 0.01
-backoff_max = 0.05
-"""
+# The fake writes from a vocabulary of a few dozen words: 200 one-line summaries of it are alike
+# by chance, and the near-duplicate gate (0.5 by default) would refuse some of a rebuild's. What is
+# measured here is the change, not the fake's vocabulary.
+PYPROJECT = bench_replay.PYPROJECT + "\n[tool.hotdata.quality]\nnear_duplicate_threshold = 0.95\n"
 
 GENS = """
 from pydantic import BaseModel, Field
@@ -54,90 +54,190 @@ async def card(ctx, i):
 """
 
 
-def data_files(project: Path) -> dict[str, bytes]:
-    return {
-        p.name: p.read_bytes()
-        for p in sorted((project / "fixtures" / "cards").glob("*.json"))
-        if not p.name.endswith(".meta.json")
-    }
+def strings(project: Path) -> dict[tuple[str, str], str]:
+    """Every string value of the data files, by (file, JSON pointer)."""
+    found: dict[tuple[str, str], str] = {}
+
+    def walk(name: str, value: Any, pointer: str) -> None:
+        if isinstance(value, str):
+            found[name, pointer] = value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(name, item, f"{pointer}/{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(name, item, f"{pointer}/{i}")
+
+    for path in sorted((project / "fixtures" / "cards").glob("*.json")):
+        if not path.name.endswith(".meta.json"):
+            walk(path.name, json.loads(path.read_bytes()), "")
+    return found
 
 
-def measure(n: int) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(seed=3) as server:
-        project = Path(tmp) / "project"
-        (project / "gens").mkdir(parents=True)
-        (project / "templates").mkdir()
-        (project / "pyproject.toml").write_text(PYPROJECT)
-        (project / "gens" / "__init__.py").write_text(GENS.format(n=n))
-        (project / "templates" / "card.j2").write_text("A card numbered {{ i }}.\n")
-        (project / "dodo.py").write_text(
-            "from hotdata.make import doit_project\nglobals().update(doit_project())\n"
-        )
-        server.write_llm_config(Path(tmp) / "llm", "fake-gpt")
-        env = clean_env(LLM_USER_PATH=str(Path(tmp) / "llm"))
-        run_doit(project, env, "fixtures")
-        chat_requests(server)
-        before = data_files(project)
+def kept(before: dict[tuple[str, str], str], project: Path) -> int:
+    after = strings(project)
+    return sum(after.get(where) == value for where, value in before.items())
 
+
+@dataclass(frozen=True)
+class Change:
+    key: str  # in the metric names
+    words: str  # in the labels
+    old: str  # the schema's text before ...
+    new: str  # ... and after ("{longest}": the longest body of the first build)
+    free: bool  # the data is kept: 0 requests is its target
+
+
+BODY = '    body: str = Field(max_length=2000, description="The card\'s text.")\n'
+CHANGES = (
+    Change("default", "a field with a default added", BODY, BODY + "    tags: list[str] = []\n", True),
+    Change(
+        "required",
+        "a required prose field added",
+        BODY,
+        BODY + '    summary: str = Field(description="The card in one line.")\n',
+        False,
+    ),
+    Change("description", "a field description changed", "The card's text.", "What the card says.", True),
+    Change(
+        "max_length",
+        "`max_length` tightened, the data meets it",
+        "max_length=2000",
+        "max_length={longest}",
+        True,
+    ),
+    Change("rename", "a field renamed", "    body: str", "    text: str", False),
+)
+
+
+@dataclass
+class Runs:
+    """One change's repeats: the change's `doit fixtures` and the full rebuild beside it."""
+
+    seconds: list[float] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)
+    full_seconds: list[float] = field(default_factory=list)
+    full_requests: list[int] = field(default_factory=list)
+    full_kept: list[int] = field(default_factory=list)
+    ok: bool = True
+    verify: str = ""  # what `doit verify` said after the change's build, in words
+
+
+def verify_words(project: Path, env: dict[str, str], server: FakeOpenAIServer) -> str:
+    """`doit verify` after a build that kept the data: passes, or how many drifted (said, not hidden:
+    a figure whose kept data verify refuses is shown with it)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "doit", "verify"], cwd=project, env=env, capture_output=True, text=True
+    )
+    asked = chat_requests(server)
+    said = [
+        line.removeprefix("doit verify: ")
+        for line in proc.stdout.splitlines()
+        if line.startswith("doit verify: ")
+    ]
+    if proc.returncode == 0:
+        return f"; `doit verify` after: passes, {asked} requests"
+    return f"; `doit verify` after: {said[-1] if said else 'failed'}, {asked} requests"
+
+
+def measure_change(
+    change: Change, base: Path, env: dict[str, str], server: FakeOpenAIServer, n: int, repeats: int
+) -> Runs:
+    before = strings(base)
+    longest = max(len(v) for (_, pointer), v in before.items() if pointer == "/body")
+    runs = Runs()
+    for repeat in range(repeats):
+        project = base.parent / f"{change.key}-{repeat}"
+        shutil.copytree(base, project, symlinks=True)
         gens = project / "gens" / "__init__.py"
-        gens.write_text(gens.read_text().replace("The card's text.", "What the card says."))
-        kept_wall, kept_out = run_doit(project, env, "fixtures")
-        kept_requests = chat_requests(server)
-        kept = sum(before[name] == data for name, data in data_files(project).items())
-        _, verify_out = run_doit(project, env, "verify")
-        verify_requests = chat_requests(server)
+        text = gens.read_text()
+        assert change.old in text, change.old
+        gens.write_text(text.replace(change.old, change.new.format(longest=longest), 1))
+        server.seed = 100 + 2 * repeat  # what is asked is answered anew, as a model samples anew
+        wall, out = run_doit(project, env, "fixtures")
+        runs.seconds.append(wall)
+        runs.requests.append(chat_requests(server))
+        runs.kept.append(kept(before, project))
+        if change.free:
+            runs.ok &= f"{n} record(s) updated (data kept" in out
+            if repeat == 0:  # is the kept data what the code produces, from the recorded answers?
+                runs.verify = verify_words(project, env, server)
+        server.seed = 101 + 2 * repeat
+        wall, out = run_doit(project, env, "fixtures", "force=1", "replay=off")
+        runs.full_seconds.append(wall)
+        runs.full_requests.append(chat_requests(server))
+        runs.full_kept.append(kept(before, project))
+        runs.ok &= f"{n} generated" in out
+        shutil.rmtree(project)
+    return runs
 
-        gens.write_text(gens.read_text().replace("What the card says.", "The card's words."))
-        full_wall, full_out = run_doit(project, env, "fixtures", "force=1", "replay=off")
-        full_requests = chat_requests(server)
 
+def rows_of(change: Change, runs: Runs, n: int, total: int, repeats: int) -> list[dict[str, Any]]:
+    requests, strings_kept = max(runs.requests), min(runs.kept)
+    full_requests, full_kept = max(runs.full_requests), max(runs.full_kept)
+    seconds, full_seconds = statistics.median(runs.seconds), statistics.median(runs.full_seconds)
     print(
-        f"N = {n}: description change -> {kept_requests} requests, {kept} of {n} data files kept byte "
-        f"for byte ({kept_wall:.1f}s; doit verify after: {verify_requests} requests); full rebuild -> "
-        f"{full_requests} requests ({full_wall:.1f}s)"
+        f"N = {n}, {change.words}: {requests} requests, {strings_kept} of {total} strings kept, "
+        f"{seconds:.1f}s; full rebuild: {full_requests} requests, {full_kept} of {total} strings kept, "
+        f"{full_seconds:.1f}s (medians of {repeats}){runs.verify}"
     )
-    ok = (
-        f"{n} record(s) updated (data kept)" in kept_out
-        and "are what the committed code produces" in verify_out
-        and verify_requests == 0
-        and f"{n} generated" in full_out
-    )
+    command = COMMAND.format(n=n, repeats=repeats)
+    target = Target.value_at_most(0, "requests") if change.free else Target.reported()
     return [
         figure(
-            f"schema_description_requests_{n}",
-            f"schema change, N = {n}: requests after a field description changed "
-            f"({kept} of {n} data files kept byte for byte; a full rebuild asks {full_requests})",
-            value=kept_requests,
+            f"schema_{change.key}_requests_{n}",
+            f"schema change, N = {n}: requests after {change.words} ({strings_kept} of {total} string "
+            f"values kept byte for byte; the full rebuild asks {full_requests}, keeps {full_kept}{runs.verify})",
+            value=requests,
             unit="requests",
             floor=None,
             floor_label=None,
-            target=Target.value_at_most(0, "requests"),
-            also_requires=ok and kept == n,
-            command=COMMAND.format(n=n),
+            target=target,
+            also_requires=runs.ok and (strings_kept == total or not change.free),
+            command=command,
         ),
         figure(
-            f"schema_description_seconds_{n}",
-            f"schema change, N = {n}: `doit fixtures` after a field description changed (0 model calls)",
-            value=kept_wall,
+            f"schema_{change.key}_seconds_{n}",
+            f"schema change, N = {n}: `doit fixtures` after {change.words} ({requests} model calls)",
+            value=seconds,
             unit="s",
-            floor=full_wall,
+            floor=full_seconds,
             floor_label=f"full rebuild of {n} fixtures, fake model (force=1 replay=off, {full_requests} requests)",
             target=Target.reported(),
-            also_requires=ok,
-            command=COMMAND.format(n=n),
+            also_requires=runs.ok,
+            command=command,
         ),
     ]
 
 
-def run(ns: list[int] | None = None) -> list[dict[str, Any]]:
-    return [row for n in ns or [200] for row in measure(n)]
+def measure(n: int, repeats: int = 3) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(seed=3) as server:
+        templates = {"card.j2": "A card numbered {{ i }}.\n"}
+        project, env = built_project(Path(tmp), server, GENS.format(n=n), templates, PYPROJECT)
+        total = len(strings(project))
+        rows = []
+        for change in CHANGES:
+            runs = measure_change(change, project, env, server, n, repeats)
+            rows += rows_of(change, runs, n, total, repeats)
+    return rows
+
+
+def run(ns: list[int] | None = None, repeats: int = 3) -> list[dict[str, Any]]:
+    return [row for n in ns or [200] for row in measure(n, repeats)]
 
 
 def main(argv: list[str]) -> int:
     record = "--record" in argv
-    ns = [int(a) for a in argv if a != "--record"] or None
+    args = [a for a in argv if a != "--record"]
+    repeats = 3
+    if "--repeats" in args:
+        at = args.index("--repeats")
+        repeats = int(args[at + 1])
+        del args[at : at + 2]
+    ns = [int(a) for a in args] or None
     load_before = os.getloadavg()[0]
-    rows = run(ns)
+    rows = run(ns, repeats)
     if record:
         from bench.__main__ import record as write_rows
 

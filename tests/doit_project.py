@@ -202,3 +202,44 @@ def git(cwd: Path, *args: str) -> str:
         "GIT_COMMITTER_EMAIL": "t@example.invalid",
     }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def fake_gpt_project(
+    tmp: Path, server: FakeOpenAIServer, files: dict[str, str]
+) -> tuple[Project, dict[str, str]]:
+    """A project with ``files`` (path -> text) built once by model ``fake-gpt`` of ``server``, and
+    the environment that selects that model; the requests of that first build are forgotten."""
+    proj = Project.create(tmp)
+    for rel, text in files.items():
+        proj.path(rel).write_text(text)
+    user_dir = tmp / "llm"
+    server.write_llm_config(user_dir, "fake-gpt")
+    env = {"LLM_USER_PATH": str(user_dir), "HOTDATA_MODEL": "fake-gpt"}
+    proj.doit("fixtures", env=env, check=True)
+    completions(server)
+    return proj, env
+
+
+def completions(server: FakeOpenAIServer) -> int:
+    """How many chat completions ``server`` answered since last asked (then forgets them)."""
+    count = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
+    server.requests.clear()
+    return count
+
+
+def stale_reasons(proj: Project, env: dict[str, str]) -> dict[str, str]:
+    """Each fixture that is not fresh, and why."""
+    return {n: r["reason"] for n, r in proj.status(env).items() if r["state"] != "fresh"}
+
+
+def read_record(proj: Project, name: str) -> dict[str, Any]:
+    """The committed provenance record of fixture ``name``."""
+    loaded: dict[str, Any] = json.loads(proj.path(f"fixtures/{name}.meta.json").read_text())
+    return loaded
+
+
+def verify_asks_nothing(proj: Project, env: dict[str, str], server: FakeOpenAIServer, count: int) -> None:
+    """``doit verify``, offline, passes for all ``count`` fixtures without a request to ``server``."""
+    proc = proj.doit("verify", env={**env, "HOTDATA_OFFLINE": "1"}, check=True)
+    assert f"all {count} fixture(s) are what the committed code produces (0 model calls)" in proc.stdout
+    assert completions(server) == 0

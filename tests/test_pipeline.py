@@ -101,7 +101,15 @@ def test_schema_field_rebuilds_but_module_docstring_does_not(project: Project) -
         "    summary: str = Field(max_length=200)\n",
         "    summary: str = Field(max_length=200)\n    mood: str = 'calm'\n",
     )
-    assert project.status()["agents/crisis"]["reason"] == "schema: field `mood` added (additive)"
+    reason = project.status()["agents/crisis"]["reason"]
+    assert reason.startswith("schema: field `mood` added (additive); /mood filled from the schema's default")
+    project.doit("fixtures", check=True)
+    assert project.calls() == []  # filled from the default, no call
+    # a field without a default is asked of the model: a rebuild
+    project.edit("gens/schemas.py", "    mood: str = 'calm'\n", "    mood: str = 'calm'\n    tone: str\n")
+    assert project.status()["agents/crisis"]["reason"].endswith(
+        "/tone is required (no default in the schema): rebuilt"
+    )
     project.doit("fixtures", check=True)
     assert project.calls() == ["agents/crisis", "agents/deliberating"]
 

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from doit_project import Project
+from doit_project import (
+    Project,
+    completions,
+    fake_gpt_project,
+    read_record,
+    stale_reasons,
+    verify_asks_nothing,
+)
 
 from hotdata.make.plan import ChangeKind, diff_schemas
 from hotdata.testing import FakeOpenAIServer
@@ -75,34 +82,11 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 @pytest.fixture
 def project(tmp_path: Path, server: FakeOpenAIServer) -> tuple[Project, dict[str, str]]:
-    proj = Project.create(tmp_path)
-    proj.path("gens/shapes.py").write_text(SHAPES)
-    proj.path("gens/cards.py").write_text(CARDS)
-    user_dir = tmp_path / "llm"
-    server.write_llm_config(user_dir, "fake-gpt")
-    env = {"LLM_USER_PATH": str(user_dir), "HOTDATA_MODEL": "fake-gpt"}
-    proj.doit("fixtures", env=env, check=True)
-    requests(server)
-    return proj, env
-
-
-def requests(server: FakeOpenAIServer) -> int:
-    count = len([r for r in server.requests if r["path"].endswith("/chat/completions")])
-    server.requests.clear()
-    return count
-
-
-def stale(proj: Project, env: dict[str, str]) -> dict[str, str]:
-    return {n: r["reason"] for n, r in proj.status(env).items() if r["state"] != "fresh"}
+    return fake_gpt_project(tmp_path, server, {"gens/shapes.py": SHAPES, "gens/cards.py": CARDS})
 
 
 def files(proj: Project, *names: str) -> dict[str, bytes]:
     return {n: proj.path(f"fixtures/{n}.json").read_bytes() for n in names}
-
-
-def record(proj: Project, name: str) -> dict[str, object]:
-    loaded: dict[str, object] = json.loads(proj.path(f"fixtures/{name}.meta.json").read_text())
-    return loaded
 
 
 def bodies(proj: Project) -> list[int]:
@@ -115,25 +99,23 @@ def test_a_description_change_updates_the_record_and_asks_nothing(
 ) -> None:
     proj, env = project
     before = files(proj, "cards/0", "cards/1")
-    old = record(proj, "cards/0")
+    old = read_record(proj, "cards/0")
     proj.edit("gens/shapes.py", 'description="The card\'s text."', 'description="What the card says."')
     reason = f"schema: description of `body` changed; {KEPT}"
-    assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
     proc = proj.doit("fixtures", env=env, check=True)
-    assert requests(server) == 0
+    assert completions(server) == 0
     assert "hotdata: 0 generated, 2 record(s) updated (data kept), 4 up to date" in proc.stdout
     assert "cards/0 record updated, data kept" in proc.stdout
     assert files(proj, "cards/0", "cards/1") == before  # byte for byte
-    new = record(proj, "cards/0")
+    new = read_record(proj, "cards/0")
     assert new["schema_hash"] != old["schema_hash"]
     assert new["fingerprint"]["schema"] == new["schema_hash"]  # type: ignore[index]
     assert new["schemas"]["gens.shapes:Card"]["properties"]["body"]["description"] == "What the card says."  # type: ignore[index]
     assert new["answers"] == old["answers"] and new["generated_at"] == old["generated_at"]
     assert new["reason"] == reason and new["kept_through"] == [reason]
-    assert stale(proj, env) == {}
-    proc = proj.doit("verify", env={**env, "HOTDATA_OFFLINE": "1"}, check=True)
-    assert "all 6 fixture(s) are what the committed code produces (0 model calls)" in proc.stdout
-    assert requests(server) == 0
+    assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, server, 6)
 
 
 @pytest.mark.slow
@@ -145,11 +127,11 @@ def test_a_tightened_max_length_the_data_meets_asks_nothing(
     longest = max(bodies(proj))
     proj.edit("gens/shapes.py", "max_length=2000", f"max_length={longest}")
     reason = f"schema: `body` maxLength 2000 → {longest}; {KEPT}"
-    assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
     proj.doit("fixtures", env=env, check=True)
-    assert requests(server) == 0
+    assert completions(server) == 0
     assert files(proj, "cards/0", "cards/1") == before
-    assert stale(proj, env) == {}
+    assert stale_reasons(proj, env) == {}
 
 
 @pytest.mark.slow
@@ -160,26 +142,29 @@ def test_a_tightened_max_length_the_data_exceeds_is_a_rebuild(
     before = files(proj, "cards/0", "cards/1")
     limit = min(bodies(proj)) - 1
     proj.edit("gens/shapes.py", "max_length=2000", f"max_length={limit}")
-    reasons = stale(proj, env)
+    reasons = stale_reasons(proj, env)
     assert set(reasons) == {"cards/0", "cards/1"}
     for reason in reasons.values():
         assert reason.startswith(f"schema: `body` maxLength 2000 → {limit}; the data does not meet it: ")
         assert reason.endswith("(breaking)")
     proj.doit("fixtures", env=env, check=True)
-    assert requests(server) == 2  # asked again under the new schema
+    assert completions(server) == 2  # asked again under the new schema
     after = files(proj, "cards/0", "cards/1")
     assert all(after[n] != before[n] for n in after)
     assert max(bodies(proj)) <= limit
 
 
 @pytest.mark.slow
-def test_an_added_field_is_additive_and_rebuilt(
+def test_an_added_field_is_additive(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
     proj, env = project
     proj.edit("gens/shapes.py", "class Draft", "    tags: list[str] = []\n\n\nclass Draft")
-    reason = "schema: field `tags` added (additive)"
-    assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
+    reason = "schema: field `tags` added (additive); /tags filled from the schema's default, the rest kept — no call"
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+    # a field added to a schema the model is asked under changes what it is asked: a rebuild
+    proj.edit("gens/shapes.py", "class Memo", "    mood: str = 'calm'\n\n\nclass Memo")
+    assert stale_reasons(proj, env)["memos/one"] == "schema Draft: field `mood` added (additive)"
 
 
 @pytest.mark.slow
@@ -189,19 +174,19 @@ def test_a_schema_class_asked_through_ctx_generate_is_a_schema_change_not_code(
     proj, env = project
     before = files(proj, "memos/one")
     proj.edit("gens/shapes.py", 'description="What the model writes."', 'description="The memo."')
-    assert stale(proj, env) == {"memos/one": f"schema Draft: description of `text` changed; {KEPT}"}
+    assert stale_reasons(proj, env) == {"memos/one": f"schema Draft: description of `text` changed; {KEPT}"}
     proj.doit("fixtures", env=env, check=True)
-    assert requests(server) == 0
+    assert completions(server) == 0
     assert files(proj, "memos/one") == before
-    copy = record(proj, "memos/one")["schemas"]["gens.shapes:Draft"]  # type: ignore[index]
+    copy = read_record(proj, "memos/one")["schemas"]["gens.shapes:Draft"]  # type: ignore[index]
     assert copy["properties"]["text"]["description"] == "The memo."
     # rebuilt from the answer asked under the Draft before, byte for byte
     proc = proj.doit("verify", env={**env, "HOTDATA_OFFLINE": "1"}, check=True)
     assert "(0 model calls)" in proc.stdout
-    assert requests(server) == 0
+    assert completions(server) == 0
     # a constraint on what the model is asked is asked again: its answers are not revalidated
     proj.edit("gens/shapes.py", "max_length=300", "max_length=299")
-    assert stale(proj, env) == {
+    assert stale_reasons(proj, env) == {
         "memos/one": "schema Draft: `text` maxLength 300 → 299, a constraint on what the model is asked (breaking)"
     }
 
@@ -233,7 +218,7 @@ def test_a_validator_is_code_not_schema(
     # it changes no JSON Schema, and the generator never names Card: the fixture's schema class is
     # followed for the code it holds beyond its fields
     reason = "the generator now uses Card in gens/shapes.py"
-    assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
 
 
 @pytest.mark.slow
@@ -244,11 +229,11 @@ def test_generator_code_changed_with_the_schema_is_a_rebuild(
     proj.edit("gens/shapes.py", 'description="A short title."', 'description="A title."')
     proj.edit("gens/cards.py", 'f" (card {i})"', 'f" (card number {i})"')
     reason = "generator card changed; and schema: description of `title` changed"
-    assert stale(proj, env) == {"cards/0": reason, "cards/1": reason}
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
     proc = proj.doit("fixtures", env=env, check=True)
-    assert requests(server) == 2  # the code decides: rebuilt (its prompts changed: nothing to replay)
+    assert completions(server) == 2  # the code decides: rebuilt (its prompts changed: nothing to replay)
     assert "2 generated" in proc.stdout
-    assert stale(proj, env) == {}
+    assert stale_reasons(proj, env) == {}
 
 
 @pytest.mark.slow
@@ -266,16 +251,16 @@ def test_a_record_from_before_schema_classes_left_the_closure_stays_fresh(
     old["fingerprint"].update(format=3, code=closure, generator=generator)
     del old["schemas"]
     meta.write_text(json.dumps(old))
-    assert stale(proj, env) == {}
+    assert stale_reasons(proj, env) == {}
     proj.edit("gens/cards.py", '" (memo)"', '" (a memo)"')
-    assert stale(proj, env) == {"memos/one": "generator memo changed"}
+    assert stale_reasons(proj, env) == {"memos/one": "generator memo changed"}
     proj.edit("gens/cards.py", '" (a memo)"', '" (memo)"')
     # it keeps no copy of its schemas: its first schema change is a rebuild, as it was
     proj.edit("gens/shapes.py", 'description="What the model writes."', 'description="The memo."')
-    assert stale(proj, env) == {"memos/one": "schema Draft changed"}
+    assert stale_reasons(proj, env) == {"memos/one": "schema Draft changed"}
     proj.doit("fixtures", env=env, check=True)
-    assert requests(server) == 1
-    new = record(proj, "memos/one")
+    assert completions(server) == 1
+    new = read_record(proj, "memos/one")
     assert set(new["schemas"]) == {"gens.shapes:Draft", "gens.shapes:Memo"}  # type: ignore[call-overload]
     assert new["fingerprint"]["format"] == 4  # type: ignore[index]
 
@@ -289,9 +274,9 @@ def test_code_and_schema_changed_together_rebuild_replaying_the_answers_that_mat
     proj.edit("gens/shapes.py", "class Memo(BaseModel):\n", 'class Memo(BaseModel):\n    """A memo."""\n\n')
     proj.edit("gens/cards.py", "Memo(text=draft.text)", "Memo(text=draft.text.upper())")
     reason = "generator memo changed; and schema: description of the schema changed"
-    assert stale(proj, env) == {"memos/one": reason}
+    assert stale_reasons(proj, env) == {"memos/one": reason}
     proc = proj.doit("fixtures", env=env, check=True)
-    assert requests(server) == 0  # the Draft asked of the model is unchanged: its answer is replayed
+    assert completions(server) == 0  # the Draft asked of the model is unchanged: its answer is replayed
     assert "1 generated" in proc.stdout and "1 replayed" in proc.stdout
     after = json.loads(proj.path("fixtures/memos/one.json").read_text())
     assert after["text"] == before["text"].upper()

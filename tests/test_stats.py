@@ -169,7 +169,7 @@ def test_html_page_is_self_contained_with_charts_and_tables(tmp_path: Path) -> N
         parser.tags[0] == "html" and parser.tags.count("svg") >= 6
     )  # tokens, ages, lengths, distinct, enum, refusals
     assert parser.tags.count("table") >= 6
-    assert parser.headings[:3] == ["hotdata catalog: project", "Fixtures", "Fields"]
+    assert parser.headings[:3] == ["hotdata catalog: demo-project", "Fixtures", "Fields"]
     text = " ".join(parser.text)
     assert "never used: resting" in text and "Kestrel Vane" in text and "truncated" in text
     assert not list(page.parent.glob("*.tmp*"))  # written whole, no temp file left

@@ -19,6 +19,7 @@ from .._errors import SchemaError
 from .._provenance import FailedAttempt, Provenance, Repair, Usage, Verdict, sha256_hex
 from .._schema import SchemaAdapter, canonical_json
 from .._version import __version__
+from ._field_change import FillRefused, fill_data
 from ._fixture_plan import FixturePlan
 from .models._seam import ModelReply
 
@@ -183,13 +184,19 @@ def kept_candidate(
     """The committed ``data`` kept, under a record brought up to the schemas as they are now.
 
     For a schema change that does not matter (``plan.SCHEMA_KEPT``): the data was just
-    revalidated against the fixture's schema; the record keeps when and how the data was made
+    revalidated against the fixture's schema (with the new fields of ``plan.fill`` filled in from
+    their defaults, every other value as it was); the record keeps when and how the data was made
     (its answers, usage, ``generated_at``: a ttl still counts from then) and gets the current
     schema hashes and copies, the current fingerprint and the plan's reason. ``used``: the
     other schemas the generator asked for, as they are now, by name."""
     inputs = plan.inputs
     if sha256_hex(data) != record.data_sha256:
         raise InvalidValue(f"{plan.data_path.name} changed since it was revalidated")
+    if plan.fill is not None:
+        try:
+            data = fill_data(inputs.adapter, data, plan.fill)
+        except FillRefused as exc:
+            raise InvalidValue(str(exc)) from None
     errors = inputs.adapter.errors_for(data)
     if errors:
         raise InvalidValue(f"a value that does not validate against {inputs.adapter.label}: {errors[0]}")
@@ -205,6 +212,7 @@ def kept_candidate(
         update={
             "schema_name": inputs.adapter.name,
             "schema_hash": inputs.adapter.schema_hash(),
+            "data_sha256": sha256_hex(data),
             "fingerprint": inputs.fingerprint(
                 templates, {n: a.schema_hash() for n, a in used.items()}, samplers
             ),

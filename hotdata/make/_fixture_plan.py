@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._schema import SchemaAdapter
 from ._config import ReplayMode
+from ._field_change import FieldFill
 from ._spec import FixtureSpec
 from .quality._settings import QualitySettings, UserCheck
 
@@ -148,6 +149,8 @@ class FixturePlan:
     # its record was kept through a schema change: an answer it was built from may have been asked
     # under the schema before, and is replayed for the same request under the schema now (replay only)
     kept_through_schema_change: bool = False
+    # its schema gained fields with defaults: the committed data is kept with them filled in, no call
+    fill: FieldFill | None = None
 
     @property
     def name(self) -> str:

@@ -33,6 +33,7 @@ class Outcome:
     replaced_staged: bool = False  # a newer change replaced one awaiting review
     replayed: int = 0  # answers taken from the store instead of the model
     kept_data: bool = False  # a schema change that did not matter: the record updated, no call
+    filled: tuple[str, ...] = ()  # kept with these new fields filled from the schema's defaults
     # the answers a build that did not finish used (paid for): no record refers to them yet
     answers: tuple[str, ...] = ()
 
@@ -56,10 +57,14 @@ class BuildSummary:
     batches: tuple[str, ...] = ()  # what the run did with batches: collected, failed, submitted
     notes: tuple[str, ...] = ()  # anything else the run has to say (a catalog left unwritten)
     records_updated: int = 0  # data kept under a changed schema: only the record was rewritten
+    filled: int = 0  # of those, kept with new fields filled from the schema's defaults
 
     def lines(self) -> list[str]:
         waiting = f", {len(self.waiting)} waiting for a batch" if self.waiting else ""
-        kept = f", {self.records_updated} record(s) updated (data kept)" if self.records_updated else ""
+        filled = f"; {self.filled} with new fields filled from defaults" if self.filled else ""
+        kept = (
+            f", {self.records_updated} record(s) updated (data kept{filled})" if self.records_updated else ""
+        )
         out = [
             f"hotdata: {self.generated} generated{kept}, {self.up_to_date} up to date, "
             f"{len(self.failed)} failed, {len(self.edited_kept)} edited and kept, "

@@ -183,11 +183,12 @@ class Pipeline:
             replaced_staged="awaiting review" in status.reason,
             replayed=0 if kept else candidate.record.replayed,
             kept_data=kept,
+            filled=() if plan.fill is None or not kept else plan.fill.pointers,
         )
 
     def _kept(self, plan: FixturePlan, status: FixtureStatus) -> Candidate:
         """The committed data under an updated record: its schema changed in a way that does not
-        matter (the planner revalidated it); no model is asked."""
+        matter, or gained fields with defaults, filled in (the planner revalidated it); no model is asked."""
         record = status.record
         assert record is not None  # a SCHEMA_KEPT status always carries the record it judged
         fp = record.fingerprint or {}
@@ -267,9 +268,11 @@ class Pipeline:
         statuses = {n: s for n, s in self._statuses.items() if n not in self._outcomes}
         budget = self.maker.budget
         kept = sum(o.kept_data for o in outcomes)
+        filled = sum(bool(o.filled) for o in outcomes)
         return BuildSummary(
             generated=len(of[OutcomeKind.GENERATED]) + len(of[OutcomeKind.STAGED]) - kept,
             records_updated=kept,
+            filled=filled,
             pending_review=tuple(
                 sorted(
                     [o.name for o in of[OutcomeKind.STAGED]]

@@ -243,14 +243,14 @@ def generate(
 def stats(planner: Planner, json_output: bool, html_path: str, cwd: Path) -> bool | TaskFailed:
     """``doit stats``: the catalog report as text, ``--json``, or an HTML page at ``--html PATH``
     (relative to where doit was started). Unreadable fixtures are listed, never fatal."""
-    from ._stats_page import render_page
+    from ._stats_page import page_title, render_page
     from ._stats_text import print_stats
 
     report = collect_stats(planner)
     if html_path:
         target = cwd / html_path
         try:
-            page = render_page(report, f"hotdata catalog: {planner.fixtures_path.parent.name}")
+            page = render_page(report, page_title(planner.resolver.config.root))
             if target.is_dir():
                 raise CatalogError(f"--html {html_path}: is a directory; give a file name such as stats.html")
             write_atomic(target, page.encode("utf-8"))

@@ -31,7 +31,7 @@ from ..generate._answering import Budget, ReplayMiss
 from ..generate._maker import CandidateMaker
 from ..models import Price, format_usd, price_of
 from ..models._limits import RateLimits
-from ..plan._planner import Planner
+from ..plan._planner import SCHEMA_KEPT, Planner
 
 __all__ = [
     "DEFAULT_USAGE",
@@ -59,7 +59,8 @@ _KIND = {
 # What a provider's batch takes at most (OpenAI: within 24 hours, usually much sooner).
 _BATCH_WINDOW = "within 24 h"
 
-Action = Literal["rebuild", "replay", "fails"]
+# keep: the data is kept (new fields filled from the schema's defaults) and the record updated, no call
+Action = Literal["rebuild", "replay", "keep", "fails"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class FixtureEstimate:
 
     name: str
     reason: str  # the planner's reason in words
-    action: Action  # rebuild (asks the model), replay (recorded answers, free), fails (before any call)
+    action: Action  # rebuild (asks the model), replay (recorded answers, free), keep, fails (before any call)
     model: str
     calls: int
     input_tokens: int
@@ -157,11 +158,14 @@ class RunEstimate:
             return f"nothing to rebuild ({self.up_to_date} up to date); 0 model calls"
         replays = sum(f.action == "replay" for f in self.fixtures)
         fails = sum(f.action == "fails" for f in self.fixtures)
+        keeps = sum(f.action == "keep" for f in self.fixtures)
         # of the stale fixtures, those that ask a model and those whose answers are all recorded
         parts = [
-            f"{len(self.fixtures)} stale: {len(self.fixtures) - replays - fails} to ask",
+            f"{len(self.fixtures)} stale: {len(self.fixtures) - replays - fails - keeps} to ask",
             f"{replays} replay for free",
         ]
+        if keeps:
+            parts.append(f"{keeps} record(s) updated, data kept")
         if fails:
             parts.append(f"{fails} fail before any call")
         parts.append(f"{self.up_to_date} up to date")
@@ -199,7 +203,7 @@ class RunEstimate:
                 f.action,
                 f"{f.calls} call(s)",
                 f"{f.tokens:,} tok",
-                {"replay": "free", "fails": "-"}.get(f.action) or f.price.describe(),
+                {"replay": "free", "keep": "free", "fails": "-"}.get(f.action) or f.price.describe(),
                 "-" if f.action != "rebuild" else _duration(f.seconds),
                 f"{f.reason} [{f.note or f.basis}]",
             )
@@ -348,7 +352,11 @@ def _one(
     calls, inp, out, basis = usages.of(spec, status)
     action: Action = "rebuild"
     note = ""
-    if plan.replay != "off":
+    if (
+        status.check == SCHEMA_KEPT and not force
+    ):  # the schema change asks nothing: only the record is rewritten
+        action, basis = "keep", "no call: the record is updated"
+    elif plan.replay != "off":
         try:
             maker.make(dataclasses.replace(plan, replay="only"), Tally())
             action, basis = "replay", "recorded answers"

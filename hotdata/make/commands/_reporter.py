@@ -167,7 +167,10 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
             waited = f", waited {total:.1f}s" if total >= 0.1 else ""
             what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
             if outcome.kept_data:
-                what = "record updated, data kept" + (
+                kept = (
+                    ", ".join(outcome.filled) + " filled from the schema's default" if outcome.filled else ""
+                )
+                what = f"record updated, {kept or 'data kept'}" + (
                     " (staged for review)" if outcome.kind is OutcomeKind.STAGED else ""
                 )
             replayed = f", {outcome.replayed} replayed" if outcome.replayed else ""

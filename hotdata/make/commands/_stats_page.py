@@ -9,13 +9,15 @@ command says how to install it. Every text from the catalog is escaped.
 from __future__ import annotations
 
 import html
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigError
 from ._stats import StatsReport
 from ._stats_text import age_text
 
-__all__ = ["INSTALL_HINT", "render_page"]
+__all__ = ["INSTALL_HINT", "page_title", "render_page"]
 
 INSTALL_HINT = "doit stats --html needs pygal: pip install 'hotdata[stats]'"
 
@@ -27,6 +29,20 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 0 0 1.5em; } figure svg { max-width: 100%; height: auto; }
 .problem { color: #a00; }
 """
+
+
+def page_title(root: Path) -> str:
+    """``hotdata catalog: NAME``, NAME being ``[project] name`` in the project's pyproject.toml, else
+    its folder's name (which says where a checkout was cloned, not what the project is)."""
+    try:
+        name = (
+            tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+            .get("project", {})
+            .get("name")
+        )
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        name = None
+    return f"hotdata catalog: {name if isinstance(name, str) and name.strip() else root.resolve().name}"
 
 
 def _charts() -> Any:
@@ -42,17 +58,30 @@ def _svg(chart: Any) -> str:
     return f"<figure>{svg}</figure>"
 
 
-def _bar(pygal: Any, title: str, labels: list[str], series: dict[str, list[float | None]]) -> str:
+def _bar(
+    pygal: Any, title: str, labels: list[str], series: dict[str, list[float | None]], counts: bool = False
+) -> str:
+    """A bar chart; horizontal past 8 labels, read top-down in the order given (as the tables are),
+    its height grown with the bars so that 24 fields of 3 series stay apart. ``counts``: whole-number
+    ticks on the value axis (no 0.2 steps for how many times a value is used)."""
+    horizontal = len(labels) > 8
     config = pygal.Config(
         js=[],  # no script from the web: the page is self-contained
         disable_xml_declaration=True,
-        x_label_rotation=30,
+        x_label_rotation=0 if horizontal else 30,  # the value axis is short numbers: no need to tilt it
         truncate_label=40,
         width=900,
-        height=380,
+        height=max(380, 120 + len(labels) * (10 + 8 * len(series))) if horizontal else 380,
         print_values=False,
     )
-    chart = pygal.HorizontalBar(config, title=title) if len(labels) > 8 else pygal.Bar(config, title=title)
+    if counts:
+        top = max((int(v) for values in series.values() for v in values if v is not None), default=0)
+        config.y_labels = list(range(0, top + 1, max(1, -(-top // 10))))
+    if horizontal:
+        # pygal stacks a horizontal chart's first label at the bottom: reverse to read top-down.
+        labels = labels[::-1]
+        series = {name: values[::-1] for name, values in series.items()}
+    chart = pygal.HorizontalBar(config, title=title) if horizontal else pygal.Bar(config, title=title)
     chart.x_labels = labels
     for name, values in series.items():
         chart.add(name, values)
@@ -139,7 +168,9 @@ def render_page(report: StatsReport, title: str) -> str:
     for e in report.enums:
         label = f"{e['schema'].rsplit(':', 1)[-1]} {e['pointer']}"
         used = e["used"]
-        parts.append(_bar(pygal, f"Values of {label}", list(used), {"times used": list(used.values())}))
+        parts.append(
+            _bar(pygal, f"Values of {label}", list(used), {"times used": list(used.values())}, counts=True)
+        )
         parts.append(f"<p>never used: {html.escape(', '.join(e['unused']) or 'none')}</p>")
     parts.append("<h2>Repetition</h2>")
     parts.append(
@@ -168,7 +199,13 @@ def render_page(report: StatsReport, title: str) -> str:
     if report.refusals:
         checks = list(report.refusals)
         parts.append(
-            _bar(pygal, "Refused attempts by check", checks, {"refusals": list(report.refusals.values())})
+            _bar(
+                pygal,
+                "Refused attempts by check",
+                checks,
+                {"refusals": list(report.refusals.values())},
+                counts=True,
+            )
         )
     parts.append(_table(["check", "refused attempts"], [[c, n] for c, n in report.refusals.items()]))
     body = "\n".join(parts)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ..._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from .._field_change import FieldFill, FillRefused, fill_data, plan_fill
     from .._fixture_plan import FINGERPRINT_FORMAT, Fingerprint, FixtureInputs, FixturePlan
     from .._spec import expand
     from ._adhoc import (
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 # Each public name and its module ("._x": the parent package's), imported on first use: the local index
 # (``_index``) is read by a no-op build that imports neither pydantic nor the catalog.
 _LAZY = {
+    "FieldFill": "._field_change",
+    "FillRefused": "._field_change",
+    "fill_data": "._field_change",
+    "plan_fill": "._field_change",
     "FINGERPRINT_FORMAT": "._fixture_plan",
     "Fingerprint": "._fixture_plan",
     "FixtureInputs": "._fixture_plan",
@@ -80,6 +85,8 @@ __all__ = [
     "BuildCheck",
     "Catalog",
     "ChangeKind",
+    "FieldFill",
+    "FillRefused",
     "Fingerprint",
     "FixtureInputs",
     "FixturePlan",
@@ -98,9 +105,11 @@ __all__ = [
     "describe_change",
     "diff_schemas",
     "expand",
+    "fill_data",
     "function_source",
     "is_adhoc",
     "load_catalog",
+    "plan_fill",
     "read_adhoc",
 ]
 

@@ -26,13 +26,14 @@ from ..._provenance import Provenance, parse_provenance, read_provenance
 from ..._schema import SchemaAdapter, canonical_json
 from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
 from .._config import ReplayMode
+from .._field_change import FieldFill, FillRefused, fill_data, plan_fill
 from .._fixture_plan import FixtureInputs, FixturePlan
 from .._spec import FixtureSpec
 from ._catalog import Catalog, load_catalog
 from ._checks import BUILD_CHECKS, BuildCheck, FingerprintOf
 from ._index import FreshIndex, IndexEntry, inputs_digest
 from ._inputs import InputResolver
-from ._schema_change import ChangeKind, diff_schemas
+from ._schema_change import ChangeKind, SchemaDiff, diff_schemas
 
 __all__ = ["SCHEMA_KEPT", "Planner", "built_from"]
 
@@ -125,6 +126,8 @@ class Planner:
         self._settled = threading.Condition()
         self.pending_seen: set[str] = set()  # fixtures with a half-finished write, for the commit stage
         self._verified: dict[str, str] = {}  # fixture -> the inputs digest this run found it fresh with
+        # fixture -> the new fields its last status found it can take from their defaults
+        self._fills: dict[str, FieldFill] = {}
 
     @property
     def fixtures_path(self) -> Path:
@@ -202,6 +205,7 @@ class Planner:
             self.pending_seen.add(spec.name)  # a half-finished write for the commit stage to tidy
         quiet = not there
         self._verified.pop(spec.name, None)
+        self._fills.pop(spec.name, None)
         if quick and quiet and self.index is not None:
             entry = self.index.get(spec.name)
             digest = (
@@ -249,6 +253,8 @@ class Planner:
             return status
         said: list[str] = []
         worst = ChangeKind.ANNOTATION
+        added: tuple[dict[str, Any], SchemaDiff] | None = None  # fields added to its own schema
+        fillable = True
         for name, digest, adapter, own in changed:
             old, new = record.schemas.get(name), adapter.canonical_schema()
             if old is None or new is None or _hash_of(old) != digest:
@@ -259,17 +265,32 @@ class Planner:
             if not own and kind is ChangeKind.CONSTRAINT:  # what the model is asked under it: asked again
                 kind = ChangeKind.BREAKING
                 words += ", a constraint on what the model is asked"
+            if kind is ChangeKind.ADDITIVE:  # only a field of its own schema is filled, never asked under
+                added = (new, diff) if own else None
+                fillable = fillable and own
             said.append(f"schema: {words}" if own else f"schema {name.rsplit(':', 1)[-1]}: {words}")
             worst = max(worst, kind)
         change = "; ".join(said)
-        if worst >= ChangeKind.ADDITIVE:
+        fill = None
+        if worst is ChangeKind.ADDITIVE and added is not None and fillable:
+            new, diff = added
+            found = plan_fill(new, [c.at for c in diff.changes if c.kind is ChangeKind.ADDITIVE])
+            if isinstance(found, str):
+                return dataclasses.replace(status, reason=f"{change} (additive); {found}: rebuilt")
+            fill = found
+        elif worst >= ChangeKind.ADDITIVE:
             label = "additive" if worst is ChangeKind.ADDITIVE else "breaking"
             return dataclasses.replace(status, reason=f"{change} ({label})")
         try:
             raw = status.data_path.read_bytes()
         except OSError:
             return status
-        errors = fixture.adapter.errors_for(raw)
+        if fill is not None:
+            try:
+                fill_data(fixture.adapter, raw, fill)
+            except FillRefused as exc:
+                return dataclasses.replace(status, reason=f"{change} (additive); {exc}: rebuilt")
+        errors = [] if fill is not None else fixture.adapter.errors_for(raw)
         if errors:
             return dataclasses.replace(
                 status, reason=f"{change}; the data does not meet it: {errors[0]} (breaking)"
@@ -282,7 +303,11 @@ class Planner:
             objection = check(record, now, raw)
             if objection is not None:
                 return dataclasses.replace(status, reason=f"{objection}; and {change}", check=check.name)
-        reason = f"{change}; data still valid — record updated, no call"
+        if fill is None:
+            reason = f"{change}; data still valid — record updated, no call"
+        else:
+            reason = f"{change} (additive); {fill.words()}"
+            self._fills[spec.name] = fill
         return dataclasses.replace(status, reason=reason, check=SCHEMA_KEPT)
 
     # -- what a rebuild is planned from --------------------------------------------------
@@ -318,6 +343,7 @@ class Planner:
             family=_Family(self, spec),
             built_from=built_from(data_path, meta_path, staged=staged_answers),
             kept_through_schema_change=status.record is not None and bool(status.record.kept_through),
+            fill=self._fills.get(spec.name) if status.check == SCHEMA_KEPT else None,
         )
 
     def family(self, spec: FixtureSpec, *, settle: bool = False) -> dict[str, Any]:

@@ -68,6 +68,8 @@ class ChangeKind(enum.IntEnum):
 class SchemaChange:
     kind: ChangeKind
     words: str  # "description of `summary` changed", "`summary` maxLength 300 → 200"
+    # an added field: where it is in the new JSON Schema, as keys ("properties", "tags")
+    at: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _where(path: tuple[str, ...]) -> str:
     return f"`{'.'.join(path)}`" if path else "the schema"
 
 
-def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[SchemaChange]:
+def _walk(old: Any, new: Any, path: tuple[str, ...], loc: tuple[str, ...] = ()) -> Iterator[SchemaChange]:
     if not isinstance(old, dict) or not isinstance(new, dict):
         if old != new:
             yield SchemaChange(ChangeKind.BREAKING, f"{_where(path)} changed shape")
@@ -119,18 +121,18 @@ def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[SchemaChange]:
         elif key in CONSTRAINTS:
             yield SchemaChange(ChangeKind.CONSTRAINT, f"{_where(path)} {key} {_shown(was)} → {_shown(now)}")
         elif key in _NAMED and isinstance(was, dict) and isinstance(now, dict):
-            yield from _members(key, was, now, path)
+            yield from _members(key, was, now, path, (*loc, key))
         elif key in _SUBSCHEMA:
-            yield from _walk(was, now, path)
+            yield from _walk(was, now, path, (*loc, key))
         elif key in _SUBSCHEMAS and isinstance(was, list) and isinstance(now, list) and len(was) == len(now):
-            for a, b in zip(was, now, strict=True):
-                yield from _walk(a, b, path)
+            for i, (a, b) in enumerate(zip(was, now, strict=True)):
+                yield from _walk(a, b, path, (*loc, key, str(i)))
         else:
             yield SchemaChange(ChangeKind.BREAKING, f"{_where(path)} {key} {_shown(was)} → {_shown(now)}")
 
 
 def _members(
-    key: str, old: dict[str, Any], new: dict[str, Any], path: tuple[str, ...]
+    key: str, old: dict[str, Any], new: dict[str, Any], path: tuple[str, ...], loc: tuple[str, ...]
 ) -> Iterator[SchemaChange]:
     for name in sorted(set(old) | set(new)):
         # a definition is named on its own ("Connection.note"); a property under its parent's path
@@ -141,9 +143,9 @@ def _members(
             # a definition no field uses any more: the field that used it says what changed
         elif name not in old:
             if key == "properties":
-                yield SchemaChange(ChangeKind.ADDITIVE, f"field {_where(where)} added")
+                yield SchemaChange(ChangeKind.ADDITIVE, f"field {_where(where)} added", (*loc, name))
         else:
-            yield from _walk(old[name], new[name], where)
+            yield from _walk(old[name], new[name], where, (*loc, name))
 
 
 def diff_schemas(old: Any, new: Any) -> SchemaDiff:

@@ -1,0 +1,170 @@
+"""A new field the committed data can take from the schema: filled from its default, no model asked.
+
+A field added to a fixture's own schema with a ``default`` in its JSON Schema (so not required)
+is filled in. The committed data is validated under the new schema, which fills the default, and
+serialized as every fixture is (``model_dump(mode="json")``, then canonical JSON); every other
+value must come out as it was, or the fixture is rebuilt. A field without a default (required, or
+a ``default_factory``, which no JSON Schema holds) is rebuilt as before. A field added inside a
+nested model is found wherever the model is used (``/items/*/tags``); a recursive model is rebuilt.
+
+>>> new = {"properties": {"title": {"type": "string"}, "tags": {"default": []}}, "required": ["title"]}
+>>> plan_fill(new, [("properties", "tags")]).words()
+"/tags filled from the schema's default, the rest kept — no call"
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .._schema import SchemaAdapter, canonical_json
+
+__all__ = ["FieldFill", "FillRefused", "fill_data", "plan_fill"]
+
+_EACH = ("items", "additionalProperties")  # a subschema of every item or value: "*" in a pointer
+_SAME = ("anyOf", "oneOf", "allOf")  # alternatives at the same place in the data
+
+
+class FillRefused(ValueError):
+    """The committed data cannot take the new fields from their defaults alone; the message says why."""
+
+
+@dataclass(frozen=True)
+class FieldFill:
+    """Where the new fields go in the data, as JSON pointers ("*": every item or value)."""
+
+    pointers: tuple[str, ...]
+
+    def words(self) -> str:
+        if not self.pointers:
+            return "no place in the data holds the new field, the data kept — no call"
+        plural = "s" if len(self.pointers) > 1 else ""
+        return f"{', '.join(self.pointers)} filled from the schema's default{plural}, the rest kept — no call"
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+def _node(schema: Any, loc: tuple[str, ...]) -> Any:
+    for key in loc:
+        schema = schema[int(key)] if isinstance(schema, list) else schema[key]
+    return schema
+
+
+def _suffix(loc: tuple[str, ...]) -> str:
+    """The data pointer of schema location ``loc`` (keys under one schema object)."""
+    out, i = "", 0
+    while i < len(loc):
+        key = loc[i]
+        if key == "properties":
+            out, i = out + "/" + _escape(loc[i + 1]), i + 2
+        elif key in _EACH:
+            out, i = out + "/*", i + 1
+        elif key in _SAME:
+            i += 2
+        elif key == "prefixItems":
+            out, i = f"{out}/{loc[i + 1]}", i + 2
+        else:
+            raise FillRefused(f"a field under `{key}` has no place in the data to fill")
+    return out
+
+
+def _uses(schema: dict[str, Any], ref: str) -> list[str]:
+    """The data pointers where ``schema`` uses the definition ``ref`` ("#/$defs/Item")."""
+    found: list[str] = []
+
+    def walk(node: Any, pointer: str, following: frozenset[str]) -> None:
+        if not isinstance(node, dict):
+            return
+        target = node.get("$ref")
+        if isinstance(target, str) and target.startswith("#/"):
+            if target == ref:
+                found.append(pointer)
+            if target in following:
+                raise FillRefused(f"`{target.rsplit('/', 1)[-1]}` holds itself: its depth is not known")
+            walk(_node(schema, tuple(target[2:].split("/"))), pointer, following | {target})
+        for name, sub in (node.get("properties") or {}).items():
+            walk(sub, f"{pointer}/{_escape(name)}", following)
+        for key in _EACH:
+            walk(node.get(key), pointer + "/*", following)
+        for key in _SAME:
+            for sub in node.get(key) or ():
+                walk(sub, pointer, following)
+        for i, sub in enumerate(node.get("prefixItems") or ()):
+            walk(sub, f"{pointer}/{i}", following)
+
+    walk(schema, "", frozenset())
+    return found
+
+
+def _pointers(schema: dict[str, Any], at: tuple[str, ...]) -> list[str]:
+    """Every data pointer of the field added at schema location ``at``."""
+    if at[0] in ("$defs", "definitions"):
+        bases = _uses(schema, f"#/{at[0]}/{at[1]}")
+        return [base + _suffix(at[2:]) for base in bases]
+    return [_suffix(at)]
+
+
+def plan_fill(new_schema: dict[str, Any], added: Iterable[tuple[str, ...]]) -> FieldFill | str:
+    """The fill of the fields ``added`` to ``new_schema`` (each where it is in the schema, as keys:
+    ``("properties", "tags")``; each must have a default), or why there is none, in words (the
+    fixture is then rebuilt). ``SchemaChange.at`` of a diff's additive changes says where."""
+    pointers: list[str] = []
+    for at in added:
+        try:
+            found = _pointers(new_schema, at)
+        except FillRefused as exc:
+            return str(exc)
+        parent, name = _node(new_schema, at[:-2]), at[-1]
+        shown = ", ".join(found) or f"`{name}`"
+        if name in (parent.get("required") or ()):
+            return f"{shown} is required (no default in the schema)"
+        if "default" not in _node(new_schema, at):
+            return f"{shown} has no default in the schema"
+        pointers += found
+    return FieldFill(tuple(sorted(set(pointers))))
+
+
+def _places(data: Any, parts: list[str]) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each (object, key) pointer ``parts`` reaches in ``data`` ("*": every item or value)."""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        children = data if isinstance(data, list) else list(data.values()) if isinstance(data, dict) else []
+    elif isinstance(data, dict):
+        if not rest:
+            yield data, head
+            return
+        children = [data[head]] if head in data else []
+    elif isinstance(data, list) and head.isdigit() and int(head) < len(data):
+        children = [data[int(head)]]
+    else:
+        children = []
+    for child in children:
+        if rest:
+            yield from _places(child, rest)
+
+
+def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes:
+    """``raw`` (committed data) with the new fields filled from the defaults of ``adapter``'s schema,
+    serialized as a fixture is; ``FillRefused`` when anything else would change."""
+    try:
+        value = adapter.validate_json(raw)
+        filled = canonical_json(adapter.to_data(value))
+        before = json.loads(raw)
+    except Exception as exc:  # pydantic, a from_json, or the JSON itself: each says what is wrong
+        raise FillRefused(f"the data does not validate under the new schema: {exc}") from None
+    errors = adapter.errors_for(filled)
+    if errors:
+        raise FillRefused(f"the filled data does not validate: {errors[0]}")
+    rest = copy.deepcopy(json.loads(filled))
+    for pointer in fill.pointers:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        for holder, key in list(_places(rest, parts)):
+            holder.pop(key, None)
+    if canonical_json(rest) != canonical_json(before):
+        raise FillRefused("validating the data under the new schema changes more than the new fields")
+    return filled

@@ -1,0 +1,184 @@
+"""A new field with a default (#25 part 1, additive): filled from the schema, no model call.
+
+Real doit on a temp project, real HTTP to the fake server. The committed data is kept byte for
+byte but for the new field; the record is updated as for a change that does not matter, and
+`doit verify` rebuilds the data from the answers asked under the schema before. A new field
+without a default is still a rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from doit_project import (
+    Project,
+    completions,
+    fake_gpt_project,
+    read_record,
+    stale_reasons,
+    verify_asks_nothing,
+)
+from test_schema_change import CARDS, SHAPES
+
+from hotdata.make.plan import diff_schemas, plan_fill
+from hotdata.testing import FakeOpenAIServer
+
+# the project of test_schema_change, and a board of nested items
+BOARDS = """
+from pydantic import BaseModel, Field
+
+from hotdata.make import fixture
+
+
+class Item(BaseModel):
+    label: str
+
+
+class Board(BaseModel):
+    name: str
+    items: list[Item] = Field(min_length=2, max_length=2)
+
+
+@fixture("boards/one", schema=Board, template="note.j2")
+async def board(ctx):
+    return await ctx.generate(ctx.render() + " (board)")
+"""
+
+BODY = '    body: str = Field(max_length=2000, description="The card\'s text.")\n'
+TAGS = "    tags: list[str] = []\n"
+FILLED = (
+    "schema: field `tags` added (additive); /tags filled from the schema's default, the rest kept — no call"
+)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(seed=11) as srv:
+        yield srv
+
+
+@pytest.fixture
+def project(tmp_path: Path, server: FakeOpenAIServer) -> tuple[Project, dict[str, str]]:
+    return fake_gpt_project(
+        tmp_path, server, {"gens/shapes.py": SHAPES, "gens/cards.py": CARDS, "gens/boards.py": BOARDS}
+    )
+
+
+def data(proj: Project, name: str) -> bytes:
+    return proj.path(f"fixtures/{name}.json").read_bytes()
+
+
+def add_tags(proj: Project) -> None:
+    proj.edit("gens/shapes.py", BODY, BODY + TAGS)
+
+
+@pytest.mark.slow
+def test_a_field_with_a_default_is_filled_and_the_rest_kept_byte_for_byte(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = {n: data(proj, n) for n in ("cards/0", "cards/1")}
+    old = read_record(proj, "cards/0")
+    add_tags(proj)
+    assert stale_reasons(proj, env) == {"cards/0": FILLED, "cards/1": FILLED}
+    dry = proj.doit("fixtures", "dry=1", env=env, check=True).stdout
+    assert "2 stale: 0 to ask, 0 replay for free, 2 record(s) updated, data kept" in dry
+    assert "; 0 model call(s), 0 tokens" in dry
+    row = next(line for line in dry.splitlines() if "cards/0" in line)
+    assert row.split()[1:4] == ["keep", "0", "call(s)"] and FILLED in row
+    proc = proj.doit("fixtures", env=env, check=True)
+    assert completions(server) == 0
+    assert "cards/0 record updated, /tags filled from the schema's default (" in proc.stdout
+    assert (
+        "0 generated, 2 record(s) updated (data kept; 2 with new fields filled from defaults)" in proc.stdout
+    )
+    for name, was in before.items():
+        now = data(proj, name)
+        assert now != was and now.replace(b'  "tags": [],\n', b"") == was  # only the new line
+        assert json.loads(now)["tags"] == []
+    new = read_record(proj, "cards/0")
+    assert new["data_sha256"] != old["data_sha256"]
+    assert "tags" in new["schemas"]["gens.shapes:Card"]["properties"]  # type: ignore[index]
+    assert new["answers"] == old["answers"] and new["usage"] == old["usage"]
+    assert new["generated_at"] == old["generated_at"]
+    assert new["reason"] == FILLED and new["kept_through"] == [FILLED]
+    assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, server, 7)
+
+
+@pytest.mark.slow
+def test_a_field_added_to_a_nested_model_is_filled_in_every_item(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = json.loads(data(proj, "boards/one"))
+    proj.edit("gens/boards.py", "    label: str\n", "    label: str\n    note: str = 'none'\n")
+    reason = (
+        "schema: field `Item.note` added (additive); /items/*/note filled from the schema's default, "
+        "the rest kept — no call"
+    )
+    assert stale_reasons(proj, env) == {"boards/one": reason}
+    proj.doit("fixtures", env=env, check=True)
+    assert completions(server) == 0
+    after = json.loads(data(proj, "boards/one"))
+    assert after == {**before, "items": [{**item, "note": "none"} for item in before["items"]]}
+    verify_asks_nothing(proj, env, server, 7)
+
+
+@pytest.mark.slow
+def test_under_review_the_filled_fixture_is_staged(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    before = data(proj, "cards/0")
+    add_tags(proj)
+    proc = proj.doit("fixtures", "review=1", env=env, check=True)
+    assert completions(server) == 0
+    assert "cards/0 record updated, /tags filled from the schema's default (staged for review)" in proc.stdout
+    assert "2 fixture(s) pending review: doit review" in proc.stdout
+    assert data(proj, "cards/0") == before  # the committed pair is untouched until accepted
+    staged = proj.path("fixtures/cards/0.json.new").read_bytes()
+    assert staged.replace(b'  "tags": [],\n', b"") == before
+    proj.doit("accept", "--all", env=env, check=True)
+    assert data(proj, "cards/0") == staged
+    assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, server, 7)
+
+
+@pytest.mark.slow
+def test_a_field_without_a_default_is_still_a_rebuild(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    proj.edit("gens/shapes.py", BODY, BODY + "    mood: str\n")
+    reason = (
+        "schema: field `mood` added; `mood` now required (additive); "
+        "/mood is required (no default in the schema): rebuilt"
+    )
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+    proj.doit("fixtures", env=env, check=True)
+    assert completions(server) == 2
+
+
+@pytest.mark.slow
+def test_a_default_factory_is_no_default_of_the_schema(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    proj.edit("gens/shapes.py", BODY, BODY + "    tags: list[str] = Field(default_factory=list)\n")
+    reason = "schema: field `tags` added (additive); /tags has no default in the schema: rebuilt"
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+
+
+def test_a_field_of_a_model_that_holds_itself_is_not_filled() -> None:
+    node = {"properties": {"kids": {"items": {"$ref": "#/$defs/Node"}, "type": "array"}}}
+    old = {"$defs": {"Node": node}, "$ref": "#/$defs/Node"}
+    tagged = {"properties": {**node["properties"], "tag": {"default": ""}}}
+    new = {"$defs": {"Node": tagged}, "$ref": "#/$defs/Node"}
+    assert (
+        plan_fill(new, [c.at for c in diff_schemas(old, new).changes if c.at])
+        == "`Node` holds itself: its depth is not known"
+    )
