@@ -680,6 +680,29 @@ def test_two_variants_saying_the_same_thing_are_near_duplicates():
     assert near_duplicates(copy, {"x": CRISIS}, QualitySettings(checks=["truncated"])) == []
 
 
+def test_one_sentence_said_by_another_item_of_a_sibling_is_a_near_duplicate():
+    """Two gardens, whose first and third agents say one sentence word for word (the catalog
+    committed such a pair): the field is compared whichever item of the list holds it."""
+    said = "We must close the northern research station before the sea ice comes."
+    garden = {
+        "agents": [{"stance": said}, {"stance": "I trust the supply planes to keep flying all winter."}]
+    }
+    other = {
+        "agents": [
+            {"stance": "No data is worth risking the lives of the crew."},
+            {"stance": "x"},
+            {"stance": said},
+        ]
+    }
+    problems = near_duplicates(garden, {"garden_states/split": other}, DEFAULT)
+    assert [(p.pointer, p.message) for p in problems] == [
+        (
+            "/agents/0/stance",
+            "/agents/0/stance says the same as garden_states/split/agents/2/stance (similarity 1.00 > 0.5)",
+        )
+    ]
+
+
 CALM = {
     "name": "Kestrel",
     "phase": "deliberating",

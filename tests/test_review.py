@@ -81,6 +81,12 @@ def test_stage_review_accept_reject(project: Project) -> None:
     rows = project.status()
     assert rows["agents/crisis"]["state"] == "fresh"
     assert rows["agents/deliberating"]["state"] == "stale"  # rejected: still stale, as before
+    catalog = project.path("fixtures/README.md").read_text()  # says so too, with no `doit catalog`
+    assert "| `agents/crisis` |" in catalog and "pending" not in catalog, catalog
+    assert [line.rsplit("|", 2)[-2].strip() for line in catalog.splitlines() if "`agents/" in line] == [
+        "fresh",
+        "stale",
+    ]
     record = json.loads(project.path("fixtures/agents/crisis.meta.json").read_text())
     assert record["reason"] == "template partials/voice.j2 changed"
 

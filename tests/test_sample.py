@@ -133,6 +133,38 @@ def test_locales_reach_faker() -> None:
     assert sample.address(locale="fr_FR").country == "France"
 
 
+@pytest.mark.parametrize("locale", ["en_US", "de_DE", "fr_FR", "it_IT"])
+def test_a_person_of_a_gender_has_a_first_name_of_that_gender_and_its_pronouns(locale: str) -> None:
+    from faker import Faker
+
+    listed = Faker(locale).provider("faker.providers.person")
+    female, male = set(listed.first_names_female), set(listed.first_names_male)  # type: ignore[union-attr]
+    sample = Sampler(random.Random(locale))
+    women = [sample.person(locale=locale, gender="female") for _ in range(40)]
+    men = [sample.person(locale=locale, gender="male") for _ in range(40)]
+    assert {p.first_name for p in women} <= female and {p.first_name for p in men} <= male
+    assert {(p.gender, p.pronoun, p.pronoun_object, p.possessive) for p in women} == {
+        ("female", "she", "her", "her")
+    }
+    assert {(p.gender, p.pronoun, p.pronoun_object, p.possessive) for p in men} == {
+        ("male", "he", "him", "his")
+    }
+    # without a gender the name is drawn from all, and its gender is the list it is in
+    anyone = [sample.person(locale=locale) for _ in range(200)]
+    genders = Counter(p.gender for p in anyone)
+    assert genders["female"] > 40 and genders["male"] > 40, genders
+    for p in anyone:
+        lists = [g for g, names in (("female", female), ("male", male)) if p.first_name in names]
+        assert p.gender == (lists[0] if len(lists) == 1 else None), p
+        assert p.pronoun == {"female": "she", "male": "he", None: "they"}[p.gender]
+
+
+def test_a_person_drawn_without_a_gender_is_the_one_drawn_before_genders_existed() -> None:
+    """Leaving gender out draws exactly as before (Faker's first_name), so fixtures built then still verify."""
+    person = Sampler(random.Random("support/ticket")).person(locale="de_DE")
+    assert (person.name, person.email, person.gender) == ("Roger Zorbach", "roger.zorbach@web.de", "male")
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_emails_are_valid_for_emailstr(locale: str) -> None:
     emails = TypeAdapter(list[EmailStr])
@@ -157,6 +189,8 @@ def test_emails_are_valid_for_emailstr(locale: str) -> None:
         (lambda s: s.gaussian(0.0, -1.0), "sd -1.0 is negative"),
         (lambda s: s.pick(["a", "b"], 3), "ctx.sample.pick: k=3 of 2 options; give 0 <= k <= 2"),
         (lambda s: s.person(locale="xx_XX"), "locale 'xx_XX' is not one Faker knows; use e.g. 'en_US'"),
+        (lambda s: s.person(gender="f"), "ctx.sample.person: gender 'f' is not 'female' or 'male'"),
+        (lambda s: s.person(locale="lt_LT", gender="male"), "locale 'lt_LT' has no male first names"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(call: Any, message: str) -> None:

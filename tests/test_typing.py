@@ -11,11 +11,13 @@ import pytest
 pytestmark = pytest.mark.slow
 
 USER_FILE = """
-from typing import assert_type
+import random
+from typing import Literal, assert_type
 
 from pydantic import BaseModel
 
 from hotdata import HotData, registry
+from hotdata.make import Sampler
 
 
 class Model(BaseModel):
@@ -30,6 +32,13 @@ assert_type(HotData.from_name("fixtures", "a", Model).load(), Model)
 shared = HotData("fixtures/a.json", Model, copy="never")
 assert_type(shared, HotData[Model])
 value = registry.load("a")  # found by name: the schema is only known at run time
+
+# ctx.sample's categories come back as typed: a Literal's keys give that Literal
+Kind = Literal["bug", "question"]
+weights: dict[Kind, int] = {"bug": 3, "question": 1}
+sample = Sampler(random.Random("a"))
+assert_type(sample.category(weights), Kind)
+assert_type(sample.subcategory(sample.category(weights), {"bug": ["billing"], "question": ["pricing"]}), str)
 """
 
 WRONG = """

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar, get_args
 
 from ..._duration import parse_ttl
 from .._errors import SampleError
@@ -34,7 +34,7 @@ from .._errors import SampleError
 if TYPE_CHECKING:
     from faker import Faker
 
-__all__ = ["FAKER", "Address", "Person", "Sampler"]
+__all__ = ["FAKER", "Address", "Gender", "Person", "Sampler"]
 
 FAKER = "faker"  # the distribution whose version a fixture that sampled with it records
 DEFAULT_LOCALE = "en_US"
@@ -48,6 +48,15 @@ Moment = datetime
 Number = int | float
 N = TypeVar("N", int, float)
 T = TypeVar("T")
+K = TypeVar("K", bound=str)  # a category: a str, or a Literal of them, given back as it was typed
+C = TypeVar("C", bound=str)
+Gender = Literal["female", "male"]
+# (subject, object, possessive) by gender; a name of no known gender is "they"
+PRONOUNS: dict[Gender | None, tuple[str, str, str]] = {
+    "female": ("she", "her", "her"),
+    "male": ("he", "him", "his"),
+    None: ("they", "them", "their"),
+}
 
 
 @dataclass(frozen=True)
@@ -59,10 +68,27 @@ class Person:
     email: str  # valid for pydantic's EmailStr: ASCII, made from the name
     phone: str
     locale: str
+    # the first name's gender in Faker's lists of the locale; None when a name is in both or neither
+    gender: Gender | None = None
 
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def pronoun(self) -> str:
+        """``she``, ``he``, or ``they`` for a name of no known gender."""
+        return PRONOUNS[self.gender][0]
+
+    @property
+    def pronoun_object(self) -> str:
+        """``her``, ``him`` or ``them``."""
+        return PRONOUNS[self.gender][1]
+
+    @property
+    def possessive(self) -> str:
+        """``her``, ``his`` or ``their``."""
+        return PRONOUNS[self.gender][2]
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,15 @@ def _ascii_word(text: str) -> str:
     """``Jürgen-Ö'Brien`` -> ``jurgenobrien``: what a name gives an email address."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]", "", plain.lower())
+
+
+def _first_names(fake: Faker) -> dict[Gender, frozenset[str]]:
+    """The locale's female and male first names (empty where Faker keeps no such list)."""
+    provider = fake.provider("faker.providers.person")
+    return {
+        "female": frozenset(getattr(provider, "first_names_female", ())),
+        "male": frozenset(getattr(provider, "first_names_male", ())),
+    }
 
 
 def _as_date(value: DateLike, what: str) -> date:
@@ -168,16 +203,39 @@ class Sampler:
 
     # people, organisations, things, places
 
-    def person(self, *, locale: str | None = None) -> Person:
+    def person(self, *, locale: str | None = None, gender: Gender | None = None) -> Person:
         """A person of ``locale`` (default en_US): ``.name``, ``.first_name``, ``.last_name``,
-        ``.email`` (made from the name, valid for ``EmailStr``), ``.phone``."""
+        ``.email`` (made from the name, valid for ``EmailStr``), ``.phone``, ``.gender`` and
+        ``.pronoun``. ``gender="female"`` or ``"male"`` draws the first name from that list of
+        the locale; without it the name is drawn from all, and ``.gender`` is the list it is
+        in (``None``, pronoun "they", when it is in both or neither)."""
+        if gender is not None and gender not in get_args(Gender):
+            raise SampleError(
+                f"ctx.sample.person: gender {gender!r} is not 'female' or 'male'; or leave it out"
+            )
         fake = self._faker(locale)
-        first, last = str(fake.first_name()), str(fake.last_name())
+        names = _first_names(fake)
+        if gender is None:
+            first = str(fake.first_name())
+            found = [g for g, known in names.items() if first in known]
+            drawn: Gender | None = found[0] if len(found) == 1 else None
+        elif names[gender]:
+            # Faker's own draw, with the list's weights where the locale keeps them (en_US)
+            first = str(fake.first_name_female() if gender == "female" else fake.first_name_male())
+            drawn = gender
+        else:
+            raise SampleError(
+                f"ctx.sample.person: Faker's locale {locale or self._locale!r} has no {gender} first names; "
+                "leave gender out or use another locale (e.g. 'en_US')"
+            )
+        last = str(fake.last_name())
         # names in a script without ASCII letters (ja_JP, ru_RU) fall back to Faker's romanised user name
         local = ".".join(w for w in (_ascii_word(first), _ascii_word(last)) if w)
         local = local or _ascii_word(str(fake.user_name())) or "user"
         domain = str(fake.free_email_domain())
-        return Person(first, last, f"{local}@{domain}", str(fake.phone_number()), locale or self._locale)
+        return Person(
+            first, last, f"{local}@{domain}", str(fake.phone_number()), locale or self._locale, drawn
+        )
 
     def company(self, *, locale: str | None = None) -> str:
         """A company name of ``locale``."""
@@ -245,13 +303,13 @@ class Sampler:
 
     # categories
 
-    def category(self, weights: Mapping[str, Number] | Sequence[str]) -> str:
+    def category(self, weights: Mapping[K, Number] | Sequence[K]) -> K:
         """One key of ``weights`` ({"open": 3, "closed": 1}: open three times as often), or one
         item of a list, all equally likely."""
         keys, values = self._weights(weights, "category")
         return self._random().choices(keys, weights=values)[0]
 
-    def subcategory(self, category: str, options: Mapping[str, Mapping[str, Number] | Sequence[str]]) -> str:
+    def subcategory(self, category: C, options: Mapping[C, Mapping[K, Number] | Sequence[K]]) -> K:
         """One subcategory of ``category``: ``options`` maps each category to its list (or weights)."""
         if category not in options:
             known = ", ".join(repr(k) for k in options)
@@ -270,7 +328,7 @@ class Sampler:
         return self._random().sample(list(options), k)
 
     @staticmethod
-    def _weights(weights: Mapping[str, Number] | Sequence[str], what: str) -> tuple[list[str], list[float]]:
+    def _weights(weights: Mapping[K, Number] | Sequence[K], what: str) -> tuple[list[K], list[float]]:
         if isinstance(weights, str):
             raise SampleError(
                 f"ctx.sample.{what}: give a list or a mapping of weights, not the string {weights!r}"

@@ -12,7 +12,7 @@ not all N.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +89,23 @@ class FamilyProse:
         return (found & siblings.keys()) | moved
 
 
+def _field(pointer: str) -> str:
+    """``/agents/2/stance`` -> ``/agents/*/stance``: the field, whichever item holds it."""
+    return "/".join("*" if seg.isdigit() else seg for seg in pointer.split("/"))
+
+
+def _same_fields(mine: _Prose, theirs: _Prose) -> Iterator[tuple[str, str]]:
+    """Each of my prose fields with each of theirs of the same field, its own item first: two
+    gardens whose first and third agents say one sentence word for word are near-duplicates."""
+    by_field: dict[str, list[str]] = {}
+    for pointer in theirs.fields:
+        by_field.setdefault(_field(pointer), []).append(pointer)
+    for pointer in mine.fields:
+        others = by_field.get(_field(pointer), [])
+        for other in sorted(others, key=lambda o: o != pointer):
+            yield pointer, other
+
+
 def similarity(a: Any, b: Any) -> float:
     """Jaccard similarity in [0, 1] of the word 3-shingles of two values' prose (0 when none)."""
     return jaccard(_prose_of(a, 3).whole, _prose_of(b, 3).whole)
@@ -119,9 +136,11 @@ def near_duplicates(
             message = f"the value says the same as {name} (prose similarity {score:.2f} > {limit})"
             problems.append(QualityProblem("", "near-duplicate", message))
             continue
-        for pointer in (p for p in mine.fields if p in theirs.fields):
-            score = jaccard(mine.fields[pointer], theirs.fields[pointer])
-            if score > limit:
-                message = f"{pointer} says the same as {name}{pointer} (similarity {score:.2f} > {limit})"
+        named: set[str] = set()  # one field of a sibling is enough to name one of mine
+        for pointer, other in _same_fields(mine, theirs):
+            score = jaccard(mine.fields[pointer], theirs.fields[other])
+            if pointer not in named and score > limit:
+                named.add(pointer)
+                message = f"{pointer} says the same as {name}{other} (similarity {score:.2f} > {limit})"
                 problems.append(QualityProblem(pointer, "near-duplicate", message))
     return settings.reported(problems)
