@@ -260,3 +260,12 @@ def test_interactive_review_keys_through_a_real_terminal(project: Project) -> No
     assert rows["agents/crisis"]["state"] == "fresh"
     assert rows["agents/deliberating"]["state"] == "stale"
     assert rows["notes/welcome"]["state"] == "pending"
+    catalog = project.path("fixtures/README.md").read_text()  # the decided two, with no `doit catalog`
+    states = {
+        line.split("`")[1]: line.rsplit("|", 2)[-2].strip() for line in catalog.splitlines() if "| `" in line
+    }
+    assert {n: states[n] for n in ALL} == {
+        "agents/crisis": "fresh",
+        "agents/deliberating": "stale",
+        "notes/welcome": "pending",
+    }, catalog

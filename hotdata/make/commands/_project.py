@@ -428,11 +428,15 @@ def _generate_creator(ws: Workspace) -> Callable[[], TaskDict]:
 
 
 def _review_creator(ws: Workspace) -> Callable[[], TaskDict]:
+    def review(json_output: bool) -> bool | TaskFailed:
+        # fixtures/README.md says "pending" for what a terminal review just decided
+        return ws.review.review(json_output, after_decisions=lambda: _write_catalog(ws))
+
     def task_review() -> TaskDict:
         """Show fixtures staged for review (why, and a field-level diff); decide a/r/s on a terminal."""
         doc = task_review.__doc__ or ""
         return _catalog_failure(ws, "review", doc, _STATUS_PARAMS) or {
-            "actions": [(ws.review.review, [], {})],
+            "actions": [(review, [], {})],
             "params": _STATUS_PARAMS,
             "uptodate": [False],
             "verbosity": 2,

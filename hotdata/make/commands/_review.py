@@ -274,8 +274,16 @@ class Review:
         self.pruner.drop_unused_staged()
         return decided
 
-    def review(self, json_output: bool, stdin: TextIO | None = None) -> bool | TaskFailed:
-        """List staged fixtures with their diffs; on a terminal, decide each with a key."""
+    def review(
+        self,
+        json_output: bool,
+        stdin: TextIO | None = None,
+        after_decisions: Callable[[], bool | TaskFailed] | None = None,
+    ) -> bool | TaskFailed:
+        """List staged fixtures with their diffs; on a terminal, decide each with a key.
+
+        ``after_decisions`` runs once when a fixture was accepted or rejected (the catalog
+        document, which said "pending" for them)."""
         stdin = stdin or sys.stdin
         try:
             changes = self.staged.changes()
@@ -305,6 +313,8 @@ class Review:
             "\ndoit review: "
             + ", ".join(f"{n} {what}" for what, n in counts.items() if n or what != "left pending")
         )
+        if after_decisions is not None and (counts["accepted"] or counts["rejected"]):
+            return after_decisions()
         return True
 
     def _decide_each(self, changes: list[StagedChange], read_key: Callable[[], str]) -> dict[str, int]:
