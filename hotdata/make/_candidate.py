@@ -66,6 +66,7 @@ class Tally:
     replayed: int = 0  # answers taken from the store instead of the model
     spent: Usage = field(default_factory=Usage)  # what this run paid the model (replays excluded)
     repairs: list[Repair] = field(default_factory=list)  # fields asked again alone
+    notes: list[str] = field(default_factory=list)  # what the build did other than planned, in words
 
     def counted(self, reply: ModelReply) -> None:
         """One answer, recorded or asked: its cost goes into the record."""
@@ -167,13 +168,15 @@ def make_candidate(
         failed_attempts=tally.failed,
         repairs=tally.repairs,
         quality=inputs.quality_hash,
-        reason=plan.reason,
+        reason="; ".join([plan.reason, *tally.notes]),
         answers=tally.answers,
         answer_digests=dict(tally.answer_digests),
         replayed=tally.replayed,
         hotdata_version=__version__,
         verdicts=list(verdicts),
         schemas=_copies(schemas, inputs.secrets),
+        # its first answer was asked under the schema before: ``doit verify`` replays it so too
+        kept_through=[plan.reason] if plan.ask is not None else [],
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._schema import SchemaAdapter
 from ._config import ReplayMode
-from ._field_change import FieldFill
+from ._field_change import FieldAsk, FieldFill
 from ._spec import FixtureSpec
 from .quality._settings import QualitySettings, UserCheck
 
@@ -151,6 +151,9 @@ class FixturePlan:
     kept_through_schema_change: bool = False
     # its schema gained fields with defaults: the committed data is kept with them filled in, no call
     fill: FieldFill | None = None
+    # its schema gained required fields: its recorded answer is replayed though asked under the schema
+    # before, and each new field is asked alone (``_ask``), the rest kept
+    ask: FieldAsk | None = None
 
     @property
     def name(self) -> str:
