@@ -309,4 +309,4 @@ def _asked_alone(plan: FixturePlan, tally: Tally) -> str:
     """What became of the new required fields ``plan`` asks alone, in words ("" when none)."""
     if plan.ask is None:
         return ""
-    return "; ".join(tally.notes) or f"{', '.join(plan.ask.pointers)} asked alone, the rest kept"
+    return "; ".join(tally.field_words(plan)) or f"{', '.join(tally.asked_alone)} asked alone, the rest kept"

@@ -189,6 +189,7 @@ class AnswerSource:
             kept = store.under_another_schema(request, round_, self.plan.built_from)
             if kept is not None:
                 self.tally.answered(kept[0], kept[1].digest, replayed=True)
+                self.tally.under_old_schema = True
                 return Answer(kept[1].reply, kept[1], True, other_schema=True)
         if self.plan.replay == "only":
             raise ReplayMiss(self._miss(store, request, round_, refused))

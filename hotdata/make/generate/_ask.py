@@ -153,6 +153,7 @@ class Asker:
             if mend is not None and asked is not None and (self.plan.inputs.repair == "field" or mend.new):
                 verdict = await self._repair(mend, prompt, adapter, asked, system, attempt)
                 reasons = verdict.reasons
+                new = list(mend.fields or ()) if mend.new else []  # the new fields, asked alone
                 if mend.new and reasons:  # a new field's answer refused: the whole value asked again
                     assert mend.fields is not None
                     fields = ", ".join(mend.fields)
@@ -164,6 +165,7 @@ class Asker:
                 else:
                     mend = None
                 if not reasons:
+                    self.tally.asked_alone += new
                     self.note_material(*_strings(adapter, verdict.value))
                     return verdict.value
                 self.refuse(reasons[:10])
