@@ -11,6 +11,7 @@ required field inside array items is still a rebuild.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,29 @@ def test_a_required_field_is_asked_alone_and_the_rest_kept_byte_for_byte(
     record = read_record(proj, "cards/0")
     assert record["reason"] == ASKED and record["kept_through"] == [ASKED]
     assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, watcher, 6)
+
+
+@pytest.mark.slow
+def test_two_required_fields_are_two_requests_each_for_its_field(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
+) -> None:
+    proj, env = cards
+    before = json.loads(data(proj, "cards/0"))
+    proj.edit("gens/shapes.py", BODY, BODY + MOOD + "    tone: str\n")
+    reason = stale_reasons(proj, env)["cards/0"]
+    assert reason.endswith("(additive); /mood, /tone asked alone, the rest kept — 2 calls"), reason
+    dry = proj.doit("fixtures", "dry=1", env=env, check=True).stdout
+    assert "; 4 model call(s)" in dry
+    proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 4
+    asked = sorted(
+        re.findall(r"Write only the new value of (/\w+)", json.dumps(b["messages"]))[0]
+        for b in watcher.bodies
+    )
+    assert asked == ["/mood", "/mood", "/tone", "/tone"]
+    after = json.loads(data(proj, "cards/0"))
+    assert {k: v for k, v in after.items() if k not in ("mood", "tone")} == before
     verify_asks_nothing(proj, env, watcher, 6)
 
 
