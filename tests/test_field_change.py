@@ -248,6 +248,26 @@ def test_two_required_fields_are_two_requests_each_for_its_field(
 
 
 @pytest.mark.slow
+def test_a_second_required_field_later_asks_only_for_itself(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
+) -> None:
+    proj, env = cards
+    proj.edit("gens/shapes.py", BODY, BODY + MOOD)
+    proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 2
+    first = json.loads(data(proj, "cards/0"))
+    watcher.bodies.clear()
+    proj.edit("gens/shapes.py", MOOD, MOOD + "    tone: str\n")
+    assert stale_reasons(proj, env)["cards/0"].endswith("/tone asked alone, the rest kept — 1 call")
+    proc = proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 2, proc.stdout  # /mood's request replayed as it was made
+    assert all("Write only the new value of /tone" in json.dumps(b["messages"]) for b in watcher.bodies)
+    after = json.loads(data(proj, "cards/0"))
+    assert {k: v for k, v in after.items() if k != "tone"} == first
+    verify_asks_nothing(proj, env, watcher, 6)
+
+
+@pytest.mark.slow
 def test_under_review_the_asked_fixture_is_staged(
     cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
 ) -> None:

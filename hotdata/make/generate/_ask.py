@@ -282,17 +282,17 @@ class Asker:
 
     def _new_fields(self, reply: ModelReply, adapter: SchemaAdapter[Any], verdict: _Verdict) -> _Verdict:
         """``verdict`` on an answer asked under the schema before, as a value to mend at the fields
-        added since (``new``) when it lacks only those (and, in a build, exactly the ones planned)."""
+        added since (``new``) when it lacks only fields (in a build, at least the ones planned: it may
+        also lack fields asked alone at an earlier change, whose recorded requests are made again).
+        Each is asked with the answer so far: the fields before it filled, the ones after it absent."""
         raw = extract_json(reply.text)
         pointers = missing_fields(adapter, raw)
         planned = self.plan.ask
-        if not pointers or (planned is not None and set(pointers) != set(planned.pointers)):
+        if not pointers or (planned is not None and not set(planned.pointers) <= set(pointers)):
             return verdict
         try:
             data = json.loads(raw)
-            for pointer in pointers:
-                data = splice(data, pointer, None)
-        except (ValueError, KeyError, IndexError, TypeError):
+        except ValueError:
             return verdict
         fields: dict[str, list[str]] = {p: [] for p in pointers}
         return _Verdict(value=None, data=data, reasons=verdict.reasons, fields=fields, valid=False, new=True)

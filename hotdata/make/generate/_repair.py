@@ -67,9 +67,12 @@ def missing_fields(adapter: SchemaAdapter[Any], raw: str) -> list[str] | None:
         return None
     if any(e["type"] != "missing" or any(isinstance(step, int) for step in e["loc"]) for e in errors):
         return None
-    return sorted(
-        {"/" + "/".join(str(s).replace("~", "~0").replace("/", "~1") for s in e["loc"]) for e in errors}
+    # in the order of the fields in the schema: a field added after one asked alone at an earlier
+    # change comes after it, so that one's request (with the answer so far, then) is made as it was
+    pointers = (
+        "/" + "/".join(str(s).replace("~", "~0").replace("/", "~1") for s in e["loc"]) for e in errors
     )
+    return list(dict.fromkeys(pointers))
 
 
 def field_schema(asked: Mapping[str, Any], pointer: str) -> dict[str, Any] | None:
@@ -85,7 +88,8 @@ def field_schema(asked: Mapping[str, Any], pointer: str) -> dict[str, Any] | Non
 
 
 def splice(data: Any, pointer: str, value: Any) -> Any:
-    """A copy of ``data`` with ``value`` at ``pointer`` (which must exist)."""
+    """A copy of ``data`` with ``value`` at ``pointer`` (whose parent must exist; an object that
+    lacks the key gains it, last)."""
     steps = _steps(pointer)
     if not steps:
         return copy.deepcopy(value)
