@@ -1,16 +1,20 @@
-"""A new field with a default (#25 part 1, additive): filled from the schema, no model call.
+"""A new field (#25, additive): filled from the schema's default with no model call, or, required,
+asked alone in one request.
 
 Real doit on a temp project, real HTTP to the fake server. The committed data is kept byte for
-byte but for the new field; the record is updated as for a change that does not matter, and
-`doit verify` rebuilds the data from the answers asked under the schema before. A new field
-without a default is still a rebuild.
+byte but for the new field. A filled one's record is updated as for a change that does not
+matter; an asked one is rebuilt from its recorded answer (asked under the schema before) and the
+new field's answer. `doit verify` rebuilds either from the recorded answers with no call. A
+required field inside array items is still a rebuild.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from doit_project import (
@@ -148,19 +152,169 @@ def test_under_review_the_filled_fixture_is_staged(
     verify_asks_nothing(proj, env, server, 7)
 
 
+MOOD = "    mood: str\n"
+ASKED = (
+    "schema: field `mood` added; `mood` now required (additive); /mood asked alone, the rest kept — 1 call"
+)
+ALONE = "Write only the new value of /mood"
+
+
+class FieldWatcher(FakeOpenAIServer):
+    """The fake server, keeping every chat body it answers; with ``refuse_alone``, a field asked
+    alone gets an answer that is not JSON (a model that fails the one-field request)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bodies: list[dict[str, Any]] = []
+        self.refuse_alone = False
+
+    def answer(self, body: dict[str, Any]) -> str:
+        self.bodies.append(body)
+        if self.refuse_alone and ALONE in json.dumps(body):
+            return "no JSON here"
+        return super().answer(body)
+
+
+@pytest.fixture
+def watcher() -> Iterator[FieldWatcher]:
+    with FieldWatcher(seed=11) as srv:
+        yield srv
+
+
+@pytest.fixture
+def cards(tmp_path: Path, watcher: FieldWatcher) -> tuple[Project, dict[str, str]]:
+    proj, env = fake_gpt_project(tmp_path, watcher, {"gens/shapes.py": SHAPES, "gens/cards.py": CARDS})
+    watcher.bodies.clear()
+    return proj, env
+
+
+def without(raw: bytes, field: str) -> dict[str, Any]:
+    loaded = json.loads(raw)
+    del loaded[field]
+    return loaded  # type: ignore[no-any-return]
+
+
 @pytest.mark.slow
-def test_a_field_without_a_default_is_still_a_rebuild(
+def test_a_required_field_is_asked_alone_and_the_rest_kept_byte_for_byte(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
+) -> None:
+    proj, env = cards
+    before = {n: data(proj, n) for n in ("cards/0", "cards/1")}
+    proj.edit("gens/shapes.py", BODY, BODY + MOOD)
+    assert stale_reasons(proj, env) == {"cards/0": ASKED, "cards/1": ASKED}
+    dry = proj.doit("fixtures", "dry=1", env=env, check=True).stdout
+    assert "2 stale: 2 to ask" in dry and "; 2 model call(s)" in dry
+    row = next(line for line in dry.splitlines() if "cards/0" in line)
+    assert row.split()[1:4] == ["rebuild", "1", "call(s)"] and ASKED in row
+    assert completions(watcher) == 0
+    proc = proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 2  # one a fixture: its field alone
+    assert "cards/0 generated, /mood asked alone, the rest kept (" in proc.stdout
+    for body in watcher.bodies:
+        prompt = json.dumps(body["messages"])
+        assert ALONE in prompt and '\\"mood\\": null' in prompt  # the committed answer, the field blank
+        assert body["response_format"]["json_schema"]["schema"]["type"] == "string"  # the field's schema
+    for name, was in before.items():
+        now = data(proj, name)
+        assert isinstance(json.loads(now)["mood"], str)
+        assert now.replace(b'  "mood": ' + json.dumps(json.loads(now)["mood"]).encode() + b",\n", b"") == was
+    record = read_record(proj, "cards/0")
+    assert record["reason"] == ASKED and record["kept_through"] == [ASKED]
+    assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, watcher, 6)
+
+
+@pytest.mark.slow
+def test_two_required_fields_are_two_requests_each_for_its_field(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
+) -> None:
+    proj, env = cards
+    before = json.loads(data(proj, "cards/0"))
+    proj.edit("gens/shapes.py", BODY, BODY + MOOD + "    tone: str\n")
+    reason = stale_reasons(proj, env)["cards/0"]
+    assert reason.endswith("(additive); /mood, /tone asked alone, the rest kept — 2 calls"), reason
+    dry = proj.doit("fixtures", "dry=1", env=env, check=True).stdout
+    assert "; 4 model call(s)" in dry
+    proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 4
+    asked = sorted(
+        re.findall(r"Write only the new value of (/\w+)", json.dumps(b["messages"]))[0]
+        for b in watcher.bodies
+    )
+    assert asked == ["/mood", "/mood", "/tone", "/tone"]
+    after = json.loads(data(proj, "cards/0"))
+    assert {k: v for k, v in after.items() if k not in ("mood", "tone")} == before
+    verify_asks_nothing(proj, env, watcher, 6)
+
+
+@pytest.mark.slow
+def test_a_second_required_field_later_asks_only_for_itself(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
+) -> None:
+    proj, env = cards
+    proj.edit("gens/shapes.py", BODY, BODY + MOOD)
+    proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 2
+    first = json.loads(data(proj, "cards/0"))
+    watcher.bodies.clear()
+    proj.edit("gens/shapes.py", MOOD, MOOD + "    tone: str\n")
+    assert stale_reasons(proj, env)["cards/0"].endswith("/tone asked alone, the rest kept — 1 call")
+    proc = proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 2, proc.stdout  # /mood's request replayed as it was made
+    assert all("Write only the new value of /tone" in json.dumps(b["messages"]) for b in watcher.bodies)
+    after = json.loads(data(proj, "cards/0"))
+    assert {k: v for k, v in after.items() if k != "tone"} == first
+    verify_asks_nothing(proj, env, watcher, 6)
+
+
+@pytest.mark.slow
+def test_under_review_the_asked_fixture_is_staged(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
+) -> None:
+    proj, env = cards
+    before = data(proj, "cards/0")
+    proj.edit("gens/shapes.py", BODY, BODY + MOOD)
+    proc = proj.doit("fixtures", "review=1", env=env, check=True)
+    assert completions(watcher) == 2
+    assert "cards/0 staged for review, /mood asked alone, the rest kept (" in proc.stdout
+    assert data(proj, "cards/0") == before  # the committed pair is untouched until accepted
+    staged = proj.path("fixtures/cards/0.json.new").read_bytes()
+    assert without(staged, "mood") == json.loads(before)
+    proj.doit("accept", "--all", env=env, check=True)
+    assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, watcher, 6)
+
+
+@pytest.mark.slow
+def test_a_field_answer_that_fails_falls_back_to_a_whole_rebuild(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
+) -> None:
+    proj, env = cards
+    proj.edit("gens/shapes.py", BODY, BODY + MOOD)
+    watcher.refuse_alone = True
+    proc = proj.doit("fixtures", env=env, check=True)
+    assert completions(watcher) == 4  # a fixture: its field alone, refused, then the whole
+    assert "cards/0 generated, /mood asked alone was refused, rebuilt whole (" in proc.stdout
+    record = read_record(proj, "cards/0")
+    assert record["reason"] == f"{ASKED}; /mood asked alone was refused, rebuilt whole"
+    assert "is not JSON" in json.dumps(record["failed_attempts"])
+    assert stale_reasons(proj, env) == {}
+    verify_asks_nothing(proj, env, watcher, 6)
+
+
+@pytest.mark.slow
+def test_a_required_field_in_every_item_is_still_a_rebuild(
     project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
 ) -> None:
     proj, env = project
-    proj.edit("gens/shapes.py", BODY, BODY + "    mood: str\n")
+    proj.edit("gens/boards.py", "    label: str\n", "    label: str\n    note: str\n")
     reason = (
-        "schema: field `mood` added; `mood` now required (additive); "
-        "/mood is required (no default in the schema): rebuilt"
+        "schema: field `Item.note` added; `Item.note` now required (additive); /items/*/note is "
+        "required (no default in the schema), once in every item (not asked item by item): rebuilt"
     )
-    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+    assert stale_reasons(proj, env) == {"boards/one": reason}
     proj.doit("fixtures", env=env, check=True)
-    assert completions(server) == 2
+    assert completions(server) == 1
 
 
 @pytest.mark.slow

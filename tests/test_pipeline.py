@@ -105,13 +105,13 @@ def test_schema_field_rebuilds_but_module_docstring_does_not(project: Project) -
     assert reason.startswith("schema: field `mood` added (additive); /mood filled from the schema's default")
     project.doit("fixtures", check=True)
     assert project.calls() == []  # filled from the default, no call
-    # a field without a default is asked of the model: a rebuild
+    # a field without a default is asked of the model, alone
     project.edit("gens/schemas.py", "    mood: str = 'calm'\n", "    mood: str = 'calm'\n    tone: str\n")
-    assert project.status()["agents/crisis"]["reason"].endswith(
-        "/tone is required (no default in the schema): rebuilt"
-    )
+    assert project.status()["agents/crisis"]["reason"].endswith("/tone asked alone, the rest kept — 1 call")
     project.doit("fixtures", check=True)
-    assert project.calls() == ["agents/crisis", "agents/deliberating"]
+    prompts = [json.loads(line)["prompt"] for line in project.log.read_text().splitlines()]
+    assert all("Write only the new value of /tone" in p for p in prompts)
+    assert project.calls() == ["agents/crisis", "agents/deliberating"]  # one call each: the field
 
 
 def test_a_helper_schema_asked_of_the_model_is_an_input(project: Project) -> None:

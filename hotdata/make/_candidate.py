@@ -74,6 +74,9 @@ class Tally:
     replayed: int = 0  # answers taken from the store instead of the model
     spent: Usage = field(default_factory=Usage)  # what this run paid the model (replays excluded)
     repairs: list[Repair] = field(default_factory=list)  # fields asked again alone
+    notes: list[str] = field(default_factory=list)  # what the build did other than planned, in words
+    asked_alone: list[str] = field(default_factory=list)  # new fields asked alone, spliced into an answer
+    under_old_schema: bool = False  # an answer asked under the schema before was replayed
 
     def counted(self, reply: ModelReply) -> None:
         """One answer, recorded or asked: its cost goes into the record."""
@@ -94,6 +97,12 @@ class Tally:
         """The answer under ``key`` was used: its digest, and whether it was replayed."""
         self.answer_digests[key] = digest
         self.replayed += replayed
+
+    def field_words(self, plan: FixturePlan) -> list[str]:
+        """What became of the new required fields ``plan`` asks alone, when not what it planned."""
+        if plan.ask is None or self.asked_alone or self.notes:
+            return self.notes
+        return ["no answer of the schema before lacked only the new fields, none asked alone: rebuilt"]
 
     def refused(self, reasons: list[str]) -> None:
         """The last attempt's answer, or the generator's value, was not accepted, and why."""
@@ -175,13 +184,15 @@ def make_candidate(
         failed_attempts=tally.failed,
         repairs=tally.repairs,
         quality=inputs.quality_hash,
-        reason=plan.reason,
+        reason="; ".join([plan.reason, *tally.field_words(plan)]),
         answers=tally.answers,
         answer_digests=dict(tally.answer_digests),
         replayed=tally.replayed,
         hotdata_version=__version__,
         verdicts=list(verdicts),
         schemas=_copies(schemas, inputs.secrets),
+        # its first answer was asked under the schema before: ``doit verify`` replays it so too
+        kept_through=[plan.reason] if tally.under_old_schema else [],
     )
     return Candidate(inputs.name, plan.data_path, plan.meta_path, data, record, tally.spent)
 

@@ -3,13 +3,19 @@
 A field added to a fixture's own schema with a ``default`` in its JSON Schema (so not required)
 is filled in. The committed data is validated under the new schema, which fills the default, and
 serialized as every fixture is (``model_dump(mode="json")``, then canonical JSON); every other
-value must come out as it was, or the fixture is rebuilt. A field without a default (required, or
-a ``default_factory``, which no JSON Schema holds) is rebuilt as before. A field added inside a
-nested model is found wherever the model is used (``/items/*/tags``); a recursive model is rebuilt.
+value must come out as it was, or the fixture is rebuilt. A field added inside a nested model is
+found wherever the model is used (``/items/*/tags``); a recursive model is rebuilt.
+
+A new required field (no default) is asked for alone (``plan_ask``): one request a JSON pointer,
+the fixture's recorded answer replayed around it (``generate._ask``). One inside array items, or
+a ``default_factory`` (which no JSON Schema holds), is rebuilt as before.
 
 >>> new = {"properties": {"title": {"type": "string"}, "tags": {"default": []}}, "required": ["title"]}
 >>> plan_fill(new, [("properties", "tags")]).words()
 "/tags filled from the schema's default, the rest kept — no call"
+>>> new["required"].append("mood"); new["properties"]["mood"] = {"type": "string"}
+>>> plan_ask(new, [("properties", "mood")]).words()
+'/mood asked alone, the rest kept — 1 call'
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 from .._schema import SchemaAdapter, canonical_json
 
-__all__ = ["FieldFill", "FillRefused", "fill_data", "plan_fill"]
+__all__ = ["FieldAsk", "FieldFill", "FillRefused", "fill_data", "plan_ask", "plan_fill"]
 
 _EACH = ("items", "additionalProperties")  # a subschema of every item or value: "*" in a pointer
 _SAME = ("anyOf", "oneOf", "allOf")  # alternatives at the same place in the data
@@ -43,6 +49,20 @@ class FieldFill:
             return "no place in the data holds the new field, the data kept — no call"
         plural = "s" if len(self.pointers) > 1 else ""
         return f"{', '.join(self.pointers)} filled from the schema's default{plural}, the rest kept — no call"
+
+
+@dataclass(frozen=True)
+class FieldAsk:
+    """New required fields the model is asked for one by one, as JSON pointers, the committed
+    answer kept around them (the rest of the data kept byte for byte)."""
+
+    pointers: tuple[str, ...]
+
+    def words(self) -> str:
+        calls = len(self.pointers)
+        return (
+            f"{', '.join(self.pointers)} asked alone, the rest kept — {calls} call{'s' if calls > 1 else ''}"
+        )
 
 
 def _escape(name: str) -> str:
@@ -109,24 +129,64 @@ def _pointers(schema: dict[str, Any], at: tuple[str, ...]) -> list[str]:
     return [_suffix(at)]
 
 
+@dataclass(frozen=True)
+class _Added:
+    """One field added to a schema: where it lands in the data, and what the schema says of it."""
+
+    pointers: list[str]
+    shown: str  # its pointers, or its name when no place in the data holds it
+    required: bool
+    has_default: bool
+
+
+def _added(new_schema: dict[str, Any], added: Iterable[tuple[str, ...]]) -> list[_Added] | str:
+    """Each field ``added`` to ``new_schema`` (where it is in the schema, as keys), or why one has
+    no place in the data that can be known, in words."""
+    found: list[_Added] = []
+    for at in added:
+        try:
+            pointers = _pointers(new_schema, at)
+        except FillRefused as exc:
+            return str(exc)
+        parent, name = _node(new_schema, at[:-2]), at[-1]
+        required = name in (parent.get("required") or ())
+        shown = ", ".join(pointers) or f"`{name}`"
+        found.append(_Added(pointers, shown, required, "default" in _node(new_schema, at)))
+    return found
+
+
 def plan_fill(new_schema: dict[str, Any], added: Iterable[tuple[str, ...]]) -> FieldFill | str:
     """The fill of the fields ``added`` to ``new_schema`` (each where it is in the schema, as keys:
     ``("properties", "tags")``; each must have a default), or why there is none, in words (the
     fixture is then rebuilt). ``SchemaChange.at`` of a diff's additive changes says where."""
-    pointers: list[str] = []
-    for at in added:
-        try:
-            found = _pointers(new_schema, at)
-        except FillRefused as exc:
-            return str(exc)
-        parent, name = _node(new_schema, at[:-2]), at[-1]
-        shown = ", ".join(found) or f"`{name}`"
-        if name in (parent.get("required") or ()):
-            return f"{shown} is required (no default in the schema)"
-        if "default" not in _node(new_schema, at):
-            return f"{shown} has no default in the schema"
-        pointers += found
-    return FieldFill(tuple(sorted(set(pointers))))
+    fields = _added(new_schema, added)
+    if isinstance(fields, str):
+        return fields
+    for f in fields:
+        if f.required:
+            return f"{f.shown} is required (no default in the schema)"
+        if not f.has_default:
+            return f"{f.shown} has no default in the schema"
+    return FieldFill(tuple(sorted({p for f in fields for p in f.pointers})))
+
+
+def plan_ask(new_schema: dict[str, Any], added: Iterable[tuple[str, ...]]) -> FieldAsk | str:
+    """The asks of the required fields ``added`` to ``new_schema`` (none with a default), one
+    request a field, or why they cannot be asked alone, in words (the fixture is then rebuilt):
+    a field inside array items or map values (``/items/*/x``) would be one request an item."""
+    fields = _added(new_schema, added)
+    if isinstance(fields, str):
+        return fields
+    for f in fields:
+        if f.has_default:
+            return f"{f.shown} has a default, and another new field has none"
+        if not f.required:
+            return f"{f.shown} has no default in the schema"
+        if not f.pointers:
+            return f"{f.shown} has no place in the data"
+        if any("*" in pointer.split("/") for pointer in f.pointers):
+            return f"{f.shown} is required (no default in the schema), once in every item (not asked item by item)"
+    return FieldAsk(tuple(sorted({p for f in fields for p in f.pointers})))
 
 
 def _places(data: Any, parts: list[str]) -> Iterator[tuple[dict[str, Any], str]]:

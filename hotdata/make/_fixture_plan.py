@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._schema import SchemaAdapter
 from ._config import ReplayMode
-from ._field_change import FieldFill
+from ._field_change import FieldAsk, FieldFill
 from ._spec import FixtureSpec
 from .quality._settings import QualitySettings, UserCheck
 
@@ -154,6 +154,9 @@ class FixturePlan:
     # the recorded migrations of a migrated fixture (``doit migrate``), applied to the text of each
     # replayed answer before the generator reads it (``doit verify``; None: answers as recorded)
     answer_migration: Callable[[str], str] | None = field(default=None, repr=False)
+    # its schema gained required fields: its recorded answer is replayed though asked under the schema
+    # before, and each new field is asked alone (``_ask``), the rest kept
+    ask: FieldAsk | None = None
 
     @property
     def name(self) -> str:

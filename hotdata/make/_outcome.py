@@ -34,6 +34,7 @@ class Outcome:
     replayed: int = 0  # answers taken from the store instead of the model
     kept_data: bool = False  # a schema change that did not matter: the record updated, no call
     filled: tuple[str, ...] = ()  # kept with these new fields filled from the schema's defaults
+    asked_alone: str = ""  # its new required fields asked alone (or why it was rebuilt whole), in words
     # the answers a build that did not finish used (paid for): no record refers to them yet
     answers: tuple[str, ...] = ()
 

@@ -184,6 +184,7 @@ class Pipeline:
             replayed=0 if kept else candidate.record.replayed,
             kept_data=kept,
             filled=() if plan.fill is None or not kept else plan.fill.pointers,
+            asked_alone=_asked_alone(plan, tally),
         )
 
     def _kept(self, plan: FixturePlan, status: FixtureStatus) -> Candidate:
@@ -296,3 +297,10 @@ class Pipeline:
                 OSError, HotDataError
             ):  # local state: failing to save it costs only speed
                 self.planner.index.save()
+
+
+def _asked_alone(plan: FixturePlan, tally: Tally) -> str:
+    """What became of the new required fields ``plan`` asks alone, in words ("" when none)."""
+    if plan.ask is None:
+        return ""
+    return "; ".join(tally.field_words(plan)) or f"{', '.join(tally.asked_alone)} asked alone, the rest kept"

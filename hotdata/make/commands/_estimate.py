@@ -367,6 +367,10 @@ def _one(
             action, note = "fails", str(exc)
     if action != "rebuild":
         calls = inp = out = 0
+    elif plan.ask is not None and not force:  # its answer replayed; one call a new field
+        asks = len(plan.ask.pointers)
+        inp, out = inp * asks // max(1, calls), out * asks // max(1, calls)
+        calls, basis = asks, f"one call a new field ({basis}: tokens a call)"
     price = price_of(model, calls, inp, out)
     kind = "local" if model == DEFAULT_MODEL else "remote"
     return FixtureEstimate(

@@ -166,6 +166,8 @@ class HotDataReporter(ConsoleReporter):  # type: ignore[misc]
             total = slot + outcome.waited
             waited = f", waited {total:.1f}s" if total >= 0.1 else ""
             what = "staged for review" if outcome.kind is OutcomeKind.STAGED else "generated"
+            if outcome.asked_alone:
+                what += f", {outcome.asked_alone}"
             if outcome.kept_data:
                 kept = (
                     ", ".join(outcome.filled) + " filled from the schema's default" if outcome.filled else ""

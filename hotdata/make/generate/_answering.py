@@ -113,6 +113,7 @@ class Answer:
     reply: ModelReply
     stored: StoredAnswer | None  # as the store holds it (None: no store)
     replayed: bool  # from the store (or a batch), not asked now
+    other_schema: bool = False  # replayed though it was asked under the schema before (new fields)
 
 
 class AnswerSource:
@@ -181,14 +182,17 @@ class AnswerSource:
                 )
             self.tally.answered(key, recorded.digest, replayed=True)
             return Answer(self._migrated(recorded.reply), recorded, True)
-        if self.plan.replay == "only" and self.plan.kept_through_schema_change and not fresh:
+        kept_through = self.plan.replay == "only" and self.plan.kept_through_schema_change
+        if (kept_through or (self.plan.ask is not None and self.plan.replay != "off")) and not fresh:
             # a record kept through a schema change that did not matter (or migrated through one)
             # was built from answers asked under the schema before: it is rebuilt from them
-            # (``doit verify``)
+            # (``doit verify``), and so is a fixture whose schema gained required fields (only
+            # those are asked, ``_ask``)
             kept = store.under_another_schema(request, round_, self.plan.built_from)
             if kept is not None:
                 self.tally.answered(kept[0], kept[1].digest, replayed=True)
-                return Answer(self._migrated(kept[1].reply), kept[1], True)
+                self.tally.under_old_schema = True
+                return Answer(self._migrated(kept[1].reply), kept[1], True, other_schema=True)
         if self.plan.replay == "only":
             raise ReplayMiss(self._miss(store, request, round_, refused))
         with self._naming_fixture():

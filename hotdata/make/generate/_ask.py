@@ -34,7 +34,7 @@ from ..quality._leaves import iter_strings
 from ..quality._settings import DEFAULT_FEEDBACK_MARKERS, QualityContext
 from ._answering import AnswerSource
 from ._json_answers import ARRAY_CAP, extract_json, field_guide, open_pointer, schema_for_model
-from ._repair import field_schema, refused_fields, repair_prompt, splice, unwrap
+from ._repair import field_schema, missing_fields, refused_fields, repair_prompt, splice, unwrap
 from ._requests import RequestBuilder
 
 __all__ = ["FEEDBACK_MARKERS", "Asker"]
@@ -146,17 +146,26 @@ class Asker:
         self.note_prompt(prompt, f"ctx.generate at {where}" if where else "")
         # a model that decodes under the schema without reading it gets its descriptions in words
         guide = field_guide(json_schema) if json_schema and self.capabilities.reads_no_schema_text else ""
-        for attempt in range(1, self.max_attempts + 1):
+        attempt, last = 0, self.max_attempts
+        while attempt < last:
+            attempt += 1
             asked = schema_for_model(json_schema, cap) if json_schema is not None else None
-            if mend is not None and asked is not None and self.plan.inputs.repair == "field":
+            if mend is not None and asked is not None and (self.plan.inputs.repair == "field" or mend.new):
                 verdict = await self._repair(mend, prompt, adapter, asked, system, attempt)
                 reasons = verdict.reasons
-                if verdict.fields is not None or not verdict.valid:
+                new = list(mend.fields or ()) if mend.new else []  # the new fields, asked alone
+                if mend.new and reasons:  # a new field's answer refused: the whole value asked again
+                    assert mend.fields is not None
+                    fields = ", ".join(mend.fields)
+                    self.tally.notes.append(f"{fields} asked alone was refused, rebuilt whole")
+                    mend, last = None, attempt + self.max_attempts
+                elif verdict.fields is not None or not verdict.valid:
                     # mended and refused at other fields, or a field's answer unusable: mend again
                     mend = verdict if verdict.fields is not None else mend
                 else:
                     mend = None
                 if not reasons:
+                    self.tally.asked_alone += new
                     self.note_material(*_strings(adapter, verdict.value))
                     return verdict.value
                 self.refuse(reasons[:10])
@@ -189,6 +198,12 @@ class Asker:
                 if not answer.replayed and stored is not None and stored.redacted:
                     verdict = _Verdict.refused(verdict.reasons or [SECRET_REFUSED])
                     self.source.record_refusal(answer, request, self.round, verdict.reasons)
+            if answer.other_schema and not verdict.valid:  # asked under the schema before
+                verdict = self._new_fields(reply, adapter, verdict)
+                if verdict.new:  # it lacks only the fields added since: each is asked alone
+                    mend, reasons = dataclasses.replace(verdict, whole_tokens=reply.output_tokens), []
+                    last = max(last, attempt + 1)
+                    continue
             reasons = verdict.reasons
             if not reasons:
                 self.note_material(*_strings(adapter, verdict.value))
@@ -201,7 +216,7 @@ class Asker:
                 extra_tokens += max(256, reply.output_tokens or 0)
         site = f"ctx.generate at {where}: " if where else ""
         raise GenerationError(
-            f"fixture {self.fixture}: {site}no acceptable answer for {adapter.label} in {self.max_attempts} "
+            f"fixture {self.fixture}: {site}no acceptable answer for {adapter.label} in {attempt} "
             f"attempt(s); last: {'; '.join(reasons[:4])}. {_advice(reasons)}"
         )
 
@@ -224,7 +239,8 @@ class Asker:
             if schema is None:  # a field the schema does not describe: nothing to ask it under
                 return _Verdict.refused([f"{pointer}: cannot be asked alone (no schema for it)", *why])
             schema_text = None if self.capabilities.supports_schema else json.dumps(schema, indent=1)
-            text = repair_prompt(prompt, data, pointer, None if copies_feedback else why, schema_text)
+            shown_why = None if copies_feedback or mend.new else why  # a new field was never refused
+            text = repair_prompt(prompt, data, pointer, shown_why, schema_text)
             self.tally.attempts += 1
             request = self.requests.request(
                 text,
@@ -263,6 +279,23 @@ class Asker:
             fields = ", ".join(mend.fields)
             mended = _Verdict.refused([f"{fields} asked again alone: {r}" for r in mended.reasons])
         return dataclasses.replace(mended, whole_tokens=mend.whole_tokens)
+
+    def _new_fields(self, reply: ModelReply, adapter: SchemaAdapter[Any], verdict: _Verdict) -> _Verdict:
+        """``verdict`` on an answer asked under the schema before, as a value to mend at the fields
+        added since (``new``) when it lacks only fields (in a build, at least the ones planned: it may
+        also lack fields asked alone at an earlier change, whose recorded requests are made again).
+        Each is asked with the answer so far: the fields before it filled, the ones after it absent."""
+        raw = extract_json(reply.text)
+        pointers = missing_fields(adapter, raw)
+        planned = self.plan.ask
+        if not pointers or (planned is not None and not set(planned.pointers) <= set(pointers)):
+            return verdict
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return verdict
+        fields: dict[str, list[str]] = {p: [] for p in pointers}
+        return _Verdict(value=None, data=data, reasons=verdict.reasons, fields=fields, valid=False, new=True)
 
     def _judge(
         self,
@@ -313,6 +346,7 @@ class _Verdict:
     fields: dict[str, list[str]] | None
     valid: bool
     whole_tokens: int | None = None  # output tokens of the whole answer mending stands in for
+    new: bool = False  # ``fields`` are new in the schema, not refused: each is asked for alone
 
     @classmethod
     def refused(cls, reasons: list[str]) -> _Verdict:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from .._field_change import FieldFill, FillRefused, fill_data, plan_fill
+    from .._field_change import FieldAsk, FieldFill, FillRefused, fill_data, plan_ask, plan_fill
     from .._fixture_plan import FINGERPRINT_FORMAT, Fingerprint, FixtureInputs, FixturePlan
     from .._spec import expand
     from ._adhoc import (
@@ -38,9 +38,11 @@ if TYPE_CHECKING:
 # Each public name and its module ("._x": the parent package's), imported on first use: the local index
 # (``_index``) is read by a no-op build that imports neither pydantic nor the catalog.
 _LAZY = {
+    "FieldAsk": "._field_change",
     "FieldFill": "._field_change",
     "FillRefused": "._field_change",
     "fill_data": "._field_change",
+    "plan_ask": "._field_change",
     "plan_fill": "._field_change",
     "FINGERPRINT_FORMAT": "._fixture_plan",
     "Fingerprint": "._fixture_plan",
@@ -85,6 +87,7 @@ __all__ = [
     "BuildCheck",
     "Catalog",
     "ChangeKind",
+    "FieldAsk",
     "FieldFill",
     "FillRefused",
     "Fingerprint",
@@ -109,6 +112,7 @@ __all__ = [
     "function_source",
     "is_adhoc",
     "load_catalog",
+    "plan_ask",
     "plan_fill",
     "read_adhoc",
 ]

@@ -27,7 +27,7 @@ from ..._schema import SchemaAdapter, canonical_json
 from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
 from .._config import ReplayMode
 from .._errors import GenerationError
-from .._field_change import FieldFill, FillRefused, fill_data, plan_fill
+from .._field_change import FieldAsk, FieldFill, FillRefused, fill_data, plan_ask, plan_fill
 from .._fixture_plan import FixtureInputs, FixturePlan
 from .._spec import FixtureSpec
 from ._catalog import Catalog, load_catalog
@@ -129,6 +129,7 @@ class Planner:
         self._verified: dict[str, str] = {}  # fixture -> the inputs digest this run found it fresh with
         # fixture -> the new fields its last status found it can take from their defaults
         self._fills: dict[str, FieldFill] = {}
+        self._asks: dict[str, FieldAsk] = {}  # new required fields asked alone, by fixture
 
     @property
     def fixtures_path(self) -> Path:
@@ -207,6 +208,7 @@ class Planner:
         quiet = not there
         self._verified.pop(spec.name, None)
         self._fills.pop(spec.name, None)
+        self._asks.pop(spec.name, None)
         if quick and quiet and self.index is not None:
             entry = self.index.get(spec.name)
             digest = (
@@ -272,13 +274,18 @@ class Planner:
             said.append(f"schema: {words}" if own else f"schema {name.rsplit(':', 1)[-1]}: {words}")
             worst = max(worst, kind)
         change = "; ".join(said)
-        fill = None
+        fill, ask = None, None
         if worst is ChangeKind.ADDITIVE and added is not None and fillable:
             new, diff = added
-            found = plan_fill(new, [c.at for c in diff.changes if c.kind is ChangeKind.ADDITIVE])
-            if isinstance(found, str):
-                return dataclasses.replace(status, reason=f"{change} (additive); {found}: rebuilt")
-            fill = found
+            at = [c.at for c in diff.changes if c.kind is ChangeKind.ADDITIVE]
+            found = plan_fill(new, at)
+            if isinstance(found, str):  # no default: each new required field asked alone, if it can be
+                asked = plan_ask(new, at)
+                if isinstance(asked, str):
+                    return dataclasses.replace(status, reason=f"{change} (additive); {asked}: rebuilt")
+                ask = asked
+            else:
+                fill = found
         elif worst >= ChangeKind.ADDITIVE:
             label = "additive" if worst is ChangeKind.ADDITIVE else "breaking"
             return dataclasses.replace(status, reason=f"{change} ({label})")
@@ -291,7 +298,7 @@ class Planner:
                 fill_data(fixture.adapter, raw, fill)
             except FillRefused as exc:
                 return dataclasses.replace(status, reason=f"{change} (additive); {exc}: rebuilt")
-        errors = [] if fill is not None else fixture.adapter.errors_for(raw)
+        errors = [] if fill is not None or ask is not None else fixture.adapter.errors_for(raw)
         if errors:
             return dataclasses.replace(
                 status, reason=f"{change}; the data does not meet it: {errors[0]} (breaking)"
@@ -304,6 +311,9 @@ class Planner:
             objection = check(record, now, raw)
             if objection is not None:
                 return dataclasses.replace(status, reason=f"{objection}; and {change}", check=check.name)
+        if ask is not None:  # rebuilt: its recorded answer replayed, the new fields asked alone
+            self._asks[spec.name] = ask
+            return dataclasses.replace(status, reason=f"{change} (additive); {ask.words()}")
         if fill is None:
             reason = f"{change}; data still valid — record updated, no call"
         else:
@@ -356,6 +366,9 @@ class Planner:
             built_from=built_from(data_path, meta_path, staged=staged_answers),
             kept_through_schema_change=status.record is not None and bool(status.record.kept_through),
             fill=self._fills.get(spec.name) if status.check == SCHEMA_KEPT else None,
+            ask=self._asks.get(spec.name)
+            if status.check == "schema" and not forced and replay != "off"
+            else None,
         )
 
     def family(self, spec: FixtureSpec, *, settle: bool = False) -> dict[str, Any]:
