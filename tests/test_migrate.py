@@ -44,6 +44,9 @@ async def agenda(ctx, i):
 """
 
 MIGRATIONS = """
+import os
+
+
 def add_level(data, name):
     for talk in data["talks"]:
         talk["level"] = "advanced" if talk["minutes"] > 30 else "beginner"
@@ -60,6 +63,11 @@ def stretch(data, name):
 
 
 NOT_A_FUNCTION = 3
+
+
+def leak_key(data, name):
+    data["name"] = "key " + os.environ["MIGRATE_API_KEY"]
+    return data
 """
 
 NAMES = ("agendas/0", "agendas/1")
@@ -108,6 +116,16 @@ def renamed(value: Any) -> Any:
     """``value`` as the renames make it, by hand: the keys in their places."""
     out = {("title_of_day" if k == "name" else k): v for k, v in value.items()}
     out["talks"] = [{("headline" if k == "title" else k): v for k, v in t.items()} for t in value["talks"]]
+    return out
+
+
+def refused(proj: Project, env: dict[str, str], *args: str) -> str:
+    """What ``doit migrate *args`` says; it must fail, with no traceback, and write nothing."""
+    before = files(proj)
+    proc = proj.doit("migrate", *args, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out, out
+    assert files(proj) == before
     return out
 
 
@@ -318,3 +336,14 @@ def test_a_bad_function_is_a_clear_error(
         assert proc.returncode != 0 and said in out, out
         assert "Traceback" not in out
     assert files(proj) == before
+
+
+@pytest.mark.slow
+def test_a_secret_the_function_puts_in_the_data_is_never_written(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    key = "sk-migrate-0123456789abcdef"
+    out = refused(proj, {**env, "MIGRATE_API_KEY": key}, "--fn=migrations:leak_key", "agendas/0")
+    assert key not in out
+    assert "cannot migrate agendas/0: the migrated data holds a secret value at /name (not shown" in out

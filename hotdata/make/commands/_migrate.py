@@ -31,7 +31,7 @@ from ..._freshness import FixtureState, FixtureStatus
 from ..._provenance import Migration, sha256_hex
 from .._candidate import Candidate, InvalidValue, migrated_candidate
 from .._errors import MigrationError
-from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename
+from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename, secret_at
 from .._pipeline import Pipeline
 from .._spec import FixtureSpec
 from ..commit._writer import Writer
@@ -160,6 +160,13 @@ class _Migrator:
                 f"{spec.name}: the migrated data is refused: {exc}. Rename the field the schema renamed "
                 "(--rename=OLD=NEW), or give the value it needs with --fn module:function"
             ) from None
+        where = secret_at(json.loads(candidate.data), plan.inputs.secrets)
+        if where is not None:  # a build refuses an answer holding one; a migration is refused too
+            raise MigrationError(
+                f"{spec.name}: the migrated data holds a secret value at {where} (not shown: a key or "
+                "token of the environment or of llm's configuration); a fixture is committed, so keep "
+                "it out of what the migration makes"
+            )
         return _Migrated(spec, before, candidate, plan.inputs.secrets)
 
 
