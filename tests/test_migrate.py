@@ -68,6 +68,10 @@ NOT_A_FUNCTION = 3
 def leak_key(data, name):
     data["name"] = "key " + os.environ["MIGRATE_API_KEY"]
     return data
+
+
+def leak_key_raise(data, name):
+    raise ValueError("refused key " + os.environ["MIGRATE_API_KEY"])
 """
 
 NAMES = ("agendas/0", "agendas/1")
@@ -347,3 +351,9 @@ def test_a_secret_the_function_puts_in_the_data_is_never_written(
     out = refused(proj, {**env, "MIGRATE_API_KEY": key}, "--fn=migrations:leak_key", "agendas/0")
     assert key not in out
     assert "cannot migrate agendas/0: the migrated data holds a secret value at /name (not shown" in out
+    # nor shown when the function raises with it in its message
+    out = refused(proj, {**env, "MIGRATE_API_KEY": key}, "--fn=migrations:leak_key_raise", "agendas/0")
+    assert key not in out
+    assert (
+        "cannot migrate agendas/0: --fn migrations:leak_key_raise raised ValueError: refused key ***" in out
+    )

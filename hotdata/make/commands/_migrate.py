@@ -33,6 +33,7 @@ from .._candidate import Candidate, InvalidValue, migrated_candidate
 from .._errors import MigrationError
 from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename, secret_at
 from .._pipeline import Pipeline
+from .._secrets import redact
 from .._spec import FixtureSpec
 from ..commit._writer import Writer
 from ..plan._planner import SCHEMA_KEPT, Planner
@@ -226,11 +227,11 @@ def _migrate(
         migrated = [m for m in found if m is not None]
         failures += _gate(planner, migrated)
     except HotDataError as exc:
-        return TaskFailed(str(exc))
+        return TaskFailed(redact(str(exc)))  # the user's function or module may say a secret
     unchanged = len(found) - len(migrated)
     if failures:
         for line in failures:
-            print(f"cannot migrate {line}")
+            print(f"cannot migrate {redact(line)}")
         return TaskFailed(
             f"{len(failures)} problem(s) in {len(specs)} fixture(s); nothing was written (all or nothing)"
         )
