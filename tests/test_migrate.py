@@ -57,6 +57,14 @@ def boom(data, name):
     raise ValueError("no level for " + name)
 
 
+def interrupted(data, name):
+    raise KeyboardInterrupt
+
+
+def exits(data, name):
+    raise SystemExit(3)
+
+
 def stretch(data, name):
     data["talks"][0]["minutes"] = 999 if name == "agendas/1" else 10
     return data
@@ -334,6 +342,11 @@ def test_a_bad_function_is_a_clear_error(
             "migrations:boom",
             "cannot migrate agendas/0: --fn migrations:boom raised ValueError: no level for agendas/0",
         ),
+        (
+            "migrations:interrupted",
+            "cannot migrate agendas/0: --fn migrations:interrupted raised KeyboardInterrupt",
+        ),
+        ("migrations:exits", "cannot migrate agendas/0: --fn migrations:exits raised SystemExit: 3"),
     ]:
         proc = proj.doit("migrate", f"--fn={fn}", "agendas/0", env=env)
         out = proc.stdout + proc.stderr

@@ -15,6 +15,7 @@ copy of the data (after the renames) and the fixture's name, and returns the new
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import difflib
 import importlib
@@ -42,6 +43,9 @@ __all__ = [
 
 # ``function(data, name) -> data``: a computed default or a transform, decided by code.
 MigrationFn = Callable[[Any, str], Any]
+# What the user's code may raise, as a generator may (SystemExit, KeyboardInterrupt included): a
+# refusal of that fixture in one line, never a traceback; nothing is written either way.
+_RAISED = (Exception, KeyboardInterrupt, SystemExit, asyncio.CancelledError)
 
 
 def _unescape(token: str) -> str:
@@ -216,7 +220,7 @@ def load_function(spec: str) -> MigrationFn:
         raise MigrationError(f"--fn {spec!r} is not module:function (for example --fn migrations:add_level)")
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as exc:
+    except _RAISED as exc:
         raise MigrationError(
             f"--fn {spec}: module {module_name!r} cannot be imported ({type(exc).__name__}: {exc}); "
             "give a module importable from the project root"
@@ -238,8 +242,9 @@ def call_function(function: MigrationFn, spec: str, data: Any, name: str) -> Any
     """``function(copy of data, name)``; ``MigrationError`` naming the fixture when it raises."""
     try:
         result = function(copy.deepcopy(data), name)
-    except Exception as exc:
-        raise MigrationError(f"fixture {name}: --fn {spec} raised {type(exc).__name__}: {exc}") from None
+    except _RAISED as exc:
+        said = f": {exc}" if str(exc) else ""
+        raise MigrationError(f"fixture {name}: --fn {spec} raised {type(exc).__name__}{said}") from None
     if result is None:
         raise MigrationError(
             f"fixture {name}: --fn {spec} returned None; it must return the new data (data, name) -> data"
