@@ -317,6 +317,10 @@ def test_a_rename_whose_old_path_is_missing_names_the_fixture_and_the_right_path
         in out
     )
     assert files(proj) == before
+    # an index is ASCII digits, with no leading zero (RFC 6901): any other digit is not one
+    for index in ("²", "01"):
+        out = refused(proj, env, f"--rename=/talks/{index}/title=headline", "agendas/0")
+        assert f"/talks/{index} is not in its data; it is an array of 2: use * for every item" in out
     # a rename written as a doit variable (with a space) is told how to write it
     proc = proj.doit("migrate", "--rename", "name=title_of_day", "agendas/0", env=env)
     assert proc.returncode != 0

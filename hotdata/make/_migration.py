@@ -133,9 +133,18 @@ def _parents(value: Any, parts: tuple[str, ...], at: tuple[str, ...]) -> list[tu
         return found
     if isinstance(value, dict) and head in value:
         return _parents(value[head], rest, (*at, head))
-    if isinstance(value, list) and head.isdigit() and int(head) < len(value):
-        return _parents(value[int(head)], rest, (*at, head))
+    index = _index(head)
+    if isinstance(value, list) and index is not None and index < len(value):
+        return _parents(value[index], rest, (*at, head))
     raise _MissingPart(at, head, value)
+
+
+def _index(part: str) -> int | None:
+    """``part`` as an array index: ASCII digits without a leading zero (RFC 6901), else None
+    (``str.isdigit`` takes ``²``, which ``int`` refuses)."""
+    if part.isascii() and part.isdigit() and (part == "0" or not part.startswith("0")):
+        return int(part)
+    return None
 
 
 class _MissingPart(Exception):
