@@ -65,6 +65,11 @@ def exits(data, name):
     raise SystemExit(3)
 
 
+def as_text(data, name):
+    data["talks"][0]["minutes"] = str(data["talks"][0]["minutes"])
+    return data
+
+
 def stretch(data, name):
     data["talks"][0]["minutes"] = 999 if name == "agendas/1" else 10
     return data
@@ -374,3 +379,20 @@ def test_a_secret_the_function_puts_in_the_data_is_never_written(
     assert (
         "cannot migrate agendas/0: --fn migrations:leak_key_raise raised ValueError: refused key ***" in out
     )
+
+
+@pytest.mark.slow
+def test_the_migrated_data_is_written_as_its_schema_writes_it(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    minutes = data(proj, "agendas/0")["talks"][0]["minutes"]
+    # "24" validates as an integer; the file gets the integer, as a build would write it
+    proj.edit(
+        "gens/shapes.py", "    minutes: int = Field(ge=5, le=60)", "    minutes: int = Field(ge=5, le=90)"
+    )
+    proj.doit("migrate", "--fn=migrations:as_text", "agendas/0", env=env, check=True)
+    assert f'"minutes": {minutes},' in proj.path("fixtures/agendas/0.json").read_text()
+    proj.doit("fixtures", env=env, check=True)  # agendas/1: record updated, data kept
+    assert stale(proj, env) == {} and requests(server) == 0
+    assert "rebuilt byte for byte through their recorded migrations" in verified(proj, env, server)

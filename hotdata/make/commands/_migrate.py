@@ -29,7 +29,7 @@ from doit.exceptions import TaskFailed
 from ..._errors import HotDataError
 from ..._freshness import FixtureState, FixtureStatus
 from ..._provenance import Migration, sha256_hex
-from .._candidate import Candidate, InvalidValue, migrated_candidate
+from .._candidate import Candidate, InvalidValue, encode_as_built, migrated_candidate
 from .._errors import MigrationError
 from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename, secret_at
 from .._pipeline import Pipeline
@@ -111,6 +111,13 @@ def _refusal(planner: Planner, spec: FixtureSpec, status: FixtureStatus, now: da
     return None
 
 
+def _refused(spec: FixtureSpec, exc: InvalidValue) -> MigrationError:
+    return MigrationError(
+        f"{spec.name}: the migrated data is refused: {exc}. Rename the field the schema renamed "
+        "(--rename=OLD=NEW), or give the value it needs with --fn module:function"
+    )
+
+
 def _what(renames: Sequence[Rename], fn: str) -> str:
     said = [f"{r.old} → {r.new}" for r in renames] + ([f"--fn {fn}"] if fn else [])
     return "migrated: " + ", ".join(said)
@@ -140,6 +147,10 @@ class _Migrator:
         raw = status.data_path.read_bytes()
         before = json.loads(raw)
         after, _ = migrate_value(before, self.renames, self.fn, self.function, spec.name)
+        try:  # what is written: the data as the schema makes it, as a build writes it
+            after = json.loads(encode_as_built(planner.inputs(spec).adapter, after))
+        except InvalidValue as exc:
+            raise _refused(spec, exc) from None
         if after == before and status.state is FixtureState.FRESH:
             return None
         plan = planner.plan(spec, status)
@@ -157,10 +168,7 @@ class _Migrator:
             used = planner.schemas_used_now(spec.name, record)
             candidate = migrated_candidate(plan, record, after, used, migration)
         except InvalidValue as exc:
-            raise MigrationError(
-                f"{spec.name}: the migrated data is refused: {exc}. Rename the field the schema renamed "
-                "(--rename=OLD=NEW), or give the value it needs with --fn module:function"
-            ) from None
+            raise _refused(spec, exc) from None
         where = secret_at(json.loads(candidate.data), plan.inputs.secrets)
         if where is not None:  # a build refuses an answer holding one; a migration is refused too
             raise MigrationError(
