@@ -396,3 +396,18 @@ def test_the_migrated_data_is_written_as_its_schema_writes_it(
     proj.doit("fixtures", env=env, check=True)  # agendas/1: record updated, data kept
     assert stale(proj, env) == {} and requests(server) == 0
     assert "rebuilt byte for byte through their recorded migrations" in verified(proj, env, server)
+
+
+@pytest.mark.slow
+def test_a_broken_pair_is_refused_with_the_way_out(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    rename_in_schema(proj)
+    proj.path("fixtures/agendas/0.json").write_text("<<<<<<< HEAD\n{}\n=======\n[]\n>>>>>>> theirs\n")
+    proj.path("fixtures/agendas/1.meta.json").unlink()
+    out = refused(proj, env, *RENAMES, "agendas/*")
+    for name, broken in [("agendas/0", "0.json"), ("agendas/1", "1.meta.json")]:
+        line = next(line for line in out.splitlines() if line.startswith(f"cannot migrate {name}: "))
+        assert broken in line and "(`git checkout -- " in line and f"fixtures/{name}." in line, line
+        assert f"`doit fixtures:{name}`" in line, line

@@ -98,7 +98,12 @@ def _refusal(planner: Planner, spec: FixtureSpec, status: FixtureStatus, now: da
             f"record describes: restore it (`git checkout -- {status.data_path}`) or rebuild it"
         )
     if status.record is None or (status.state is FixtureState.INVALID and status.check != "schema"):
-        return f"{name}: {status.reason}"
+        # not JSON (a merge conflict), or no record to read: nothing a migration can start from
+        broken = planner.paths(spec)[1] if status.record is None else status.data_path
+        return (
+            f"{name}: {status.reason}; a migration starts from the committed pair: restore it "
+            f"(`git checkout -- {broken}`) or rebuild it with `doit fixtures:{name}`"
+        )
     if status.state is FixtureState.STALE and status.check not in ("schema", SCHEMA_KEPT):
         return f"{name}: stale for another reason than its schema ({status.reason}); rebuild it with `doit fixtures`"
     raw = status.data_path.read_bytes()
