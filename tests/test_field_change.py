@@ -173,6 +173,21 @@ def test_a_default_factory_is_no_default_of_the_schema(
     assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
 
 
+@pytest.mark.slow
+def test_a_default_that_fails_its_own_constraint_is_named_as_the_culprit(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    kept = data(proj, "cards/0")
+    proj.edit("gens/shapes.py", BODY, BODY + "    n: int = Field(default=-1, ge=0)\n")
+    reason = (
+        "schema: field `n` added (additive); the schema's default of /n does not meet the field's own "
+        "constraints (at n: Input should be greater than or equal to 0): fix the default: rebuilt"
+    )
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+    assert data(proj, "cards/0") == kept
+
+
 def test_a_field_of_a_model_that_holds_itself_is_not_filled() -> None:
     node = {"properties": {"kids": {"items": {"$ref": "#/$defs/Node"}, "type": "array"}}}
     old = {"$defs": {"Node": node}, "$ref": "#/$defs/Node"}

@@ -148,6 +148,17 @@ def _places(data: Any, parts: list[str]) -> Iterator[tuple[dict[str, Any], str]]
             yield from _places(child, rest)
 
 
+def _default_at_fault(error: str, pointers: tuple[str, ...]) -> str | None:
+    """The pointer of ``pointers`` (each a new field, "*" any item) that ``error`` (``"at
+    items/0/note: ..."``) is at, or None: what was filled from a default is what fails."""
+    where = error.removeprefix("at ").split(": ", 1)[0].split("/")
+    for pointer in pointers:
+        parts = pointer.split("/")[1:]
+        if len(parts) == len(where) and all(p in ("*", w) for p, w in zip(parts, where, strict=True)):
+            return pointer
+    return None
+
+
 def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes:
     """``raw`` (committed data) with the new fields filled from the defaults of ``adapter``'s schema,
     serialized as a fixture is; ``FillRefused`` when anything else would change."""
@@ -159,6 +170,12 @@ def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes
         raise FillRefused(f"the data does not validate under the new schema: {exc}") from None
     errors = adapter.errors_for(filled)
     if errors:
+        culprit = _default_at_fault(errors[0], fill.pointers)
+        if culprit is not None:  # pydantic does not check a default: the schema is to blame
+            raise FillRefused(
+                f"the schema's default of {culprit} does not meet the field's own constraints "
+                f"({errors[0]}): fix the default"
+            )
         raise FillRefused(f"the filled data does not validate: {errors[0]}")
     rest = copy.deepcopy(json.loads(filled))
     for pointer in fill.pointers:
