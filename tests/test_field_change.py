@@ -173,17 +173,30 @@ def test_a_default_factory_is_no_default_of_the_schema(
     assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
 
 
+@pytest.mark.parametrize(
+    ("field", "why"),
+    [
+        (  # pydantic never checks a default: the schema is to blame, not the data
+            "n: int = Field(default=-1, ge=0)",
+            "the schema's default of /n does not meet the field's own constraints "
+            "(at n: Input should be greater than or equal to 0): fix the default",
+        ),
+        (  # the schema says `Mood`, a fixture is written by field name (`mood`)
+            'mood: str = Field("calm", alias="Mood")',
+            "validating the data under the new schema changes more than the new fields (at /mood: added)",
+        ),
+    ],
+    ids=["default-fails-its-constraint", "alias"],
+)
 @pytest.mark.slow
-def test_a_default_that_fails_its_own_constraint_is_named_as_the_culprit(
-    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+def test_a_new_field_that_cannot_be_filled_says_why(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer, field: str, why: str
 ) -> None:
     proj, env = project
     kept = data(proj, "cards/0")
-    proj.edit("gens/shapes.py", BODY, BODY + "    n: int = Field(default=-1, ge=0)\n")
-    reason = (
-        "schema: field `n` added (additive); the schema's default of /n does not meet the field's own "
-        "constraints (at n: Input should be greater than or equal to 0): fix the default: rebuilt"
-    )
+    proj.edit("gens/shapes.py", BODY, f"{BODY}    {field}\n")
+    added = field.split(":")[0] if "alias" not in field else "Mood"
+    reason = f"schema: field `{added}` added (additive); {why}: rebuilt"
     assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
     assert data(proj, "cards/0") == kept
 

@@ -159,6 +159,28 @@ def _default_at_fault(error: str, pointers: tuple[str, ...]) -> str | None:
     return None
 
 
+def _first_change(before: Any, after: Any, at: str = "") -> str:
+    """Where ``after`` first differs from ``before``, and how: ``"/mood: added"``.
+
+    >>> _first_change({"a": [1, 2]}, {"a": [1, 3], "b": 0})
+    '/a/1: changed'
+    """
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted({*before, *after}):
+            where = f"{at}/{_escape(key)}"
+            if key not in before:
+                return f"{where}: added"
+            if key not in after:
+                return f"{where}: removed"
+            if canonical_json(before[key]) != canonical_json(after[key]):
+                return _first_change(before[key], after[key], where)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (was, now) in enumerate(zip(before, after, strict=True)):
+            if canonical_json(was) != canonical_json(now):
+                return _first_change(was, now, f"{at}/{i}")
+    return f"{at or '/'}: changed"  # no value quoted: a reason may be kept in a record
+
+
 def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes:
     """``raw`` (committed data) with the new fields filled from the defaults of ``adapter``'s schema,
     serialized as a fixture is; ``FillRefused`` when anything else would change."""
@@ -183,5 +205,8 @@ def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes
         for holder, key in list(_places(rest, parts)):
             holder.pop(key, None)
     if canonical_json(rest) != canonical_json(before):
-        raise FillRefused("validating the data under the new schema changes more than the new fields")
+        raise FillRefused(
+            "validating the data under the new schema changes more than the new fields "
+            f"(at {_first_change(before, rest)})"
+        )
     return filled
