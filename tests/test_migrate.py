@@ -353,7 +353,8 @@ def test_a_bad_function_is_a_clear_error(
         ),
         (
             "migrations:interrupted",
-            "cannot migrate agendas/0: --fn migrations:interrupted raised KeyboardInterrupt",
+            "interrupted while migrating agendas/0 (Ctrl-C, or --fn migrations:interrupted raised "
+            "KeyboardInterrupt); nothing was written",
         ),
         ("migrations:exits", "cannot migrate agendas/0: --fn migrations:exits raised SystemExit: 3"),
     ]:

@@ -43,9 +43,10 @@ __all__ = [
 
 # ``function(data, name) -> data``: a computed default or a transform, decided by code.
 MigrationFn = Callable[[Any, str], Any]
-# What the user's code may raise, as a generator may (SystemExit, KeyboardInterrupt included): a
-# refusal of that fixture in one line, never a traceback; nothing is written either way.
-_RAISED = (Exception, KeyboardInterrupt, SystemExit, asyncio.CancelledError)
+# What the user's code may raise, as a generator may (SystemExit included): a refusal of that
+# fixture in one line, never a traceback. A KeyboardInterrupt (Ctrl-C while the function runs, or
+# raised by it) is left to stop the whole run: ``doit migrate`` says so in one line.
+_RAISED = (Exception, SystemExit, asyncio.CancelledError)
 
 
 def _unescape(token: str) -> str:
@@ -229,7 +230,7 @@ def load_function(spec: str) -> MigrationFn:
         raise MigrationError(f"--fn {spec!r} is not module:function (for example --fn migrations:add_level)")
     try:
         obj: Any = importlib.import_module(module_name)
-    except _RAISED as exc:
+    except (*_RAISED, KeyboardInterrupt) as exc:  # one import: stopping it stops the run
         raise MigrationError(
             f"--fn {spec}: module {module_name!r} cannot be imported ({type(exc).__name__}: {exc}); "
             "give a module importable from the project root"

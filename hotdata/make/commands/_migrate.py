@@ -237,6 +237,9 @@ def _migrate(
                 found.append(migrator.one(spec))
             except MigrationError as exc:
                 failures.append(str(exc).removeprefix("fixture "))
+            except KeyboardInterrupt:  # Ctrl-C: no further fixture is migrated
+                said = f"Ctrl-C, or --fn {request.fn} raised KeyboardInterrupt" if request.fn else "Ctrl-C"
+                return TaskFailed(f"interrupted while migrating {spec.name} ({said}); nothing was written")
         migrated = [m for m in found if m is not None]
         failures += _gate(planner, migrated)
     except HotDataError as exc:
