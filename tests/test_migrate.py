@@ -326,6 +326,12 @@ def test_a_rename_whose_old_path_is_missing_names_the_fixture_and_the_right_path
     for index in ("²", "01"):
         out = refused(proj, env, f"--rename=/talks/{index}/title=headline", "agendas/0")
         assert f"/talks/{index} is not in its data; it is an array of 2: use * for every item" in out
+    # a rename onto a key that is there never overwrites it, and says how to do that move
+    out = refused(proj, env, "--rename=talks.*.title=minutes", "agendas/0")
+    assert (
+        "/talks/0/minutes is there already and a rename never overwrites: make this move in the function "
+        "of --fn module:function (it runs after the renames), without this --rename"
+    ) in out, out
     # a rename written as a doit variable (with a space) is told how to write it
     proc = proj.doit("migrate", "--rename", "name=title_of_day", "agendas/0", env=env)
     assert proc.returncode != 0

@@ -185,7 +185,8 @@ def _apply_rename(data: Any, rename: Rename, name: str) -> list[str]:
         if rename.new_key in parent:
             raise MigrationError(
                 f"fixture {name}: --rename {rename.old}={rename.new}: {pointer((*at, rename.new_key))} is "
-                "there already and would be overwritten; remove it with --fn module:function first"
+                "there already and a rename never overwrites: make this move in the function of --fn "
+                "module:function (it runs after the renames), without this --rename"
             )
         parent[rename.new_key] = parent.pop(old_key)
         moved.append(pointer((*at, rename.new_key)))
