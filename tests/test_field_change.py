@@ -201,6 +201,23 @@ def test_a_new_field_that_cannot_be_filled_says_why(
     assert data(proj, "cards/0") == kept
 
 
+@pytest.mark.slow
+def test_a_default_that_holds_a_secret_is_never_filled_in(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    key = "sk-fill-0123456789abcdef"
+    proj, env = project[0], {**project[1], "FILL_API_KEY": key}
+    proj.edit("gens/shapes.py", "from pydantic", "import os\n\nfrom pydantic")
+    proj.edit("gens/shapes.py", BODY, BODY + '    token: str = os.environ.get("FILL_API_KEY", "")\n')
+    reason = (
+        "schema: field `token` added (additive); the schema's default of /token holds a secret value "
+        "(not shown): a default must hold no key or token: rebuilt"
+    )
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+    proj.doit("fixtures", env=env)
+    assert not [p for p in proj.path("fixtures").rglob("*") if p.is_file() and key in p.read_text()]
+
+
 def test_a_field_of_a_model_that_holds_itself_is_not_filled() -> None:
     node = {"properties": {"kids": {"items": {"$ref": "#/$defs/Node"}, "type": "array"}}}
     old = {"$defs": {"Node": node}, "$ref": "#/$defs/Node"}

@@ -235,7 +235,7 @@ def kept_candidate(
         raise InvalidValue(f"{plan.data_path.name} changed since it was revalidated")
     if plan.fill is not None:
         try:
-            data = fill_data(inputs.adapter, data, plan.fill)
+            data = fill_data(inputs.adapter, data, plan.fill, inputs.secrets)
         except FillRefused as exc:
             raise InvalidValue(str(exc)) from None
     errors = inputs.adapter.errors_for(data)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._schema import SchemaAdapter, canonical_json
+from ._secrets import secret_at
 
 __all__ = ["FieldFill", "FillRefused", "fill_data", "plan_fill"]
 
@@ -181,9 +182,10 @@ def _first_change(before: Any, after: Any, at: str = "") -> str:
     return f"{at or '/'}: changed"  # no value quoted: a reason may be kept in a record
 
 
-def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes:
+def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill, secrets: Sequence[str] = ()) -> bytes:
     """``raw`` (committed data) with the new fields filled from the defaults of ``adapter``'s schema,
-    serialized as a fixture is; ``FillRefused`` when anything else would change."""
+    serialized as a fixture is; ``FillRefused`` when anything else would change, or when a default
+    holds one of ``secrets`` (a build refuses such a value too)."""
     try:
         value = adapter.validate_json(raw)
         filled = canonical_json(adapter.to_data(value))
@@ -199,6 +201,11 @@ def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes
                 f"({errors[0]}): fix the default"
             )
         raise FillRefused(f"the filled data does not validate: {errors[0]}")
+    where = secret_at(json.loads(filled), secrets)
+    if where is not None:
+        raise FillRefused(
+            f"the schema's default of {where} holds a secret value (not shown): a default must hold no key or token"
+        )
     rest = copy.deepcopy(json.loads(filled))
     for pointer in fill.pointers:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]

@@ -38,7 +38,6 @@ __all__ = [
     "parse_rename",
     "pointer",
     "replay_migrations",
-    "secret_at",
 ]
 
 # ``function(data, name) -> data``: a computed default or a transform, decided by code.
@@ -200,28 +199,6 @@ def apply_renames(data: Any, renames: Sequence[Rename], name: str = "") -> tuple
     for rename in renames:
         moved += _apply_rename(out, rename, name)
     return out, moved
-
-
-def secret_at(data: Any, secrets: Sequence[str]) -> str | None:
-    """The pointer of the first key or string of ``data`` that holds one of ``secrets`` (None:
-    none does); ``"/"`` for a string that is the whole data.
-
-    >>> secret_at({"talks": [{"title": "key sk-0123456789"}]}, ["sk-0123456789"])
-    '/talks/0/title'
-    """
-    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
-    while stack:  # not recursive: a function may return data nested deeper than the stack
-        at, value = stack.pop()
-        if isinstance(value, dict):
-            for key, item in reversed(value.items()):
-                if any(s in str(key) for s in secrets):
-                    return pointer((*at, str(key)))
-                stack.append(((*at, str(key)), item))
-        elif isinstance(value, list):
-            stack += [((*at, str(i)), item) for i, item in reversed(list(enumerate(value)))]
-        elif isinstance(value, str) and any(s in value for s in secrets):
-            return pointer(at) or "/"
-    return None
 
 
 def load_function(spec: str) -> MigrationFn:

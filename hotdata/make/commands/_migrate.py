@@ -31,9 +31,9 @@ from ..._freshness import FixtureState, FixtureStatus
 from ..._provenance import Migration, sha256_hex
 from .._candidate import Candidate, InvalidValue, encode_as_built, migrated_candidate
 from .._errors import MigrationError
-from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename, secret_at
+from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename
 from .._pipeline import Pipeline
-from .._secrets import redact
+from .._secrets import redact, secret_at
 from .._spec import FixtureSpec
 from ..commit._writer import Writer
 from ..plan._planner import SCHEMA_KEPT, Planner
