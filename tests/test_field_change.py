@@ -327,6 +327,51 @@ def test_a_default_factory_is_no_default_of_the_schema(
     assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
 
 
+@pytest.mark.parametrize(
+    ("field", "why"),
+    [
+        (  # pydantic never checks a default: the schema is to blame, not the data
+            "n: int = Field(default=-1, ge=0)",
+            "the schema's default of /n does not meet the field's own constraints "
+            "(at n: Input should be greater than or equal to 0): fix the default",
+        ),
+        (  # the schema says `Mood`, a fixture is written by field name (`mood`)
+            'mood: str = Field("calm", alias="Mood")',
+            "validating the data under the new schema changes more than the new fields (at /mood: added)",
+        ),
+    ],
+    ids=["default-fails-its-constraint", "alias"],
+)
+@pytest.mark.slow
+def test_a_new_field_that_cannot_be_filled_says_why(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer, field: str, why: str
+) -> None:
+    proj, env = project
+    kept = data(proj, "cards/0")
+    proj.edit("gens/shapes.py", BODY, f"{BODY}    {field}\n")
+    added = field.split(":")[0] if "alias" not in field else "Mood"
+    reason = f"schema: field `{added}` added (additive); {why}: rebuilt"
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+    assert data(proj, "cards/0") == kept
+
+
+@pytest.mark.slow
+def test_a_default_that_holds_a_secret_is_never_filled_in(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    key = "sk-fill-0123456789abcdef"
+    proj, env = project[0], {**project[1], "FILL_API_KEY": key}
+    proj.edit("gens/shapes.py", "from pydantic", "import os\n\nfrom pydantic")
+    proj.edit("gens/shapes.py", BODY, BODY + '    token: str = os.environ.get("FILL_API_KEY", "")\n')
+    reason = (
+        "schema: field `token` added (additive); the schema's default of /token holds a secret value "
+        "(not shown): a default must hold no key or token: rebuilt"
+    )
+    assert stale_reasons(proj, env) == {"cards/0": reason, "cards/1": reason}
+    proj.doit("fixtures", env=env)
+    assert not [p for p in proj.path("fixtures").rglob("*") if p.is_file() and key in p.read_text()]
+
+
 def test_a_field_of_a_model_that_holds_itself_is_not_filled() -> None:
     node = {"properties": {"kids": {"items": {"$ref": "#/$defs/Node"}, "type": "array"}}}
     old = {"$defs": {"Node": node}, "$ref": "#/$defs/Node"}

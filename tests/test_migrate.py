@@ -44,6 +44,9 @@ async def agenda(ctx, i):
 """
 
 MIGRATIONS = """
+import os
+
+
 def add_level(data, name):
     for talk in data["talks"]:
         talk["level"] = "advanced" if talk["minutes"] > 30 else "beginner"
@@ -54,12 +57,34 @@ def boom(data, name):
     raise ValueError("no level for " + name)
 
 
+def interrupted(data, name):
+    raise KeyboardInterrupt
+
+
+def exits(data, name):
+    raise SystemExit(3)
+
+
+def as_text(data, name):
+    data["talks"][0]["minutes"] = str(data["talks"][0]["minutes"])
+    return data
+
+
 def stretch(data, name):
     data["talks"][0]["minutes"] = 999 if name == "agendas/1" else 10
     return data
 
 
 NOT_A_FUNCTION = 3
+
+
+def leak_key(data, name):
+    data["name"] = "key " + os.environ["MIGRATE_API_KEY"]
+    return data
+
+
+def leak_key_raise(data, name):
+    raise ValueError("refused key " + os.environ["MIGRATE_API_KEY"])
 """
 
 NAMES = ("agendas/0", "agendas/1")
@@ -108,6 +133,16 @@ def renamed(value: Any) -> Any:
     """``value`` as the renames make it, by hand: the keys in their places."""
     out = {("title_of_day" if k == "name" else k): v for k, v in value.items()}
     out["talks"] = [{("headline" if k == "title" else k): v for k, v in t.items()} for t in value["talks"]]
+    return out
+
+
+def refused(proj: Project, env: dict[str, str], *args: str) -> str:
+    """What ``doit migrate *args`` says; it must fail, with no traceback, and write nothing."""
+    before = files(proj)
+    proc = proj.doit("migrate", *args, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out, out
+    assert files(proj) == before
     return out
 
 
@@ -287,6 +322,16 @@ def test_a_rename_whose_old_path_is_missing_names_the_fixture_and_the_right_path
         in out
     )
     assert files(proj) == before
+    # an index is ASCII digits, with no leading zero (RFC 6901): any other digit is not one
+    for index in ("²", "01"):
+        out = refused(proj, env, f"--rename=/talks/{index}/title=headline", "agendas/0")
+        assert f"/talks/{index} is not in its data; it is an array of 2: use * for every item" in out
+    # a rename onto a key that is there never overwrites it, and says how to do that move
+    out = refused(proj, env, "--rename=talks.*.title=minutes", "agendas/0")
+    assert (
+        "/talks/0/minutes is there already and a rename never overwrites: make this move in the function "
+        "of --fn module:function (it runs after the renames), without this --rename"
+    ) in out, out
     # a rename written as a doit variable (with a space) is told how to write it
     proc = proj.doit("migrate", "--rename", "name=title_of_day", "agendas/0", env=env)
     assert proc.returncode != 0
@@ -312,9 +357,64 @@ def test_a_bad_function_is_a_clear_error(
             "migrations:boom",
             "cannot migrate agendas/0: --fn migrations:boom raised ValueError: no level for agendas/0",
         ),
+        (
+            "migrations:interrupted",
+            "interrupted while migrating agendas/0 (Ctrl-C, or --fn migrations:interrupted raised "
+            "KeyboardInterrupt); nothing was written",
+        ),
+        ("migrations:exits", "cannot migrate agendas/0: --fn migrations:exits raised SystemExit: 3"),
     ]:
         proc = proj.doit("migrate", f"--fn={fn}", "agendas/0", env=env)
         out = proc.stdout + proc.stderr
         assert proc.returncode != 0 and said in out, out
         assert "Traceback" not in out
     assert files(proj) == before
+
+
+@pytest.mark.slow
+def test_a_secret_the_function_puts_in_the_data_is_never_written(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    key = "sk-migrate-0123456789abcdef"
+    out = refused(proj, {**env, "MIGRATE_API_KEY": key}, "--fn=migrations:leak_key", "agendas/0")
+    assert key not in out
+    assert "cannot migrate agendas/0: the migrated data holds a secret value at /name (not shown" in out
+    # nor shown when the function raises with it in its message
+    out = refused(proj, {**env, "MIGRATE_API_KEY": key}, "--fn=migrations:leak_key_raise", "agendas/0")
+    assert key not in out
+    assert (
+        "cannot migrate agendas/0: --fn migrations:leak_key_raise raised ValueError: refused key ***" in out
+    )
+
+
+@pytest.mark.slow
+def test_the_migrated_data_is_written_as_its_schema_writes_it(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    minutes = data(proj, "agendas/0")["talks"][0]["minutes"]
+    # "24" validates as an integer; the file gets the integer, as a build would write it
+    proj.edit(
+        "gens/shapes.py", "    minutes: int = Field(ge=5, le=60)", "    minutes: int = Field(ge=5, le=90)"
+    )
+    proj.doit("migrate", "--fn=migrations:as_text", "agendas/0", env=env, check=True)
+    assert f'"minutes": {minutes},' in proj.path("fixtures/agendas/0.json").read_text()
+    proj.doit("fixtures", env=env, check=True)  # agendas/1: record updated, data kept
+    assert stale(proj, env) == {} and requests(server) == 0
+    assert "rebuilt byte for byte through their recorded migrations" in verified(proj, env, server)
+
+
+@pytest.mark.slow
+def test_a_broken_pair_is_refused_with_the_way_out(
+    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+) -> None:
+    proj, env = project
+    rename_in_schema(proj)
+    proj.path("fixtures/agendas/0.json").write_text("<<<<<<< HEAD\n{}\n=======\n[]\n>>>>>>> theirs\n")
+    proj.path("fixtures/agendas/1.meta.json").unlink()
+    out = refused(proj, env, *RENAMES, "agendas/*")
+    for name, broken in [("agendas/0", "0.json"), ("agendas/1", "1.meta.json")]:
+        line = next(line for line in out.splitlines() if line.startswith(f"cannot migrate {name}: "))
+        assert broken in line and "(`git checkout -- " in line and f"fixtures/{name}." in line, line
+        assert f"`doit fixtures:{name}`" in line, line

@@ -27,6 +27,7 @@ __all__ = [
     "Candidate",
     "InvalidValue",
     "Tally",
+    "encode_as_built",
     "encode_value",
     "kept_candidate",
     "make_candidate",
@@ -129,6 +130,13 @@ def encode_value(adapter: SchemaAdapter[Any], value: Any) -> bytes:
     if errors:
         raise InvalidValue(f"a value that does not validate against {adapter.label}: {'; '.join(errors[:3])}")
     return data
+
+
+def encode_as_built(adapter: SchemaAdapter[Any], value: Any) -> bytes:
+    """``value`` (plain data, not a model) encoded as a build writes what its generator returns:
+    validated against the schema and written from what validating made (``"30"`` for an integer
+    field is ``30``, a default is filled in). Raises ``InvalidValue`` as ``encode_value`` does."""
+    return encode_value(adapter, adapter.validate_json(encode_value(adapter, value)))
 
 
 def _copies(schemas: Mapping[str, Any], secrets: tuple[str, ...]) -> dict[str, Any]:
@@ -238,7 +246,7 @@ def kept_candidate(
         raise InvalidValue(f"{plan.data_path.name} changed since it was revalidated")
     if plan.fill is not None:
         try:
-            data = fill_data(inputs.adapter, data, plan.fill)
+            data = fill_data(inputs.adapter, data, plan.fill, inputs.secrets)
         except FillRefused as exc:
             raise InvalidValue(str(exc)) from None
     errors = inputs.adapter.errors_for(data)
@@ -263,7 +271,7 @@ def migrated_candidate(
     the committed record brought up to the schemas as they are now, with ``migration`` added to
     its ``migrated`` list and the quality hash of the gates it was just run through. When and how
     the data was first made (answers, usage, ``generated_at``) is kept. Raises ``InvalidValue``."""
-    data = encode_value(plan.inputs.adapter, value)
+    data = encode_as_built(plan.inputs.adapter, value)
     update = {
         **_up_to_date(plan, record, used),
         "data_sha256": sha256_hex(data),

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._schema import SchemaAdapter, canonical_json
+from ._secrets import secret_at
 
 __all__ = ["FieldAsk", "FieldFill", "FillRefused", "fill_data", "plan_ask", "plan_fill"]
 
@@ -208,9 +209,43 @@ def _places(data: Any, parts: list[str]) -> Iterator[tuple[dict[str, Any], str]]
             yield from _places(child, rest)
 
 
-def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes:
+def _default_at_fault(error: str, pointers: tuple[str, ...]) -> str | None:
+    """The pointer of ``pointers`` (each a new field, "*" any item) that ``error`` (``"at
+    items/0/note: ..."``) is at, or None: what was filled from a default is what fails."""
+    where = error.removeprefix("at ").split(": ", 1)[0].split("/")
+    for pointer in pointers:
+        parts = pointer.split("/")[1:]
+        if len(parts) == len(where) and all(p in ("*", w) for p, w in zip(parts, where, strict=True)):
+            return pointer
+    return None
+
+
+def _first_change(before: Any, after: Any, at: str = "") -> str:
+    """Where ``after`` first differs from ``before``, and how: ``"/mood: added"``.
+
+    >>> _first_change({"a": [1, 2]}, {"a": [1, 3], "b": 0})
+    '/a/1: changed'
+    """
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted({*before, *after}):
+            where = f"{at}/{_escape(key)}"
+            if key not in before:
+                return f"{where}: added"
+            if key not in after:
+                return f"{where}: removed"
+            if canonical_json(before[key]) != canonical_json(after[key]):
+                return _first_change(before[key], after[key], where)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (was, now) in enumerate(zip(before, after, strict=True)):
+            if canonical_json(was) != canonical_json(now):
+                return _first_change(was, now, f"{at}/{i}")
+    return f"{at or '/'}: changed"  # no value quoted: a reason may be kept in a record
+
+
+def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill, secrets: Sequence[str] = ()) -> bytes:
     """``raw`` (committed data) with the new fields filled from the defaults of ``adapter``'s schema,
-    serialized as a fixture is; ``FillRefused`` when anything else would change."""
+    serialized as a fixture is; ``FillRefused`` when anything else would change, or when a default
+    holds one of ``secrets`` (a build refuses such a value too)."""
     try:
         value = adapter.validate_json(raw)
         filled = canonical_json(adapter.to_data(value))
@@ -219,12 +254,26 @@ def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill) -> bytes
         raise FillRefused(f"the data does not validate under the new schema: {exc}") from None
     errors = adapter.errors_for(filled)
     if errors:
+        culprit = _default_at_fault(errors[0], fill.pointers)
+        if culprit is not None:  # pydantic does not check a default: the schema is to blame
+            raise FillRefused(
+                f"the schema's default of {culprit} does not meet the field's own constraints "
+                f"({errors[0]}): fix the default"
+            )
         raise FillRefused(f"the filled data does not validate: {errors[0]}")
+    where = secret_at(json.loads(filled), secrets)
+    if where is not None:
+        raise FillRefused(
+            f"the schema's default of {where} holds a secret value (not shown): a default must hold no key or token"
+        )
     rest = copy.deepcopy(json.loads(filled))
     for pointer in fill.pointers:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
         for holder, key in list(_places(rest, parts)):
             holder.pop(key, None)
     if canonical_json(rest) != canonical_json(before):
-        raise FillRefused("validating the data under the new schema changes more than the new fields")
+        raise FillRefused(
+            "validating the data under the new schema changes more than the new fields "
+            f"(at {_first_change(before, rest)})"
+        )
     return filled

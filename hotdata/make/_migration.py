@@ -15,6 +15,7 @@ copy of the data (after the renames) and the fixture's name, and returns the new
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import difflib
 import importlib
@@ -41,6 +42,10 @@ __all__ = [
 
 # ``function(data, name) -> data``: a computed default or a transform, decided by code.
 MigrationFn = Callable[[Any, str], Any]
+# What the user's code may raise, as a generator may (SystemExit included): a refusal of that
+# fixture in one line, never a traceback. A KeyboardInterrupt (Ctrl-C while the function runs, or
+# raised by it) is left to stop the whole run: ``doit migrate`` says so in one line.
+_RAISED = (Exception, SystemExit, asyncio.CancelledError)
 
 
 def _unescape(token: str) -> str:
@@ -128,9 +133,18 @@ def _parents(value: Any, parts: tuple[str, ...], at: tuple[str, ...]) -> list[tu
         return found
     if isinstance(value, dict) and head in value:
         return _parents(value[head], rest, (*at, head))
-    if isinstance(value, list) and head.isdigit() and int(head) < len(value):
-        return _parents(value[int(head)], rest, (*at, head))
+    index = _index(head)
+    if isinstance(value, list) and index is not None and index < len(value):
+        return _parents(value[index], rest, (*at, head))
     raise _MissingPart(at, head, value)
+
+
+def _index(part: str) -> int | None:
+    """``part`` as an array index: ASCII digits without a leading zero (RFC 6901), else None
+    (``str.isdigit`` takes ``²``, which ``int`` refuses)."""
+    if part.isascii() and part.isdigit() and (part == "0" or not part.startswith("0")):
+        return int(part)
+    return None
 
 
 class _MissingPart(Exception):
@@ -170,7 +184,8 @@ def _apply_rename(data: Any, rename: Rename, name: str) -> list[str]:
         if rename.new_key in parent:
             raise MigrationError(
                 f"fixture {name}: --rename {rename.old}={rename.new}: {pointer((*at, rename.new_key))} is "
-                "there already and would be overwritten; remove it with --fn module:function first"
+                "there already and a rename never overwrites: make this move in the function of --fn "
+                "module:function (it runs after the renames), without this --rename"
             )
         parent[rename.new_key] = parent.pop(old_key)
         moved.append(pointer((*at, rename.new_key)))
@@ -193,7 +208,7 @@ def load_function(spec: str) -> MigrationFn:
         raise MigrationError(f"--fn {spec!r} is not module:function (for example --fn migrations:add_level)")
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as exc:
+    except (*_RAISED, KeyboardInterrupt) as exc:  # one import: stopping it stops the run
         raise MigrationError(
             f"--fn {spec}: module {module_name!r} cannot be imported ({type(exc).__name__}: {exc}); "
             "give a module importable from the project root"
@@ -215,8 +230,9 @@ def call_function(function: MigrationFn, spec: str, data: Any, name: str) -> Any
     """``function(copy of data, name)``; ``MigrationError`` naming the fixture when it raises."""
     try:
         result = function(copy.deepcopy(data), name)
-    except Exception as exc:
-        raise MigrationError(f"fixture {name}: --fn {spec} raised {type(exc).__name__}: {exc}") from None
+    except _RAISED as exc:
+        said = f": {exc}" if str(exc) else ""
+        raise MigrationError(f"fixture {name}: --fn {spec} raised {type(exc).__name__}{said}") from None
     if result is None:
         raise MigrationError(
             f"fixture {name}: --fn {spec} returned None; it must return the new data (data, name) -> data"

@@ -14,11 +14,19 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SECRET_MARK", "blank", "mask_secrets", "public_options", "redact", "secret_values"]
+__all__ = [
+    "SECRET_MARK",
+    "blank",
+    "mask_secrets",
+    "public_options",
+    "redact",
+    "secret_at",
+    "secret_values",
+]
 
 SECRET_MARK = "<secret>"
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
@@ -95,3 +103,29 @@ def public_options(options: Mapping[str, Any], secrets: list[str]) -> dict[str, 
     """``options`` without the credentials (masked by name and by value): what a request key is
     computed from and what the answer store and batch job files record."""
     return {k: v for k, v in mask_secrets(dict(options), secrets).items() if v != SECRET_MARK}
+
+
+def secret_at(data: Any, secrets: Sequence[str]) -> str | None:
+    """The pointer of the first key or string of ``data`` that holds one of ``secrets`` (None:
+    none does); ``"/"`` for a string that is the whole data.
+
+    >>> secret_at({"talks": [{"title": "key sk-0123456789"}]}, ["sk-0123456789"])
+    '/talks/0/title'
+    """
+    stack: list[tuple[tuple[str, ...], Any]] = [((), data)]
+    while stack:  # not recursive: a function may return data nested deeper than the stack
+        at, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if any(s in str(key) for s in secrets):
+                    return _pointer((*at, str(key)))
+                stack.append(((*at, str(key)), item))
+        elif isinstance(value, list):
+            stack += [((*at, str(i)), item) for i, item in reversed(list(enumerate(value)))]
+        elif isinstance(value, str) and any(s in value for s in secrets):
+            return _pointer(at) or "/"
+    return None
+
+
+def _pointer(parts: Iterable[str]) -> str:
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)

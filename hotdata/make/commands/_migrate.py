@@ -29,10 +29,11 @@ from doit.exceptions import TaskFailed
 from ..._errors import HotDataError
 from ..._freshness import FixtureState, FixtureStatus
 from ..._provenance import Migration, sha256_hex
-from .._candidate import Candidate, InvalidValue, migrated_candidate
+from .._candidate import Candidate, InvalidValue, encode_as_built, migrated_candidate
 from .._errors import MigrationError
 from .._migration import MigrationFn, Rename, load_function, migrate_value, parse_rename
 from .._pipeline import Pipeline
+from .._secrets import redact, secret_at
 from .._spec import FixtureSpec
 from ..commit._writer import Writer
 from ..plan._planner import SCHEMA_KEPT, Planner
@@ -97,7 +98,12 @@ def _refusal(planner: Planner, spec: FixtureSpec, status: FixtureStatus, now: da
             f"record describes: restore it (`git checkout -- {status.data_path}`) or rebuild it"
         )
     if status.record is None or (status.state is FixtureState.INVALID and status.check != "schema"):
-        return f"{name}: {status.reason}"
+        # not JSON (a merge conflict), or no record to read: nothing a migration can start from
+        broken = planner.paths(spec)[1] if status.record is None else status.data_path
+        return (
+            f"{name}: {status.reason}; a migration starts from the committed pair: restore it "
+            f"(`git checkout -- {broken}`) or rebuild it with `doit fixtures:{name}`"
+        )
     if status.state is FixtureState.STALE and status.check not in ("schema", SCHEMA_KEPT):
         return f"{name}: stale for another reason than its schema ({status.reason}); rebuild it with `doit fixtures`"
     raw = status.data_path.read_bytes()
@@ -108,6 +114,13 @@ def _refusal(planner: Planner, spec: FixtureSpec, status: FixtureStatus, now: da
         if objection is not None:
             return f"{name}: stale for another reason than its schema ({objection}); rebuild it with `doit fixtures`"
     return None
+
+
+def _refused(spec: FixtureSpec, exc: InvalidValue) -> MigrationError:
+    return MigrationError(
+        f"{spec.name}: the migrated data is refused: {exc}. Rename the field the schema renamed "
+        "(--rename=OLD=NEW), or give the value it needs with --fn module:function"
+    )
 
 
 def _what(renames: Sequence[Rename], fn: str) -> str:
@@ -139,6 +152,10 @@ class _Migrator:
         raw = status.data_path.read_bytes()
         before = json.loads(raw)
         after, _ = migrate_value(before, self.renames, self.fn, self.function, spec.name)
+        try:  # what is written: the data as the schema makes it, as a build writes it
+            after = json.loads(encode_as_built(planner.inputs(spec).adapter, after))
+        except InvalidValue as exc:
+            raise _refused(spec, exc) from None
         if after == before and status.state is FixtureState.FRESH:
             return None
         plan = planner.plan(spec, status)
@@ -156,10 +173,14 @@ class _Migrator:
             used = planner.schemas_used_now(spec.name, record)
             candidate = migrated_candidate(plan, record, after, used, migration)
         except InvalidValue as exc:
+            raise _refused(spec, exc) from None
+        where = secret_at(json.loads(candidate.data), plan.inputs.secrets)
+        if where is not None:  # a build refuses an answer holding one; a migration is refused too
             raise MigrationError(
-                f"{spec.name}: the migrated data is refused: {exc}. Rename the field the schema renamed "
-                "(--rename=OLD=NEW), or give the value it needs with --fn module:function"
-            ) from None
+                f"{spec.name}: the migrated data holds a secret value at {where} (not shown: a key or "
+                "token of the environment or of llm's configuration); a fixture is committed, so keep "
+                "it out of what the migration makes"
+            )
         return _Migrated(spec, before, candidate, plan.inputs.secrets)
 
 
@@ -216,14 +237,17 @@ def _migrate(
                 found.append(migrator.one(spec))
             except MigrationError as exc:
                 failures.append(str(exc).removeprefix("fixture "))
+            except KeyboardInterrupt:  # Ctrl-C: no further fixture is migrated
+                said = f"Ctrl-C, or --fn {request.fn} raised KeyboardInterrupt" if request.fn else "Ctrl-C"
+                return TaskFailed(f"interrupted while migrating {spec.name} ({said}); nothing was written")
         migrated = [m for m in found if m is not None]
         failures += _gate(planner, migrated)
     except HotDataError as exc:
-        return TaskFailed(str(exc))
+        return TaskFailed(redact(str(exc)))  # the user's function or module may say a secret
     unchanged = len(found) - len(migrated)
     if failures:
         for line in failures:
-            print(f"cannot migrate {line}")
+            print(f"cannot migrate {redact(line)}")
         return TaskFailed(
             f"{len(failures)} problem(s) in {len(specs)} fixture(s); nothing was written (all or nothing)"
         )

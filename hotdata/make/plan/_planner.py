@@ -295,7 +295,7 @@ class Planner:
             return status
         if fill is not None:
             try:
-                fill_data(fixture.adapter, raw, fill)
+                fill_data(fixture.adapter, raw, fill, fixture.secrets)
             except FillRefused as exc:
                 return dataclasses.replace(status, reason=f"{change} (additive); {exc}: rebuilt")
         errors = [] if fill is not None or ask is not None else fixture.adapter.errors_for(raw)
