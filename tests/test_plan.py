@@ -36,6 +36,10 @@ class NoteV2(BaseModel):
     mood: str = "calm"
 
 
+class NoteV3(BaseModel):
+    title: int
+
+
 async def gen(ctx: Any, **params: Any) -> Note:
     return Note(title="t")
 
@@ -137,7 +141,11 @@ def test_templates_added_missing_changed(world: World) -> None:
 
 
 def test_schema_changed_and_helper_schema_changed_or_gone(world: World) -> None:
-    assert world.status(dataclasses.replace(world.spec, schema=NoteV2))[:2] == (FixtureState.STALE, "schema")
+    # a field with a default is filled in, the data kept; a changed type is a rebuild
+    filled = world.status(dataclasses.replace(world.spec, schema=NoteV2))
+    assert filled[:2] == (FixtureState.STALE, "schema-kept")
+    assert "/mood filled from the schema's default" in filled[2]
+    assert world.status(dataclasses.replace(world.spec, schema=NoteV3))[:2] == (FixtureState.STALE, "schema")
     inputs = world.inputs()
     world.write(world.spec, schemas_used={f"{__name__}:Helper": inputs.adapter(Helper).schema_hash()})
     assert world.status()[0] is FixtureState.FRESH
