@@ -10,8 +10,9 @@ the same copy and in the same run, the full rebuild the change cost before issue
 asked again): `doit fixtures force=1 replay=off`. After the first build the fake answers from
 another seed, as a model samples anew: what is asked again is written again. The changes: a new field with a default (filled
 from the schema's default, no call), a new required prose field (asked alone: one request a
-fixture, its recorded answer replayed around it), a renamed field (rebuilt), a field description
-and a tightened `max_length` the data meets (record updated, no call).
+fixture, its recorded answer replayed around it), a renamed field (rebuilt by `doit fixtures`; or
+moved by `doit migrate --rename`, no call), a field description and a tightened `max_length` the
+data meets (record updated, no call). ``--only KEY`` measures one change (its key in CHANGES).
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ def strings(project: Path) -> dict[tuple[str, str], str]:
     return found
 
 
-def kept(before: dict[tuple[str, str], str], project: Path) -> int:
-    after = strings(project)
-    return sum(after.get(where) == value for where, value in before.items())
+def kept(before: dict[tuple[str, str], str], project: Path, moved: dict[str, str] | None = None) -> int:
+    """How many of ``before`` are byte for byte at the same place (a pointer ``moved`` to another)."""
+    after, moved = strings(project), moved or {}
+    return sum(after.get((name, moved.get(at, at))) == value for (name, at), value in before.items())
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Change:
     old: str  # the schema's text before ...
     new: str  # ... and after ("{longest}": the longest body of the first build)
     calls: int | None  # requests a fixture, its target, with every other string kept (None: a rebuild)
+    command: tuple[str, ...] = ("fixtures",)  # the doit command the change is followed by
+    moved: dict[str, str] = field(default_factory=dict)  # pointer before -> after the change
 
     @property
     def free(self) -> bool:  # the data is kept: 0 requests is its target
@@ -112,6 +116,15 @@ CHANGES = (
         0,
     ),
     Change("rename", "a field renamed", "    body: str", "    text: str", None),
+    Change(
+        "rename_migrate",
+        "a field renamed, its data moved by `doit migrate --rename=body=text cards`",
+        "    body: str",
+        "    text: str",
+        0,
+        ("migrate", "--rename=body=text", "cards"),
+        {"/body": "/text"},
+    ),
 )
 
 
@@ -160,11 +173,13 @@ def measure_change(
         assert change.old in text, change.old
         gens.write_text(text.replace(change.old, change.new.format(longest=longest), 1))
         server.seed = 100 + 2 * repeat  # what is asked is answered anew, as a model samples anew
-        wall, out = run_doit(project, env, "fixtures")
+        wall, out = run_doit(project, env, *change.command)
         runs.seconds.append(wall)
         runs.requests.append(chat_requests(server))
-        runs.kept.append(kept(before, project))
-        if change.free:
+        runs.kept.append(kept(before, project, change.moved))
+        if change.command[0] == "migrate":
+            runs.ok &= f"{n} fixture(s) migrated" in out
+        elif change.free:
             runs.ok &= f"{n} record(s) updated (data kept" in out
         elif change.calls is not None:
             runs.ok &= f"{n} generated" in out
@@ -207,7 +222,7 @@ def rows_of(change: Change, runs: Runs, n: int, total: int, repeats: int) -> lis
         ),
         figure(
             f"schema_{change.key}_seconds_{n}",
-            f"schema change, N = {n}: `doit fixtures` after {change.words} ({requests} model calls)",
+            f"schema change, N = {n}: `doit {change.command[0]}` after {change.words} ({requests} model calls)",
             value=seconds,
             unit="s",
             floor=full_seconds,
@@ -219,20 +234,22 @@ def rows_of(change: Change, runs: Runs, n: int, total: int, repeats: int) -> lis
     ]
 
 
-def measure(n: int, repeats: int = 3) -> list[dict[str, Any]]:
+def measure(n: int, repeats: int = 3, only: str | None = None) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer(seed=3) as server:
         templates = {"card.j2": "A card numbered {{ i }}.\n"}
         project, env = built_project(Path(tmp), server, GENS.format(n=n), templates, PYPROJECT)
         total = len(strings(project))
         rows = []
         for change in CHANGES:
+            if only is not None and change.key != only:
+                continue
             runs = measure_change(change, project, env, server, n, repeats)
             rows += rows_of(change, runs, n, total, repeats)
     return rows
 
 
-def run(ns: list[int] | None = None, repeats: int = 3) -> list[dict[str, Any]]:
-    return [row for n in ns or [200] for row in measure(n, repeats)]
+def run(ns: list[int] | None = None, repeats: int = 3, only: str | None = None) -> list[dict[str, Any]]:
+    return [row for n in ns or [200] for row in measure(n, repeats, only)]
 
 
 def main(argv: list[str]) -> int:
@@ -243,9 +260,14 @@ def main(argv: list[str]) -> int:
         at = args.index("--repeats")
         repeats = int(args[at + 1])
         del args[at : at + 2]
+    only = None
+    if "--only" in args:
+        at = args.index("--only")
+        only = args[at + 1]
+        del args[at : at + 2]
     ns = [int(a) for a in args] or None
     load_before = os.getloadavg()[0]
-    rows = run(ns, repeats)
+    rows = run(ns, repeats, only)
     if record:
         from bench.__main__ import record as write_rows
 
