@@ -100,10 +100,10 @@ class Tally:
         self.replayed += replayed
 
     def field_words(self, plan: FixturePlan) -> list[str]:
-        """What became of the new required fields ``plan`` asks alone, when not what it planned."""
+        """What became of the fields ``plan`` asks alone, when not what it planned."""
         if plan.ask is None or self.asked_alone or self.notes:
             return self.notes
-        return ["no answer of the schema before lacked only the new fields, none asked alone: rebuilt"]
+        return ["no answer of the schema before failed only at the fields planned, none asked alone: rebuilt"]
 
     def refused(self, reasons: list[str]) -> None:
         """The last attempt's answer, or the generator's value, was not accepted, and why."""

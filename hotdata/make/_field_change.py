@@ -29,7 +29,16 @@ from typing import Any
 from .._schema import SchemaAdapter, canonical_json
 from ._secrets import secret_at
 
-__all__ = ["FieldAsk", "FieldFill", "FillRefused", "fill_data", "plan_ask", "plan_fill"]
+__all__ = [
+    "FieldAsk",
+    "FieldFill",
+    "FillRefused",
+    "fill_data",
+    "plan_ask",
+    "first_change",
+    "plan_fill",
+    "without",
+]
 
 _EACH = ("items", "additionalProperties")  # a subschema of every item or value: "*" in a pointer
 _SAME = ("anyOf", "oneOf", "allOf")  # alternatives at the same place in the data
@@ -41,29 +50,43 @@ class FillRefused(ValueError):
 
 @dataclass(frozen=True)
 class FieldFill:
-    """Where the new fields go in the data, as JSON pointers ("*": every item or value)."""
+    """Where the new fields go in the data, as JSON pointers ("*": every item or value), and the
+    values the schema no longer has (``dropped``, each where it is in the committed data)."""
 
     pointers: tuple[str, ...]
+    dropped: tuple[str, ...] = ()
 
     def words(self) -> str:
-        if not self.pointers:
+        said = []
+        if self.pointers:
+            plural = "s" if len(self.pointers) > 1 else ""
+            said.append(f"{', '.join(self.pointers)} filled from the schema's default{plural}")
+        if self.dropped:
+            said.append(f"{', '.join(self.dropped)} dropped (no longer in the schema)")
+        if not said:
             return "no place in the data holds the new field, the data kept — no call"
-        plural = "s" if len(self.pointers) > 1 else ""
-        return f"{', '.join(self.pointers)} filled from the schema's default{plural}, the rest kept — no call"
+        return f"{', '.join(said)}, the rest kept — no call"
 
 
 @dataclass(frozen=True)
 class FieldAsk:
-    """New required fields the model is asked for one by one, as JSON pointers, the committed
-    answer kept around them (the rest of the data kept byte for byte)."""
+    """Fields the model is asked for one by one, as JSON pointers, the committed answer kept around
+    them (the rest of the data kept byte for byte): new required fields, or (``reasons``, one a
+    pointer) values the schema now refuses. ``dropped``: values the schema no longer has."""
 
     pointers: tuple[str, ...]
+    reasons: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
 
     def words(self) -> str:
         calls = len(self.pointers)
-        return (
-            f"{', '.join(self.pointers)} asked alone, the rest kept — {calls} call{'s' if calls > 1 else ''}"
-        )
+        asked = f"{', '.join(self.pointers)} asked alone"
+        if self.reasons:
+            more = f", and {len(self.reasons) - 1} more" if len(self.reasons) > 1 else ""
+            asked = f"{', '.join(self.pointers)} no longer valid ({self.reasons[0]}{more}): asked alone"
+        if self.dropped:
+            asked = f"{', '.join(self.dropped)} dropped (no longer in the schema); {asked}"
+        return f"{asked}, the rest kept — {calls} call{'s' if calls > 1 else ''}"
 
 
 def _escape(name: str) -> str:
@@ -220,10 +243,10 @@ def _default_at_fault(error: str, pointers: tuple[str, ...]) -> str | None:
     return None
 
 
-def _first_change(before: Any, after: Any, at: str = "") -> str:
+def first_change(before: Any, after: Any, at: str = "") -> str:
     """Where ``after`` first differs from ``before``, and how: ``"/mood: added"``.
 
-    >>> _first_change({"a": [1, 2]}, {"a": [1, 3], "b": 0})
+    >>> first_change({"a": [1, 2]}, {"a": [1, 3], "b": 0})
     '/a/1: changed'
     """
     if isinstance(before, dict) and isinstance(after, dict):
@@ -234,11 +257,11 @@ def _first_change(before: Any, after: Any, at: str = "") -> str:
             if key not in after:
                 return f"{where}: removed"
             if canonical_json(before[key]) != canonical_json(after[key]):
-                return _first_change(before[key], after[key], where)
+                return first_change(before[key], after[key], where)
     elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         for i, (was, now) in enumerate(zip(before, after, strict=True)):
             if canonical_json(was) != canonical_json(now):
-                return _first_change(was, now, f"{at}/{i}")
+                return first_change(was, now, f"{at}/{i}")
     return f"{at or '/'}: changed"  # no value quoted: a reason may be kept in a record
 
 
@@ -247,9 +270,11 @@ def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill, secrets:
     serialized as a fixture is; ``FillRefused`` when anything else would change, or when a default
     holds one of ``secrets`` (a build refuses such a value too)."""
     try:
-        value = adapter.validate_json(raw)
-        filled = canonical_json(adapter.to_data(value))
         before = json.loads(raw)
+        value = adapter.validate_json(
+            raw if not fill.dropped else canonical_json(without(before, fill.dropped))
+        )
+        filled = canonical_json(adapter.to_data(value))
     except Exception as exc:  # pydantic, a from_json, or the JSON itself: each says what is wrong
         raise FillRefused(f"the data does not validate under the new schema: {exc}") from None
     errors = adapter.errors_for(filled)
@@ -266,14 +291,22 @@ def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill, secrets:
         raise FillRefused(
             f"the schema's default of {where} holds a secret value (not shown): a default must hold no key or token"
         )
-    rest = copy.deepcopy(json.loads(filled))
-    for pointer in fill.pointers:
+    rest = without(json.loads(filled), fill.pointers)
+    before = without(before, fill.dropped)
+    if canonical_json(rest) != canonical_json(before):
+        changed = "the new fields" if not fill.dropped else "the fields it no longer has"
+        raise FillRefused(
+            f"validating the data under the new schema changes more than {changed} "
+            f"(at {first_change(before, rest)})"
+        )
+    return filled
+
+
+def without(data: Any, pointers: Iterable[str]) -> Any:
+    """A copy of ``data`` without the values at ``pointers`` ("*": every item or value)."""
+    rest = copy.deepcopy(data)
+    for pointer in pointers:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
         for holder, key in list(_places(rest, parts)):
             holder.pop(key, None)
-    if canonical_json(rest) != canonical_json(before):
-        raise FillRefused(
-            "validating the data under the new schema changes more than the new fields "
-            f"(at {_first_change(before, rest)})"
-        )
-    return filled
+    return rest

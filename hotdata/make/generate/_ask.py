@@ -26,6 +26,8 @@ from ..._provenance import Repair
 from ..._schema import SchemaAdapter, canonical_json
 from .._candidate import Tally
 from .._errors import GenerationError
+from .._field_change import without
+from .._field_mend import failing_fields
 from .._fixture_plan import FixturePlan
 from ..answers._store import StoredAnswer
 from ..models._seam import ModelReply, ModelRequest
@@ -34,7 +36,7 @@ from ..quality._leaves import iter_strings
 from ..quality._settings import DEFAULT_FEEDBACK_MARKERS, QualityContext
 from ._answering import AnswerSource
 from ._json_answers import ARRAY_CAP, extract_json, field_guide, open_pointer, schema_for_model
-from ._repair import field_schema, missing_fields, refused_fields, repair_prompt, splice, unwrap
+from ._repair import field_schema, refused_fields, repair_prompt, splice, unwrap
 from ._requests import RequestBuilder
 
 __all__ = ["FEEDBACK_MARKERS", "Asker"]
@@ -199,11 +201,17 @@ class Asker:
                     verdict = _Verdict.refused(verdict.reasons or [SECRET_REFUSED])
                     self.source.record_refusal(answer, request, self.round, verdict.reasons)
             if answer.other_schema and not verdict.valid:  # asked under the schema before
-                verdict = self._new_fields(reply, adapter, verdict)
+                verdict = self._new_fields(reply, adapter, verdict, prompt)
                 if verdict.new:  # it lacks only the fields added since: each is asked alone
                     mend, reasons = dataclasses.replace(verdict, whole_tokens=reply.output_tokens), []
                     last = max(last, attempt + 1)
                     continue
+            elif answer.other_schema and verdict.fields and self._planned(verdict.fields):
+                # valid, but the new schema makes the gates refuse a kept value (a text now at its
+                # tightened maxLength): the planned fields asked alone, as for a value it refuses
+                mend = dataclasses.replace(verdict, whole_tokens=reply.output_tokens, new=True)
+                reasons, last = [], max(last, attempt + 1)
+                continue
             reasons = verdict.reasons
             if not reasons:
                 self.note_material(*_strings(adapter, verdict.value))
@@ -239,7 +247,7 @@ class Asker:
             if schema is None:  # a field the schema does not describe: nothing to ask it under
                 return _Verdict.refused([f"{pointer}: cannot be asked alone (no schema for it)", *why])
             schema_text = None if self.capabilities.supports_schema else json.dumps(schema, indent=1)
-            shown_why = None if copies_feedback or mend.new else why  # a new field was never refused
+            shown_why = None if copies_feedback or not why else why  # a new field was never refused
             text = repair_prompt(prompt, data, pointer, shown_why, schema_text)
             self.tally.attempts += 1
             request = self.requests.request(
@@ -280,21 +288,32 @@ class Asker:
             mended = _Verdict.refused([f"{fields} asked again alone: {r}" for r in mended.reasons])
         return dataclasses.replace(mended, whole_tokens=mend.whole_tokens)
 
-    def _new_fields(self, reply: ModelReply, adapter: SchemaAdapter[Any], verdict: _Verdict) -> _Verdict:
-        """``verdict`` on an answer asked under the schema before, as a value to mend at the fields
-        added since (``new``) when it lacks only fields (in a build, at least the ones planned: it may
-        also lack fields asked alone at an earlier change, whose recorded requests are made again).
-        Each is asked with the answer so far: the fields before it filled, the ones after it absent."""
-        raw = extract_json(reply.text)
-        pointers = missing_fields(adapter, raw)
+    def _planned(self, fields: Mapping[str, Any]) -> bool:
+        """Whether ``fields`` are asked alone as planned (each planned pointer among them); with no
+        plan (``doit verify`` of a record kept through a schema change), as the build asked them."""
         planned = self.plan.ask
-        if not pointers or (planned is not None and not set(planned.pointers) <= set(pointers)):
+        return planned is None or set(planned.pointers) <= set(fields)
+
+    def _new_fields(
+        self, reply: ModelReply, adapter: SchemaAdapter[Any], verdict: _Verdict, prompt: str
+    ) -> _Verdict:
+        """``verdict`` on an answer asked under the schema before, as a value to mend at the fields
+        that fail the schema now (``new``): fields added since, or values it now refuses (in a build,
+        at least the ones planned: it may also lack fields asked alone at an earlier change, whose
+        recorded requests are made again). Each is asked with the answer so far: the fields before
+        it filled, the ones after it absent. Keys the schema no longer allows are dropped."""
+        raw = extract_json(reply.text)
+        found = failing_fields(adapter, raw.encode("utf-8"))
+        if isinstance(found, str):
             return verdict
-        try:
-            data = json.loads(raw)
-        except ValueError:
+        failing, extra = found
+        planned = self.plan.ask
+        if not (failing or extra) or (planned is not None and not set(planned.pointers) <= set(failing)):
             return verdict
-        fields: dict[str, list[str]] = {p: [] for p in pointers}
+        data = without(json.loads(raw), extra)
+        if not failing:  # only keys the schema no longer has: the rest judged as it is
+            return self._check(json.dumps(data, ensure_ascii=False), adapter, adapter.json_schema(), prompt)
+        fields = {p: [message] if message else [] for p, message in failing.items()}
         return _Verdict(value=None, data=data, reasons=verdict.reasons, fields=fields, valid=False, new=True)
 
     def _judge(

@@ -18,16 +18,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
-from ..._schema import SchemaAdapter
 from ..quality._leaves import schema_for_pointer
 from ..quality._settings import QualityProblem
 
 __all__ = [
     "MAX_FIELDS",
     "field_schema",
-    "missing_fields",
     "refused_fields",
     "repair_prompt",
     "splice",
@@ -51,28 +47,6 @@ def refused_fields(problems: Sequence[QualityProblem]) -> dict[str, list[str]] |
         outer = next(f for f in fields if _within(problem.pointer, f))
         fields[outer].append(problem.message)
     return fields if len(fields) <= MAX_FIELDS else None
-
-
-def missing_fields(adapter: SchemaAdapter[Any], raw: str) -> list[str] | None:
-    """The JSON pointers of the fields ``raw`` lacks (pydantic ``missing``), when that is all that is
-    wrong with it and none is inside an array; else None. An answer asked under the schema before
-    lacks exactly the fields added since (``_ask`` asks each alone)."""
-    try:
-        adapter.validate_json(raw.encode("utf-8"))
-    except ValidationError as exc:
-        errors = exc.errors()
-    except ValueError:
-        return None
-    else:
-        return None
-    if any(e["type"] != "missing" or any(isinstance(step, int) for step in e["loc"]) for e in errors):
-        return None
-    # in the order of the fields in the schema: a field added after one asked alone at an earlier
-    # change comes after it, so that one's request (with the answer so far, then) is made as it was
-    pointers = (
-        "/" + "/".join(str(s).replace("~", "~0").replace("/", "~1") for s in e["loc"]) for e in errors
-    )
-    return list(dict.fromkeys(pointers))
 
 
 def field_schema(asked: Mapping[str, Any], pointer: str) -> dict[str, Any] | None:

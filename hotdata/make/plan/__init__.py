@@ -16,6 +16,7 @@ from ..._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .._field_change import FieldAsk, FieldFill, FillRefused, fill_data, plan_ask, plan_fill
+    from .._field_mend import plan_mend
     from .._fixture_plan import FINGERPRINT_FORMAT, Fingerprint, FixtureInputs, FixturePlan
     from .._spec import expand
     from ._adhoc import (
@@ -43,6 +44,7 @@ _LAZY = {
     "FillRefused": "._field_change",
     "fill_data": "._field_change",
     "plan_ask": "._field_change",
+    "plan_mend": "._field_mend",
     "plan_fill": "._field_change",
     "FINGERPRINT_FORMAT": "._fixture_plan",
     "Fingerprint": "._fixture_plan",
@@ -113,6 +115,7 @@ __all__ = [
     "is_adhoc",
     "load_catalog",
     "plan_ask",
+    "plan_mend",
     "plan_fill",
     "read_adhoc",
 ]

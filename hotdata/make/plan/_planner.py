@@ -28,6 +28,7 @@ from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
 from .._config import ReplayMode
 from .._errors import GenerationError
 from .._field_change import FieldAsk, FieldFill, FillRefused, fill_data, plan_ask, plan_fill
+from .._field_mend import gated_anew, plan_mend
 from .._fixture_plan import FixtureInputs, FixturePlan
 from .._spec import FixtureSpec
 from ._catalog import Catalog, load_catalog
@@ -258,6 +259,8 @@ class Planner:
         worst = ChangeKind.ANNOTATION
         added: tuple[dict[str, Any], SchemaDiff] | None = None  # fields added to its own schema
         fillable = True
+        others = ChangeKind.ANNOTATION  # the worst change to a schema the model is asked under
+        own_before: dict[str, Any] | None = None  # its own schema as the record keeps it, if changed
         for name, digest, adapter, own in changed:
             old, new = record.schemas.get(name), adapter.canonical_schema()
             if old is None or new is None or _hash_of(old) != digest:
@@ -273,6 +276,8 @@ class Planner:
                 fillable = fillable and own
             said.append(f"schema: {words}" if own else f"schema {name.rsplit(':', 1)[-1]}: {words}")
             worst = max(worst, kind)
+            others = others if own else max(others, kind)
+            own_before = old if own else own_before
         change = "; ".join(said)
         fill, ask = None, None
         if worst is ChangeKind.ADDITIVE and added is not None and fillable:
@@ -286,7 +291,7 @@ class Planner:
                 ask = asked
             else:
                 fill = found
-        elif worst >= ChangeKind.ADDITIVE:
+        elif worst >= ChangeKind.ADDITIVE and others >= ChangeKind.ADDITIVE:
             label = "additive" if worst is ChangeKind.ADDITIVE else "breaking"
             return dataclasses.replace(status, reason=f"{change} ({label})")
         try:
@@ -298,11 +303,23 @@ class Planner:
                 fill_data(fixture.adapter, raw, fill, fixture.secrets)
             except FillRefused as exc:
                 return dataclasses.replace(status, reason=f"{change} (additive); {exc}: rebuilt")
-        errors = [] if fill is not None or ask is not None else fixture.adapter.errors_for(raw)
-        if errors:
-            return dataclasses.replace(
-                status, reason=f"{change}; the data does not meet it: {errors[0]} (breaking)"
-            )
+        elif ask is None and (worst is ChangeKind.BREAKING or fixture.adapter.errors_for(raw)):
+            # only its own schema changed: what the data fails at is asked alone, what the schema
+            # no longer has is dropped, the rest kept
+            mended = plan_mend(fixture.adapter, raw, fixture.secrets)
+            if isinstance(mended, str):
+                return dataclasses.replace(status, reason=f"{change} (breaking); {mended}: rebuilt")
+            if isinstance(mended, FieldAsk):
+                ask = mended
+            else:
+                fill = mended
+            change += " (breaking)"
+        if fill is None and ask is None and own_before is not None and worst >= ChangeKind.CONSTRAINT:
+            new_schema = fixture.adapter.canonical_schema()
+            gated = None if new_schema is None else gated_anew(raw, fixture.quality, own_before, new_schema)
+            if gated is not None:  # valid, but a kept value would now be refused by a gate
+                ask = gated
+                change += "" if change.endswith(" (breaking)") else " (breaking)"
         # the data still meets the schema: kept, unless something else changed too (then rebuilt)
         now = self.clock()
         for check in self.classifier(spec).checks:
@@ -311,13 +328,14 @@ class Planner:
             objection = check(record, now, raw)
             if objection is not None:
                 return dataclasses.replace(status, reason=f"{objection}; and {change}", check=check.name)
-        if ask is not None:  # rebuilt: its recorded answer replayed, the new fields asked alone
+        label = "" if change.endswith(" (breaking)") else " (additive)"
+        if ask is not None:  # rebuilt: its recorded answer replayed, the fields it fails at asked alone
             self._asks[spec.name] = ask
-            return dataclasses.replace(status, reason=f"{change} (additive); {ask.words()}")
+            return dataclasses.replace(status, reason=f"{change}{label}; {ask.words()}")
         if fill is None:
             reason = f"{change}; data still valid — record updated, no call"
         else:
-            reason = f"{change} (additive); {fill.words()}"
+            reason = f"{change}{label}; {fill.words()}"
             self._fills[spec.name] = fill
         return dataclasses.replace(status, reason=reason, check=SCHEMA_KEPT)
 
