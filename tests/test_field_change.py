@@ -303,18 +303,36 @@ def test_a_field_answer_that_fails_falls_back_to_a_whole_rebuild(
 
 
 @pytest.mark.slow
-def test_a_required_field_in_every_item_is_still_a_rebuild(
-    project: tuple[Project, dict[str, str]], server: FakeOpenAIServer
+def test_a_required_field_in_every_item_is_asked_item_by_item(
+    cards: tuple[Project, dict[str, str]], watcher: FieldWatcher
 ) -> None:
-    proj, env = project
+    proj, env = cards
+    proj.path("gens/boards.py").write_text(BOARDS)
+    proj.doit("fixtures", env=env, check=True)  # the board built beside the cards
+    completions(watcher)
+    watcher.bodies.clear()
+    before = json.loads(data(proj, "boards/one"))
     proj.edit("gens/boards.py", "    label: str\n", "    label: str\n    note: str\n")
     reason = (
-        "schema: field `Item.note` added; `Item.note` now required (additive); /items/*/note is "
-        "required (no default in the schema), once in every item (not asked item by item): rebuilt"
+        "schema: field `Item.note` added; `Item.note` now required (additive); "
+        "/items/0/note, /items/1/note asked alone, the rest kept — 2 calls"
     )
-    assert stale_reasons(proj, env) == {"boards/one": reason}
+    assert stale_reasons(proj, env)["boards/one"] == reason
+    dry = proj.doit("fixtures", "dry=1", env=env, check=True).stdout
+    assert "; 2 model call(s)" in dry
     proj.doit("fixtures", env=env, check=True)
-    assert completions(server) == 1
+    assert completions(watcher) == 2
+    asked = [
+        re.findall(r"Write only the new value of (/[\w/]+)", json.dumps(b["messages"]))
+        for b in watcher.bodies
+    ]
+    assert asked == [["/items/0/note"], ["/items/1/note"]]
+    after = json.loads(data(proj, "boards/one"))
+    assert after["name"] == before["name"]
+    assert [item["label"] for item in after["items"]] == [item["label"] for item in before["items"]]
+    assert all(isinstance(item["note"], str) for item in after["items"])
+    assert read_record(proj, "boards/one")["kept_through"] == [reason]
+    verify_asks_nothing(proj, env, watcher, 7)
 
 
 @pytest.mark.slow

@@ -318,7 +318,7 @@ def test_plan_mend_says_what_each_kind_of_failure_becomes() -> None:
         _adapter("class Card(BaseModel):\n    items: list[int]\n"),
         json.dumps({"items": list("abcdefghij")}).encode(),
     )
-    assert too_many == "10 fields no longer valid (more than 8 to ask alone)"
+    assert too_many == "10 fields to ask alone (more than 8: one whole answer is cheaper)"
     whole = plan_mend(_adapter("class Card(BaseModel):\n    body: str\n"), b"[1]")
     assert isinstance(whole, str) and "as a whole" in whole
     leaked = _adapter("class Card(BaseModel):\n    body: str\n    key: str = 'sk-abc'\n")

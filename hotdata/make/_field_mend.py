@@ -10,8 +10,9 @@ schema, and each error is placed at the JSON pointer it is at (``failing_fields`
 * a value the schema now refuses, or a field it now requires, is asked again alone (one request
   a pointer, ``generate._ask``), the rest kept byte for byte.
 
-A fixture whose data fails as a whole (the root, a required field once in every array item, a
-pointer the schema does not describe, more fields than ``MAX_MENDED``) is rebuilt, with why.
+A required field inside array items is asked item by item (``/items/0/note``, ``/items/1/note``).
+A fixture whose data fails as a whole (the root, a pointer the schema does not describe, more
+fields than ``MAX_MENDED``) is rebuilt, with why.
 
 >>> from .._schema import SchemaAdapter
 >>> from pydantic import BaseModel, Field
@@ -83,12 +84,7 @@ def failing_fields(adapter: SchemaAdapter[Any], raw: bytes) -> tuple[dict[str, s
             pointer = f"{parent}/{_escape(loc[-1])}"
             if parent.count("/") != len(loc) - 1:
                 return f"{pointer} is required where the data has no place for it"
-            if any(isinstance(step, int) for step in loc):
-                return (
-                    f"{'/'.join(str(s) for s in loc)} is required (no default in the schema), "
-                    "once in every item (not asked item by item)"
-                )
-            fields.setdefault(pointer, "")
+            fields.setdefault(pointer, "")  # inside array items too: asked item by item
             continue
         pointer = _deepest(data, loc)
         if not pointer:
@@ -114,7 +110,7 @@ def plan_mend(
     fields, extra = found
     if fields:
         if len(fields) > MAX_MENDED:
-            return f"{len(fields)} fields no longer valid (more than {MAX_MENDED} to ask alone)"
+            return f"{len(fields)} fields to ask alone (more than {MAX_MENDED}: one whole answer is cheaper)"
         asked = adapter.json_schema()
         for pointer in fields:
             if asked is None or not schema_for_pointer(asked, pointer):

@@ -280,15 +280,17 @@ class Planner:
             own_before = old if own else own_before
         change = "; ".join(said)
         fill, ask = None, None
+        item_by_item = False  # new required fields inside array items: asked at each item's pointer
         if worst is ChangeKind.ADDITIVE and added is not None and fillable:
             new, diff = added
             at = [c.at for c in diff.changes if c.kind is ChangeKind.ADDITIVE]
             found = plan_fill(new, at)
             if isinstance(found, str):  # no default: each new required field asked alone, if it can be
                 asked = plan_ask(new, at)
-                if isinstance(asked, str):
+                if isinstance(asked, str) and "once in every item" not in asked:
                     return dataclasses.replace(status, reason=f"{change} (additive); {asked}: rebuilt")
-                ask = asked
+                # in array items: asked item by item, at the pointers the committed data has
+                ask, item_by_item = (asked, False) if isinstance(asked, FieldAsk) else (None, True)
             else:
                 fill = found
         elif worst >= ChangeKind.ADDITIVE and others >= ChangeKind.ADDITIVE:
@@ -307,13 +309,14 @@ class Planner:
             # only its own schema changed: what the data fails at is asked alone, what the schema
             # no longer has is dropped, the rest kept
             mended = plan_mend(fixture.adapter, raw, fixture.secrets)
+            label = " (additive)" if item_by_item else " (breaking)"
             if isinstance(mended, str):
-                return dataclasses.replace(status, reason=f"{change} (breaking); {mended}: rebuilt")
+                return dataclasses.replace(status, reason=f"{change}{label}; {mended}: rebuilt")
             if isinstance(mended, FieldAsk):
                 ask = mended
             else:
                 fill = mended
-            change += " (breaking)"
+            change += label
         if fill is None and ask is None and own_before is not None and worst >= ChangeKind.CONSTRAINT:
             new_schema = fixture.adapter.canonical_schema()
             gated = None if new_schema is None else gated_anew(raw, fixture.quality, own_before, new_schema)
@@ -328,7 +331,7 @@ class Planner:
             objection = check(record, now, raw)
             if objection is not None:
                 return dataclasses.replace(status, reason=f"{objection}; and {change}", check=check.name)
-        label = "" if change.endswith(" (breaking)") else " (additive)"
+        label = "" if change.endswith((" (breaking)", " (additive)")) else " (additive)"
         if ask is not None:  # rebuilt: its recorded answer replayed, the fields it fails at asked alone
             self._asks[spec.name] = ask
             return dataclasses.replace(status, reason=f"{change}{label}; {ask.words()}")
