@@ -81,6 +81,9 @@ class Repair(BaseModel):
     pointer: str  # RFC 6901 pointer of the field asked again
     output_tokens: int | None = None  # what the field's answer took
     whole_output_tokens: int | None = None  # what the whole answer it stands in for took
+    # the key of the answer that wrote the pointer (fixtures/.answers/KEY.json): field-level
+    # provenance; absent when the field came from several requests (``ctx.write``) or no store
+    answer: str | None = None
 
 
 class Migration(BaseModel):
@@ -156,6 +159,9 @@ class Provenance(BaseModel):
         for optional in ("repairs", "schemas", "kept_through", "migrated"):
             if not data[optional]:
                 del data[optional]
+        for repair in data.get("repairs", ()):  # a repair without its answer reads as it did before
+            if repair["answer"] is None:
+                del repair["answer"]
         return canonical_json(data)
 
 

@@ -93,6 +93,10 @@ def test_a_tightened_max_length_asks_only_the_values_that_exceed_it(
     over = change(limit) + asked(f"String should have at most {limit} characters")
     kept = f"{change(limit)}; data still valid — record updated, no call"
     assert stale_reasons(proj, env) == {long: over, short: kept}
+    shown = proj.doit("status", env=env, check=True).stdout  # and the change summed up
+    assert (
+        f"{change(limit)}: 2 fixture(s) — 1 no longer valid: asked field by field (1 call), 1 kept, no call\n"
+    ) in shown
     dry = proj.doit("fixtures", "dry=1", env=env, check=True).stdout
     assert "; 1 model call(s)" in dry
     assert completions(watcher) == 0
@@ -107,6 +111,13 @@ def test_a_tightened_max_length_asks_only_the_values_that_exceed_it(
     assert len(after[long]["title"]) <= limit and after[long]["body"] == before[long]["body"]
     record = read_record(proj, long)
     assert record["reason"] == over and record["kept_through"] == [over]
+    # field-level provenance: the pointer, and the recorded answer that wrote it
+    (repair,) = record["repairs"]
+    assert repair["pointer"] == "/title" and repair["answer"] in record["answers"]
+    key = repair["answer"]
+    stored = json.loads(proj.path(f"fixtures/.answers/{key[:2]}/{key}.json").read_text())
+    assert json.loads(stored["answer"]["text"]) == after[long]["title"]
+    assert "Write only the new value of /title" in stored["request"]["prompt"]
     assert stale_reasons(proj, env) == {}
     verify_asks_nothing(proj, env, watcher, 7)
 
@@ -324,3 +335,34 @@ def test_plan_mend_says_what_each_kind_of_failure_becomes() -> None:
     leaked = _adapter("class Card(BaseModel):\n    body: str\n    key: str = 'sk-abc'\n")
     refused = plan_mend(leaked, b'{"body": "b", "title": "t"}', secrets=("sk-abc",))
     assert isinstance(refused, str) and "secret" in refused and "sk-abc" not in refused
+
+
+def test_status_sums_up_each_schema_change() -> None:
+    from hotdata.make.commands._schema_summary import schema_change_lines
+
+    tight = "schema: `s` maxLength 300 → 200"
+    rows = [
+        {"state": "stale", "reason": f"{tight}; data still valid — record updated, no call"},
+        {
+            "state": "stale",
+            "reason": f"{tight} (breaking); /s no longer valid (at /s: x): asked alone, the rest kept — 1 call",
+        },
+        {
+            "state": "stale",
+            "reason": f"{tight} (breaking); /a, /b no longer valid (at /a: x): asked alone, the rest kept — 2 calls",
+        },
+        {
+            "state": "stale",
+            "reason": f"{tight} (breaking); 9 fields to ask alone (more than 8: one whole answer is cheaper): rebuilt",
+        },
+        {"state": "fresh", "reason": "up to date"},
+        {"state": "stale", "reason": "generator card changed"},
+        {
+            "state": "stale",
+            "reason": "schema: field `m` added; `m` now required (additive); /m asked alone, the rest kept — 1 call",
+        },
+    ]
+    assert schema_change_lines(rows) == [
+        f"{tight}: 4 fixture(s) — 2 no longer valid: asked field by field (3 calls), 1 kept, no call, 1 rebuilt whole",
+        "schema: field `m` added; `m` now required: 1 fixture(s) — 1 with new fields: asked field by field (1 call)",
+    ]

@@ -32,6 +32,7 @@ from ..quality._settings import QualityContext
 from ..quality._similar import FamilyProse, near_duplicates
 from ._estimate import RunEstimate
 from ._prune import Pruner
+from ._schema_summary import schema_change_lines
 from ._staged import StagedChanges
 from ._stats import collect_stats
 
@@ -173,6 +174,8 @@ def status(
             f"{r['name']:<{width}}  {r['state']:<7}  {_format_age(r['age_seconds']):>5}  "
             f"{r['model'] or '-':<16} {tokens:>7} tok  {r['reason']}"
         )
+    for line in schema_change_lines(rows):
+        print(line)
     use = pruner.use()
     unused = pruner.unused(use)
     if unused and not use.problems:  # never an invitation to a prune that would cost money

@@ -114,6 +114,7 @@ class Answer:
     stored: StoredAnswer | None  # as the store holds it (None: no store)
     replayed: bool  # from the store (or a batch), not asked now
     other_schema: bool = False  # replayed though it was asked under the schema before (new fields)
+    key: str | None = None  # its key in the answer store (None: no store)
 
 
 class AnswerSource:
@@ -170,7 +171,7 @@ class AnswerSource:
         if brought is not None:  # from a batch whose job file is unreadable: recorded with its request now
             stored = store.put(key, request, brought, name, round_)
             self.tally.answered(key, stored.digest, replayed=True)
-            return Answer(brought, stored, True)
+            return Answer(brought, stored, True, key=key)
         if recorded is not None:
             if expected and recorded.digest not in expected:
                 shown = store.shown(recorded.path)
@@ -181,7 +182,7 @@ class AnswerSource:
                     f"`doit fixtures:{name} force=1 replay=off`"
                 )
             self.tally.answered(key, recorded.digest, replayed=True)
-            return Answer(self._migrated(recorded.reply), recorded, True)
+            return Answer(self._migrated(recorded.reply), recorded, True, key=key)
         kept_through = self.plan.replay == "only" and self.plan.kept_through_schema_change
         if (kept_through or (self.plan.ask is not None and self.plan.replay != "off")) and not fresh:
             # a record kept through a schema change that did not matter (or migrated through one)
@@ -192,7 +193,7 @@ class AnswerSource:
             if kept is not None:
                 self.tally.answered(kept[0], kept[1].digest, replayed=True)
                 self.tally.under_old_schema = True
-                return Answer(self._migrated(kept[1].reply), kept[1], True, other_schema=True)
+                return Answer(self._migrated(kept[1].reply), kept[1], True, other_schema=True, key=key)
         if self.plan.replay == "only":
             raise ReplayMiss(self._miss(store, request, round_, refused))
         with self._naming_fixture():
@@ -208,7 +209,7 @@ class AnswerSource:
         reply = await self._ask(request)
         stored = store.put(key, request, reply, name, round_)
         self.tally.answered(key, stored.digest, replayed=False)
-        return Answer(reply, stored, False)
+        return Answer(reply, stored, False, key=key)
 
     def _migrated(self, reply: ModelReply) -> ModelReply:
         """A replayed answer as the fixture's recorded migrations make it (none: as recorded)."""

@@ -271,6 +271,7 @@ class Asker:
                     pointer=pointer,
                     output_tokens=reply.output_tokens,
                     whole_output_tokens=mend.whole_tokens,
+                    answer=answer.key,
                 )
             )
             if reply.finish_reason == "length":
