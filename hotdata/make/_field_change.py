@@ -26,6 +26,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from .._schema import SchemaAdapter, canonical_json
 from ._secrets import secret_at
 
@@ -269,14 +271,19 @@ def fill_data(adapter: SchemaAdapter[Any], raw: bytes, fill: FieldFill, secrets:
     """``raw`` (committed data) with the new fields filled from the defaults of ``adapter``'s schema,
     serialized as a fixture is; ``FillRefused`` when anything else would change, or when a default
     holds one of ``secrets`` (a build refuses such a value too)."""
+    kept = raw
     try:
         before = json.loads(raw)
-        value = adapter.validate_json(
-            raw if not fill.dropped else canonical_json(without(before, fill.dropped))
-        )
+        kept = raw if not fill.dropped else canonical_json(without(before, fill.dropped))
+        value = adapter.validate_json(kept)
         filled = canonical_json(adapter.to_data(value))
     except Exception as exc:  # pydantic, a from_json, or the JSON itself: each says what is wrong
-        raise FillRefused(f"the data does not validate under the new schema: {exc}") from None
+        # in pydantic's own words an error quotes the value (``input_value=...``), on several
+        # lines: a reason is one line, kept in a record, and quotes no value
+        said = adapter.errors_for(kept) if isinstance(exc, ValidationError) else []
+        raise FillRefused(
+            f"the data does not validate under the new schema: {said[0] if said else type(exc).__name__}"
+        ) from None
     errors = adapter.errors_for(filled)
     if errors:
         culprit = _default_at_fault(errors[0], fill.pointers)

@@ -37,7 +37,7 @@ from .quality._gates import check_value
 from .quality._leaves import schema_for_pointer
 from .quality._settings import QualityContext, QualitySettings
 
-__all__ = ["MAX_MENDED", "failing_fields", "gated_anew", "plan_mend"]
+__all__ = ["MAX_MENDED", "failing_fields", "fails_beyond", "gated_anew", "plan_mend"]
 
 # More failing fields than this and the fixture is rebuilt: one answer is then cheaper than many.
 MAX_MENDED = 8
@@ -96,6 +96,18 @@ def failing_fields(adapter: SchemaAdapter[Any], raw: bytes) -> tuple[dict[str, s
     # a field inside one asked again is asked with it
     fields = {p: m for p, m in fields.items() if not any(p.startswith(o + "/") for o in fields)}
     return fields, extra
+
+
+def fails_beyond(adapter: SchemaAdapter[Any], raw: bytes, ask: FieldAsk | None) -> bool:
+    """Whether committed ``raw`` fails ``adapter``'s schema at more than the new required fields
+    ``ask`` plans (None: any field) or has keys the schema forbids: a field added beside a change
+    the data does not meet, which only ``plan_mend`` plans whole. Data that cannot be taken field
+    by field is left to the plan as it was (it says why it is rebuilt)."""
+    found = failing_fields(adapter, raw)
+    if isinstance(found, str):
+        return False
+    fields, extra = found
+    return bool(extra) or not set(fields) <= set(() if ask is None else ask.pointers)
 
 
 def plan_mend(

@@ -206,9 +206,10 @@ class Asker:
                     mend, reasons = dataclasses.replace(verdict, whole_tokens=reply.output_tokens), []
                     last = max(last, attempt + 1)
                     continue
-            elif answer.other_schema and verdict.fields and self._planned(verdict.fields):
-                # valid, but the new schema makes the gates refuse a kept value (a text now at its
-                # tightened maxLength): the planned fields asked alone, as for a value it refuses
+            if answer.other_schema and verdict.valid and verdict.fields and self._planned(verdict.fields):
+                # valid (once keys the schema no longer has are dropped), but the new schema makes
+                # the gates refuse a kept value (a text now at its tightened maxLength): the planned
+                # fields asked alone, as for a value it refuses
                 mend = dataclasses.replace(verdict, whole_tokens=reply.output_tokens, new=True)
                 reasons, last = [], max(last, attempt + 1)
                 continue
@@ -308,12 +309,15 @@ class Asker:
         if isinstance(found, str):
             return verdict
         failing, extra = found
-        planned = self.plan.ask
-        if not (failing or extra) or (planned is not None and not set(planned.pointers) <= set(failing)):
+        if not (failing or extra):
             return verdict
         data = without(json.loads(raw), extra)
-        if not failing:  # only keys the schema no longer has: the rest judged as it is
+        if not failing:  # only keys the schema no longer has: the rest judged as it is (and a
+            # value the gates now refuse asked alone, as planned: ``ask``)
             return self._check(json.dumps(data, ensure_ascii=False), adapter, adapter.json_schema(), prompt)
+        planned = self.plan.ask
+        if planned is not None and not set(planned.pointers) <= set(failing):
+            return verdict
         fields = {p: [message] if message else [] for p, message in failing.items()}
         return _Verdict(value=None, data=data, reasons=verdict.reasons, fields=fields, valid=False, new=True)
 

@@ -27,8 +27,8 @@ from ..._schema import SchemaAdapter, canonical_json
 from ..._store import PENDING_SUFFIX, STAGED_SUFFIX, inspect_staged
 from .._config import ReplayMode
 from .._errors import GenerationError
-from .._field_change import FieldAsk, FieldFill, FillRefused, fill_data, plan_ask, plan_fill
-from .._field_mend import gated_anew, plan_mend
+from .._field_change import FieldAsk, FieldFill, FillRefused, fill_data, plan_ask, plan_fill, without
+from .._field_mend import fails_beyond, gated_anew, plan_mend
 from .._fixture_plan import FixtureInputs, FixturePlan
 from .._spec import FixtureSpec
 from ._catalog import Catalog, load_catalog
@@ -42,6 +42,7 @@ __all__ = ["SCHEMA_KEPT", "Planner", "built_from"]
 # The check of a stale fixture whose schema change does not matter: its data is kept, its record
 # updated, and no model is asked (``Planner.status`` decides it, the pipeline does it).
 SCHEMA_KEPT = "schema-kept"
+_KEPT = "data still valid — record updated, no call"
 
 
 def built_from(data_path: Path, meta_path: Path, *, staged: bool = True) -> dict[str, frozenset[str]]:
@@ -300,6 +301,10 @@ class Planner:
             raw = status.data_path.read_bytes()
         except OSError:
             return status
+        if (fill is not None or ask is not None) and fails_beyond(fixture.adapter, raw, ask):
+            # a field added beside another change the data does not meet (a tightened field):
+            # what the data fails at, new fields included, is met field by field
+            fill, ask, worst = None, None, ChangeKind.BREAKING
         if fill is not None:
             try:
                 fill_data(fixture.adapter, raw, fill, fixture.secrets)
@@ -317,11 +322,24 @@ class Planner:
             else:
                 fill = mended
             change += label
-        if fill is None and ask is None and own_before is not None and worst >= ChangeKind.CONSTRAINT:
-            new_schema = fixture.adapter.canonical_schema()
-            gated = None if new_schema is None else gated_anew(raw, fixture.quality, own_before, new_schema)
-            if gated is not None:  # valid, but a kept value would now be refused by a gate
-                ask = gated
+        new_schema = fixture.adapter.canonical_schema()
+        if own_before is not None and new_schema is not None and worst >= ChangeKind.CONSTRAINT:
+            # a value kept (beside a field dropped, filled or asked, too) that a gate would now refuse
+            kept = (
+                raw
+                if fill is None or not fill.dropped
+                else canonical_json(without(json.loads(raw), fill.dropped))
+            )
+            gated = gated_anew(kept, fixture.quality, own_before, new_schema)
+            if gated is not None and ask is not None and not _within(gated.pointers, ask.pointers):
+                # the build asks only what the data fails at, then the gates refuse the kept value
+                return dataclasses.replace(
+                    status,
+                    reason=f"{change} (breaking); {gated.reasons[0]}, beside fields asked alone: rebuilt",
+                )
+            if gated is not None and ask is None:  # valid, but a kept value would now be refused by a gate
+                ask = dataclasses.replace(gated, dropped=() if fill is None else fill.dropped)
+                fill = None
                 change += "" if change.endswith(" (breaking)") else " (breaking)"
         # the data still meets the schema: kept, unless something else changed too (then rebuilt)
         now = self.clock()
@@ -336,7 +354,7 @@ class Planner:
             self._asks[spec.name] = ask
             return dataclasses.replace(status, reason=f"{change}{label}; {ask.words()}")
         if fill is None:
-            reason = f"{change}; data still valid — record updated, no call"
+            reason = f"{change}; {_KEPT}"
         else:
             reason = f"{change}{label}; {fill.words()}"
             self._fills[spec.name] = fill
@@ -375,6 +393,8 @@ class Planner:
         reason = "new fixture" if status.state is FixtureState.MISSING else status.reason
         if forced and not status.needs_build:
             reason = "forced (force=1)"
+        elif status.check in ("schema", SCHEMA_KEPT) and (forced or replay == "off"):
+            reason = self._whole(spec.name, status, "force=1" if forced else "replay=off")
         return FixturePlan(
             inputs=self.inputs(spec),
             data_path=data_path,
@@ -391,6 +411,17 @@ class Planner:
             if status.check == "schema" and not forced and replay != "off"
             else None,
         )
+
+    def _whole(self, name: str, status: FixtureStatus, why: str) -> str:
+        """``status``'s reason, when what it plans to keep (fields asked alone, filled, dropped or
+        the record only updated) is not kept under ``why``: the fixture is rebuilt whole."""
+        planned = self._asks.get(name) if status.check == "schema" else self._fills.get(name)
+        if status.check == SCHEMA_KEPT and why == "replay=off":
+            return status.reason  # kept as planned: nothing is replayed, nothing asked
+        said = f"; {planned.words()}" if planned is not None else f"; {_KEPT}"
+        if not status.reason.endswith(said):
+            return status.reason
+        return f"{status.reason.removesuffix(said)}; rebuilt whole ({why})"
 
     def family(self, spec: FixtureSpec, *, settle: bool = False) -> dict[str, Any]:
         """The data of the other variants of ``spec``'s generator (a family must not repeat itself).
@@ -498,3 +529,8 @@ class Planner:
         self.index.remember(spec.name, status.data_path, status.meta_path, entry)
         if self.index.get(spec.name) is not None:
             self._verified[spec.name] = entry.digest
+
+
+def _within(pointers: Sequence[str], asked: Sequence[str]) -> bool:
+    """Whether each of ``pointers`` is one of ``asked`` or inside one (asked again with it)."""
+    return all(any(p == a or p.startswith(a + "/") for a in asked) for p in pointers)
