@@ -8,10 +8,12 @@ answer parse. Prose is written apart, as free text (``_free_text``).
 Where the time goes on a small CPU (measured with ``python -m bench.bench_first_project``,
 2 cores): evaluating the prompt, not writing the answer. So the engine
 
-* evaluates prompts on as many threads as it decodes with (llama-cpp-python's default
-  takes every core for the prompt: with the build's own process and anything else on the
-  machine competing, its threads wait on each other, and a 20-token prompt took 4 s
-  instead of 0.15 s);
+* has llama.cpp's OpenMP threads sleep while they wait (``OMP_WAIT_POLICY=PASSIVE``,
+  unless set): the prompt is evaluated on every core, and a waiting thread that spins
+  takes the core from the one it waits for whenever the build's own process or anything
+  else runs: on 2 busy cores a 20-token prompt took 4-5 s instead of 0.15 s. Sleeping,
+  it costs little on an idle machine (0.48 s for 100 tokens against 0.38 s spinning, and
+  0.8 s on one thread);
 * keeps the KV state of recent prompts (``_PrefixStates``): the build asks for several
   fixtures at once, so consecutive requests come from different fixtures, and llama.cpp's
   own reuse (the previous prompt only) finds nothing in common but the system prompt. A
@@ -133,11 +135,6 @@ def _prefix_cached_llama(states: _PrefixStates, **arguments: Any) -> Any:
     return PrefixCachedLlama(**arguments)
 
 
-def _threads() -> int:
-    """llama-cpp-python's default decoding threads (half the cores), used for the prompt too."""
-    return max((os.cpu_count() or 2) // 2, 1)
-
-
 class LlamaEngine:
     """One loaded model answering requests (``hotdata.make.embedded._worker.Engine``)."""
 
@@ -148,6 +145,8 @@ class LlamaEngine:
         self.prefix_states = _PrefixStates()
 
     def warm_up(self) -> None:
+        # read by the OpenMP runtime when llama_cpp loads it: nothing in the worker has yet
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         # verbose=False would dup2 /dev/null over fds 1 and 2 around every call, hiding a
         # failed assertion's last words from the crash report; the Python-level chatter of
         # verbose mode goes to a buffer instead, and llama.cpp's own log callback is muted.
@@ -156,8 +155,6 @@ class LlamaEngine:
                 self.prefix_states,
                 model_path=gguf_path(),
                 n_ctx=self.n_ctx,
-                n_threads=_threads(),
-                n_threads_batch=_threads(),
                 verbose=True,
             )
         logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)  # after: Llama() resets it
