@@ -33,6 +33,26 @@ def test_local_model_decodes_under_the_schema() -> None:
     assert usage.input and usage.output
 
 
+def test_a_prompt_is_evaluated_from_the_kept_state_sharing_its_start() -> None:
+    """Requests of several fixtures interleave; each is evaluated from the kept KV state of the
+    earlier prompt it shares the longest start with, not from the system prompt on."""
+    from hotdata.make.embedded._engine import LlamaEngine
+
+    engine = LlamaEngine(n_ctx=1024)
+    engine.warm_up()
+    setting = "Mara runs a small bakery in a harbour town and opens before dawn every day. " * 3
+
+    def ask(prompt: str) -> str:
+        options = {"prefill": "Mara", "max_tokens": 12, "seed": 1}
+        return str(engine.answer({"prompt": prompt, "options": options})["text"])
+
+    ask(setting + "Describe her morning.")
+    ask("A train leaves the station at noon; describe the platform.")  # another fixture's request
+    before = engine.prefix_states.restored
+    assert ask(setting + "Describe her evening.").startswith("Mara")
+    assert engine.prefix_states.restored - before >= 40  # the setting was not evaluated again
+
+
 def test_doit_fixtures_with_the_embedded_model(tmp_path: Path) -> None:
     project = Project.create(tmp_path)
     proc = project.doit("fixtures:notes/welcome", env={"HOTDATA_MODEL": "hotdata-local"}, check=True)
