@@ -19,7 +19,9 @@ Where the time goes on a small CPU (measured with ``python -m bench.bench_first_
   own reuse (the previous prompt only) finds nothing in common but the system prompt. A
   request is evaluated from the kept state that shares the longest start with it.
 
-Neither changes an answer: the same tokens give the same KV, however they are batched.
+Neither changes what is asked or what is recorded; the sampled text of a new answer can differ
+from a build without them (the KV of the same tokens evaluated in other batches differs in its
+last bits), as llama.cpp's own reuse of the previous prompt already made it depend on request order.
 """
 
 from __future__ import annotations
